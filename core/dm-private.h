@@ -1,0 +1,61 @@
+/* gimp-diffusion core: declarations shared inside the library (not installed).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_PRIVATE_H
+#define DM_PRIVATE_H
+
+#include "dm.h"
+
+/* One parameter tensor of the network, in diffusers' state-dict naming. */
+typedef struct {
+  char *name;       /* e.g. "down_blocks.0.resnets.0.conv1.weight" */
+  int32_t rank;     /* 1, 2 or 4 */
+  int64_t shape[4]; /* conv (O, I, kh, kw); linear (out, in); norm (C) */
+  size_t offset;    /* index of the first float in DmParams.data */
+  size_t numel;
+} DmParamInfo;
+
+/* All parameters in one allocation (llm.c style); gradients and optimiser
+ * moments reuse the same layout. */
+typedef struct {
+  DmParamInfo *info; /* (count), in a fixed order */
+  int32_t count;
+  size_t total;      /* floats in data */
+  float *data;       /* (total), owned */
+} DmParams;
+
+/* Builds the table for `config` and allocates zeroed data. */
+bool dm_params_init(DmParams *params, const DmUnetConfig *config,
+                    GError **error);
+/* Builds only the table (data stays NULL, total is set): lets a loader check
+ * a file against the config before allocating anything. */
+bool dm_params_describe(DmParams *params, const DmUnetConfig *config,
+                        GError **error);
+void dm_params_clear(DmParams *params);
+/* The entry named `name`, or NULL. */
+const DmParamInfo *dm_params_find(const DmParams *params, const char *name);
+
+typedef struct DmUnetLayout DmUnetLayout; /* offsets of each layer, unet.c */
+
+struct DmModel {
+  DmUnetConfig config;
+  DmScheduleConfig schedule;
+  char *card;            /* owned, never NULL */
+  DmParams params;
+  DmUnetLayout *layout;  /* owned */
+  DmInspectFunc inspect;
+  void *inspect_data;
+};
+
+/* A model with zeroed parameters for `config` (validated here);
+ * `schedule` NULL means DDPM's defaults. */
+DmModel *dm_model_new_empty(const DmUnetConfig *config,
+                            const DmScheduleConfig *schedule, GError **error);
+
+/* n * size with overflow check; false when it would overflow. */
+static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
+  if (a != 0 && b > SIZE_MAX / a) return false;
+  *out = a * b;
+  return true;
+}
+
+#endif /* DM_PRIVATE_H */

@@ -1,0 +1,272 @@
+/* gimp-diffusion core: diffusion models on the CPU.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * The public API of libdmcore. Conventions:
+ *  - Every name is prefixed `dm_` (functions) or `Dm` (types); enums end in a
+ *    `_COUNT` member and have `_name()` / `_from_name()` helpers.
+ *  - Tensors are float32, row-major, dimension order (N, C, H, W).
+ *  - A function that can fail on bad input returns `bool` (or NULL) and sets
+ *    `*error` (GLib GError, domain DM_ERROR, may be NULL) with a message that
+ *    names the offending file, field or tensor. Nothing here calls exit() or
+ *    abort() on bad input.
+ *  - Ownership: `_new` / `_load` results belong to the caller, who releases
+ *    them with the matching `_free`. Pointers passed in are borrowed for the
+ *    duration of the call unless a comment says otherwise.
+ *
+ * SINGLE-FILE MODEL FORMAT (.safetensors)
+ * ---------------------------------------
+ * A model is one safetensors file, readable by any safetensors library:
+ *   bytes 0..7     u64 little-endian N, the length of the JSON header;
+ *   bytes 8..8+N   UTF-8 JSON object (may be padded with trailing spaces):
+ *     "<tensor name>": {"dtype": "F32"|"F16"|"BF16",
+ *                       "shape": [d0, d1, ...],
+ *                       "data_offsets": [begin, end]}   (relative to the
+ *                                                        data section)
+ *     "__metadata__":  {string: string}, with these keys:
+ *        "format"                  "pt"
+ *        "dm.config"               UNet2DModel config.json text
+ *        "dm.scheduler_config"     scheduler_config.json text (optional)
+ *        "dm.model_card"           Markdown text (optional)
+ *   bytes 8+N..    the data section: tensors back to back, little-endian.
+ * Tensor names and shapes are diffusers' state-dict names for UNet2DModel
+ * (conv_in.weight, down_blocks.0.resnets.0.norm1.weight, ...). Every tensor
+ * the config implies must be present with exactly its shape; no other tensor
+ * may be. The same rules hold for a diffusers folder (config.json +
+ * diffusion_pytorch_model.safetensors [+ scheduler_config.json]) and for a
+ * pipeline folder (model_index.json, unet/, scheduler/).
+ */
+#ifndef DM_H
+#define DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#if defined(DM_BUILDING_CORE)
+#define DM_API __attribute__((visibility("default")))
+#else
+#define DM_API
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+#define DM_ERROR (dm_error_quark())
+typedef enum {
+  DM_ERROR_INVALID_ARGUMENT, /* a bad parameter from the caller */
+  DM_ERROR_IO,               /* a file could not be read or written */
+  DM_ERROR_FORMAT,           /* a file is corrupt or malformed */
+  DM_ERROR_UNSUPPORTED,      /* valid, but a feature we do not implement */
+  DM_ERROR_NO_MEMORY,        /* an allocation failed */
+  DM_ERROR_CANCELLED,        /* a progress callback asked to stop */
+} DmErrorCode;
+DM_API GQuark dm_error_quark(void);
+
+/* ---- threads ----------------------------------------------------------- */
+
+/* Sets the number of threads for all later calls (OpenBLAS and our own
+ * loops). n <= 0 means one per core. Results are bit-identical for a given
+ * thread count and agree within float rounding across thread counts. */
+DM_API void dm_set_num_threads(int32_t n);
+DM_API int32_t dm_get_num_threads(void);
+
+/* ---- tensors ----------------------------------------------------------- */
+
+typedef struct {
+  float *data; /* (n, c, h, w), owned by the tensor */
+  int32_t n, c, h, w;
+} DmTensor;
+
+/* A zero-filled tensor, or NULL with *error set if a dimension is not
+ * positive or the allocation fails. Free with dm_tensor_free(). */
+DM_API DmTensor *dm_tensor_new(int32_t n, int32_t c, int32_t h, int32_t w,
+                               GError **error);
+DM_API void dm_tensor_free(DmTensor *tensor);
+DM_API size_t dm_tensor_numel(const DmTensor *tensor);
+
+/* Pads `in` on the right and bottom by mirror reflection so that height and
+ * width become multiples of `multiple` (works for any pad, even larger than
+ * the image). Returns a new tensor (caller frees). */
+DM_API DmTensor *dm_tensor_pad_reflect(const DmTensor *in, int32_t multiple,
+                                       GError **error);
+/* Copies the top-left (h, w) window of `in` into a new tensor. */
+DM_API DmTensor *dm_tensor_crop(const DmTensor *in, int32_t h, int32_t w,
+                                GError **error);
+
+/* ---- network configuration (diffusers UNet2DModel config.json) --------- */
+
+#define DM_MAX_LEVELS 8
+
+typedef struct {
+  int32_t sample_size;
+  int32_t in_channels;
+  int32_t out_channels;
+  bool center_input_sample;     /* x -> 2x - 1 before conv_in */
+  int32_t freq_shift;           /* sinusoid "downscale_freq_shift" */
+  bool flip_sin_to_cos;         /* [cos | sin] instead of [sin | cos] */
+  int32_t n_levels;             /* len(block_out_channels) */
+  int32_t block_out_channels[DM_MAX_LEVELS];
+  bool down_attention[DM_MAX_LEVELS]; /* AttnDownBlock2D at level i */
+  bool up_attention[DM_MAX_LEVELS];   /* AttnUpBlock2D at up block i */
+  int32_t layers_per_block;
+  float mid_block_scale_factor;
+  int32_t downsample_padding;   /* 0: pad right/bottom by one; 1: both */
+  int32_t attention_head_dim;   /* 0 = null: one head of all channels */
+  int32_t norm_num_groups;
+  int32_t attn_norm_num_groups; /* mid-block attention; 0 = null */
+  float norm_eps;
+  bool has_mid_block;           /* mid_block_type "UNetMidBlock2D" */
+  bool add_attention;           /* mid-block attention */
+  float dropout;                /* kept for export; unused at inference */
+} DmUnetConfig;
+
+/* Fills `config` from a config.json text. Unsupported values (fourier time
+ * embedding, class embeddings, other block types, ...) are refused with a
+ * DM_ERROR_UNSUPPORTED that names the field and the value. */
+DM_API bool dm_unet_config_from_json(DmUnetConfig *config, const char *json,
+                                     GError **error);
+/* A newly allocated config.json text for `config` (caller g_free()s). */
+DM_API char *dm_unet_config_to_json(const DmUnetConfig *config);
+/* Checks internal consistency (group counts divide channels, ...). */
+DM_API bool dm_unet_config_validate(const DmUnetConfig *config,
+                                    GError **error);
+
+/* ---- noise schedule (diffusers DDPMScheduler / DDIMScheduler config) --- */
+
+typedef enum {
+  DM_BETA_LINEAR,
+  DM_BETA_SCALED_LINEAR,
+  DM_BETA_SQUAREDCOS_CAP_V2,
+  DM_BETA_SCHEDULE_COUNT
+} DmBetaSchedule;
+
+typedef enum {
+  DM_PREDICT_EPSILON,
+  DM_PREDICT_V,
+  DM_PREDICT_SAMPLE,
+  DM_PREDICTION_COUNT
+} DmPrediction;
+
+typedef enum {
+  DM_SPACING_LEADING,
+  DM_SPACING_TRAILING,
+  DM_SPACING_LINSPACE,
+  DM_SPACING_COUNT
+} DmSpacing;
+
+typedef enum {
+  DM_VARIANCE_FIXED_SMALL,
+  DM_VARIANCE_FIXED_LARGE,
+  DM_VARIANCE_COUNT
+} DmVarianceType;
+
+typedef struct {
+  int32_t num_train_timesteps;
+  float beta_start;
+  float beta_end;
+  DmBetaSchedule beta_schedule;
+  DmPrediction prediction_type;
+  bool clip_sample;
+  float clip_sample_range;
+  DmVarianceType variance_type;
+  DmSpacing timestep_spacing;
+  int32_t steps_offset;
+  bool set_alpha_to_one; /* DDIM's final alpha_bar = 1 (else alphas_cumprod[0]) */
+} DmScheduleConfig;
+
+DM_API const char *dm_beta_schedule_name(DmBetaSchedule schedule);
+DM_API bool dm_beta_schedule_from_name(const char *name, DmBetaSchedule *out);
+DM_API const char *dm_prediction_name(DmPrediction prediction);
+DM_API bool dm_prediction_from_name(const char *name, DmPrediction *out);
+DM_API const char *dm_spacing_name(DmSpacing spacing);
+DM_API bool dm_spacing_from_name(const char *name, DmSpacing *out);
+DM_API const char *dm_variance_type_name(DmVarianceType type);
+DM_API bool dm_variance_type_from_name(const char *name, DmVarianceType *out);
+
+/* DDPMScheduler's defaults (linear 1e-4..0.02 over 1000 steps, epsilon,
+ * clip_sample true, fixed_small, leading, offset 0). */
+DM_API void dm_schedule_config_default(DmScheduleConfig *config);
+/* Parses a scheduler_config.json text over the defaults. */
+DM_API bool dm_schedule_config_from_json(DmScheduleConfig *config,
+                                         const char *json, GError **error);
+/* A newly allocated scheduler_config.json text (caller g_free()s). */
+DM_API char *dm_schedule_config_to_json(const DmScheduleConfig *config);
+
+/* The discrete schedule's tables, computed in float32 as diffusers does. */
+typedef struct {
+  int32_t num_train_timesteps;
+  float *betas;          /* (T) */
+  float *alphas_cumprod; /* (T): alpha_bar_t = prod_{s<=t} (1 - beta_s) */
+} DmSchedule;
+
+DM_API DmSchedule *dm_schedule_new(const DmScheduleConfig *config,
+                                   GError **error);
+DM_API void dm_schedule_free(DmSchedule *schedule);
+/* Writes the `num_steps` inference timesteps, descending, as diffusers'
+ * set_timesteps(num_steps) does for the config's spacing and offset.
+ * `timesteps` must hold num_steps entries. */
+DM_API bool dm_schedule_timesteps(const DmScheduleConfig *config,
+                                  int32_t num_steps, int32_t *timesteps,
+                                  GError **error);
+
+/* ---- models ------------------------------------------------------------ */
+
+typedef struct DmModel DmModel;
+
+/* Loads a model from (a) a diffusers model folder, (b) a diffusers pipeline
+ * folder, or (c) a single .safetensors file in the format above. The file
+ * is treated as untrusted. Returns NULL with *error naming the problem. */
+DM_API DmModel *dm_model_load(const char *path, GError **error);
+/* A model with the given layout and random weights (for benchmarks and
+ * training from scratch). `schedule` may be NULL for DDPM's defaults. */
+DM_API DmModel *dm_model_new_random(const DmUnetConfig *config,
+                                    const DmScheduleConfig *schedule,
+                                    uint64_t seed, GError **error);
+DM_API void dm_model_free(DmModel *model);
+
+/* Writes a single .safetensors file (path ends in .safetensors) or else a
+ * diffusers model folder. Written to a temporary name, then renamed. */
+DM_API bool dm_model_save(const DmModel *model, const char *path,
+                          GError **error);
+
+/* Borrowed views, valid while the model lives. */
+DM_API const DmUnetConfig *dm_model_config(const DmModel *model);
+DM_API const DmScheduleConfig *dm_model_schedule_config(const DmModel *model);
+/* The model card (Markdown) or "" when there is none. */
+DM_API const char *dm_model_card(const DmModel *model);
+/* Replaces the model card (copied). */
+DM_API void dm_model_set_card(DmModel *model, const char *card);
+
+DM_API int64_t dm_model_param_count(const DmModel *model);
+/* Multiply-adds times two of one forward pass for a 1-image batch of
+ * height x width (convolutions, linears, attention). */
+DM_API double dm_model_flops(const DmModel *model, int32_t height,
+                             int32_t width);
+/* Height and width of the input must be multiples of this. */
+DM_API int32_t dm_model_size_multiple(const DmModel *model);
+
+/* Called with the output of each named stage of the forward pass
+ * ("time_proj", "time_embedding", "conv_in", "down_blocks.<i>",
+ * "mid_block", "up_blocks.<i>", "conv_norm_out"), for tests and debugging.
+ * The tensor is borrowed for the duration of the call. */
+typedef void (*DmInspectFunc)(const char *stage, const DmTensor *value,
+                              void *user_data);
+DM_API void dm_model_set_inspect(DmModel *model, DmInspectFunc func,
+                                 void *user_data);
+
+/* out (N, out_channels, H, W) = UNet(x (N, in_channels, H, W), t (N)).
+ * H and W must be multiples of dm_model_size_multiple(); `out` must be
+ * allocated by the caller with the right shape. */
+DM_API bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
+                             const float *timesteps, GError **error);
+/* The same for any H and W: pads by reflection, evaluates, crops back. */
+DM_API bool dm_model_forward_any_size(DmModel *model, DmTensor *out,
+                                      const DmTensor *x,
+                                      const float *timesteps, GError **error);
+
+G_END_DECLS
+
+#endif /* DM_H */

@@ -1,0 +1,471 @@
+/* gimp-diffusion core: UNet2DModel forward pass.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * Activations are freed as soon as they are dead, so peak memory is a small
+ * multiple of the largest activation (linear in the pixel count): the skip
+ * tensors of the down path, the current hidden state and one block's
+ * temporaries. */
+#include <math.h>
+#include <string.h>
+
+#include "layers.h"
+#include "unet-layout.h"
+
+/* An activation (N, c, h, w) of the current batch. */
+typedef struct {
+  float *data;
+  int32_t c, h, w;
+} Activation;
+
+typedef struct {
+  const DmModel *model;
+  const float *params; /* DmParams.data */
+  int32_t n;           /* batch size */
+  float *temb_silu;    /* (N, temb_dim): SiLU of the time embedding */
+  GError **error;
+} ForwardContext;
+
+#define PARAM(ctx, offset) ((ctx)->params + (offset))
+
+static float *alloc_activation(ForwardContext *ctx, int32_t c, int32_t h,
+                               int32_t w) {
+  size_t count = 0, bytes = 0;
+  float *data = NULL;
+  if (dm_mul_size((size_t)ctx->n * c, (size_t)h * w, &count) &&
+      dm_mul_size(count, sizeof(float), &bytes))
+    data = malloc(bytes);
+  if (data == NULL && ctx->error && *ctx->error == NULL)
+    g_set_error(ctx->error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a (%d, %d, %d, %d) activation", ctx->n, c,
+                h, w);
+  return data;
+}
+
+static bool out_of_memory(ForwardContext *ctx) {
+  g_set_error(ctx->error, DM_ERROR, DM_ERROR_NO_MEMORY,
+              "out of memory for layer scratch space");
+  return false;
+}
+
+static void inspect(const ForwardContext *ctx, const char *stage,
+                    const float *data, int32_t c, int32_t h, int32_t w) {
+  if (ctx->model->inspect == NULL) return;
+  DmTensor view = {.data = (float *)data, .n = ctx->n, .c = c, .h = h, .w = w};
+  ctx->model->inspect(stage, &view, ctx->model->inspect_data);
+}
+
+static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
+                         ParamPair conv, int32_t c_in, int32_t h_in,
+                         int32_t w_in, int32_t c_out, int32_t kernel,
+                         int32_t stride, int32_t pad_top, bool accumulate) {
+  const int32_t pad_total = kernel / 2 * 2; /* output = input / stride */
+  DmConvShape shape = {
+      .n = ctx->n, .c_in = c_in, .h_in = h_in, .w_in = w_in, .c_out = c_out,
+      .h_out = (h_in + pad_total - kernel) / stride + 1,
+      .w_out = (w_in + pad_total - kernel) / stride + 1,
+      .kernel = kernel, .stride = stride, .pad_top = pad_top,
+      .pad_left = pad_top};
+  if (stride == 2) { /* both paddings give H / 2 rows for even H */
+    shape.h_out = h_in / 2;
+    shape.w_out = w_in / 2;
+  }
+  if (!dm_conv2d_forward(out, in, PARAM(ctx, conv.weight),
+                         PARAM(ctx, conv.bias), &shape, accumulate))
+    return out_of_memory(ctx);
+  return true;
+}
+
+/* out = (shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x))) + proj(temb)))))
+ *       / output_scale   — diffusers ResnetBlock2D, "default" time norm. */
+static float *resnet_forward(ForwardContext *ctx, const float *x, int32_t h,
+                             int32_t w, const ResnetLayout *r) {
+  const size_t hw = (size_t)h * w;
+  const int32_t n = ctx->n;
+  float *normed = alloc_activation(ctx, r->c_in, h, w);
+  float *hidden = alloc_activation(ctx, r->c_out, h, w);
+  float *out = NULL;
+  float *temb_proj = malloc((size_t)n * r->c_out * sizeof(float));
+  if (!normed || !hidden || !temb_proj) goto fail;
+
+  dm_groupnorm_forward(normed, x, PARAM(ctx, r->norm1.weight),
+                       PARAM(ctx, r->norm1.bias), n, r->c_in, hw, r->groups,
+                       r->eps, true);
+  if (!conv_forward(ctx, hidden, normed, r->conv1, r->c_in, h, w, r->c_out, 3,
+                    1, 1, false))
+    goto fail;
+  free(normed);
+  normed = NULL;
+  dm_linear_forward(temb_proj, ctx->temb_silu,
+                    PARAM(ctx, r->time_emb_proj.weight),
+                    PARAM(ctx, r->time_emb_proj.bias), n,
+                    ctx->model->layout->temb_dim, r->c_out);
+  for (int32_t i = 0; i < n; i++)
+    for (int32_t c = 0; c < r->c_out; c++) {
+      float *plane = hidden + ((size_t)i * r->c_out + c) * hw;
+      const float shift = temb_proj[(size_t)i * r->c_out + c];
+      for (size_t p = 0; p < hw; p++) plane[p] += shift;
+    }
+  dm_groupnorm_forward(hidden, hidden, PARAM(ctx, r->norm2.weight),
+                       PARAM(ctx, r->norm2.bias), n, r->c_out, hw, r->groups,
+                       r->eps, true);
+
+  out = alloc_activation(ctx, r->c_out, h, w);
+  if (out == NULL) goto fail;
+  if (r->has_shortcut) {
+    if (!conv_forward(ctx, out, x, r->conv_shortcut, r->c_in, h, w, r->c_out,
+                      1, 1, 0, false))
+      goto fail;
+  } else {
+    memcpy(out, x, (size_t)n * r->c_out * hw * sizeof(float));
+  }
+  if (!conv_forward(ctx, out, hidden, r->conv2, r->c_out, h, w, r->c_out, 3,
+                    1, 1, true))
+    goto fail;
+  if (r->output_scale != 1.0f) {
+    const size_t count = (size_t)n * r->c_out * hw;
+    for (size_t p = 0; p < count; p++) out[p] /= r->output_scale;
+  }
+  free(hidden);
+  free(temb_proj);
+  return out;
+
+fail:
+  free(normed);
+  free(hidden);
+  free(temb_proj);
+  free(out);
+  return NULL;
+}
+
+static float *attention_forward(ForwardContext *ctx, const float *x,
+                                int32_t h, int32_t w,
+                                const AttentionLayout *a) {
+  float *out = alloc_activation(ctx, a->channels, h, w);
+  if (out == NULL) return NULL;
+  const DmAttentionWeights weights = {
+      PARAM(ctx, a->group_norm.weight), PARAM(ctx, a->group_norm.bias),
+      PARAM(ctx, a->to_q.weight),       PARAM(ctx, a->to_q.bias),
+      PARAM(ctx, a->to_k.weight),       PARAM(ctx, a->to_k.bias),
+      PARAM(ctx, a->to_v.weight),       PARAM(ctx, a->to_v.bias),
+      PARAM(ctx, a->to_out.weight),     PARAM(ctx, a->to_out.bias)};
+  if (!dm_attention_forward(out, x, &weights, ctx->n, a->channels,
+                            (size_t)h * w, a->heads, a->groups, a->eps,
+                            a->rescale)) {
+    free(out);
+    out_of_memory(ctx);
+    return NULL;
+  }
+  return out;
+}
+
+/* The skip tensors of the down path; the last one pushed is also the
+ * running hidden state until the mid block takes over. */
+typedef struct {
+  Activation items[1 + DM_MAX_LEVELS * (DM_MAX_BLOCK_LAYERS + 1)];
+  int32_t count;
+} SkipStack;
+
+static void skips_push(SkipStack *skips, float *data, int32_t c, int32_t h,
+                       int32_t w) {
+  skips->items[skips->count++] = (Activation){data, c, h, w};
+}
+
+static void skips_clear(SkipStack *skips) {
+  for (int32_t i = 0; i < skips->count; i++) free(skips->items[i].data);
+  skips->count = 0;
+}
+
+/* Runs resnet j (then attention j) of `block`, replacing *hidden. The old
+ * hidden state is freed when `owned`. */
+static bool block_layer_forward(ForwardContext *ctx, Activation *hidden,
+                                bool owned, const BlockLayout *block,
+                                int32_t j) {
+  const ResnetLayout *r = &block->resnets[j];
+  float *next = resnet_forward(ctx, hidden->data, hidden->h, hidden->w, r);
+  if (owned) free(hidden->data);
+  hidden->data = next;
+  hidden->c = r->c_out;
+  if (next == NULL) return false;
+  if (block->has_attention) {
+    float *attended = attention_forward(ctx, next, hidden->h, hidden->w,
+                                        &block->attentions[j]);
+    free(next);
+    hidden->data = attended;
+    if (attended == NULL) return false;
+  }
+  return true;
+}
+
+static bool down_path(ForwardContext *ctx, SkipStack *skips,
+                      const DmUnetConfig *config) {
+  const DmUnetLayout *layout = ctx->model->layout;
+  for (int32_t level = 0; level < config->n_levels; level++) {
+    const BlockLayout *block = &layout->down[level];
+    for (int32_t j = 0; j < block->n_resnets; j++) {
+      Activation hidden = skips->items[skips->count - 1];
+      if (!block_layer_forward(ctx, &hidden, false, block, j)) return false;
+      skips_push(skips, hidden.data, hidden.c, hidden.h, hidden.w);
+    }
+    Activation top = skips->items[skips->count - 1];
+    if (block->has_resample) {
+      float *down = alloc_activation(ctx, top.c, top.h / 2, top.w / 2);
+      if (down == NULL) return false;
+      skips_push(skips, down, top.c, top.h / 2, top.w / 2);
+      const int32_t pad = config->downsample_padding;
+      if (!conv_forward(ctx, down, top.data, block->resample, top.c, top.h,
+                        top.w, top.c, 3, 2, pad, false))
+        return false;
+      top = skips->items[skips->count - 1];
+    }
+    char *stage = g_strdup_printf("down_blocks.%d", level);
+    inspect(ctx, stage, top.data, top.c, top.h, top.w);
+    g_free(stage);
+  }
+  return true;
+}
+
+/* Returns the mid block's output (owned), or a copy-free borrow of the top
+ * skip when there is no mid block (*owned = false). */
+static bool mid_path(ForwardContext *ctx, const SkipStack *skips,
+                     Activation *hidden, bool *owned) {
+  const DmUnetLayout *layout = ctx->model->layout;
+  *hidden = skips->items[skips->count - 1];
+  *owned = false;
+  if (!ctx->model->config.has_mid_block) return true;
+  BlockLayout mid = {.n_resnets = 2, .has_attention = false};
+  mid.resnets[0] = layout->mid_resnets[0];
+  mid.resnets[1] = layout->mid_resnets[1];
+  if (!block_layer_forward(ctx, hidden, false, &mid, 0)) return false;
+  *owned = true;
+  if (layout->mid_has_attention) {
+    float *attended = attention_forward(ctx, hidden->data, hidden->h,
+                                        hidden->w, &layout->mid_attention);
+    free(hidden->data);
+    hidden->data = attended;
+    if (attended == NULL) return false;
+  }
+  if (!block_layer_forward(ctx, hidden, true, &mid, 1)) return false;
+  inspect(ctx, "mid_block", hidden->data, hidden->c, hidden->h, hidden->w);
+  return true;
+}
+
+/* Concatenates [hidden | last skip] (freeing both) into *hidden. */
+static bool concat_skip(ForwardContext *ctx, Activation *hidden, bool owned,
+                        SkipStack *skips) {
+  Activation skip = skips->items[--skips->count];
+  float *joined = alloc_activation(ctx, hidden->c + skip.c, hidden->h,
+                                   hidden->w);
+  if (joined != NULL)
+    dm_concat_forward(joined, hidden->data, skip.data, ctx->n, hidden->c,
+                      skip.c, (size_t)hidden->h * hidden->w);
+  if (owned) free(hidden->data);
+  free(skip.data);
+  hidden->data = joined;
+  hidden->c += skip.c;
+  return joined != NULL;
+}
+
+static bool upsample(ForwardContext *ctx, Activation *hidden,
+                     const BlockLayout *block) {
+  const int32_t c = hidden->c, h = hidden->h, w = hidden->w;
+  float *nearest = alloc_activation(ctx, c, 2 * h, 2 * w);
+  float *out = alloc_activation(ctx, c, 2 * h, 2 * w);
+  bool ok = nearest && out;
+  if (ok) {
+    dm_upsample2x_forward(nearest, hidden->data, ctx->n, c, h, w);
+    free(hidden->data);
+    hidden->data = NULL;
+    ok = conv_forward(ctx, out, nearest, block->resample, c, 2 * h, 2 * w, c,
+                      3, 1, 1, false);
+  }
+  free(nearest);
+  free(hidden->data);
+  hidden->data = ok ? out : NULL;
+  if (!ok) free(out);
+  hidden->h = 2 * h;
+  hidden->w = 2 * w;
+  return ok;
+}
+
+static bool up_path(ForwardContext *ctx, SkipStack *skips, Activation *hidden,
+                    bool owned, const DmUnetConfig *config) {
+  const DmUnetLayout *layout = ctx->model->layout;
+  for (int32_t i = 0; i < config->n_levels; i++) {
+    const BlockLayout *block = &layout->up[i];
+    for (int32_t j = 0; j < block->n_resnets; j++) {
+      if (!concat_skip(ctx, hidden, owned, skips)) return false;
+      owned = true;
+      if (!block_layer_forward(ctx, hidden, true, block, j)) return false;
+    }
+    if (block->has_resample && !upsample(ctx, hidden, block)) return false;
+    char *stage = g_strdup_printf("up_blocks.%d", i);
+    inspect(ctx, stage, hidden->data, hidden->c, hidden->h, hidden->w);
+    g_free(stage);
+  }
+  return true;
+}
+
+/* temb_silu (N, 4 C0) = SiLU(linear_2(SiLU(linear_1(sinusoid(t))))). */
+static bool time_embedding(ForwardContext *ctx, const float *timesteps) {
+  const DmModel *model = ctx->model;
+  const DmUnetLayout *layout = model->layout;
+  const int32_t n = ctx->n, dim = layout->time_dim, temb = layout->temb_dim;
+  float *sinusoid = malloc((size_t)n * dim * sizeof(float));
+  float *hidden = malloc((size_t)n * temb * sizeof(float));
+  ctx->temb_silu = malloc((size_t)n * temb * sizeof(float));
+  bool ok = sinusoid && hidden && ctx->temb_silu;
+  if (ok) {
+    dm_timestep_embedding_forward(sinusoid, timesteps, n, dim,
+                                  model->config.flip_sin_to_cos,
+                                  model->config.freq_shift);
+    inspect(ctx, "time_proj", sinusoid, dim, 1, 1);
+    dm_linear_forward(hidden, sinusoid, PARAM(ctx, layout->time_linear_1.weight),
+                      PARAM(ctx, layout->time_linear_1.bias), n, dim, temb);
+    dm_silu_forward(hidden, hidden, (size_t)n * temb);
+    dm_linear_forward(ctx->temb_silu, hidden,
+                      PARAM(ctx, layout->time_linear_2.weight),
+                      PARAM(ctx, layout->time_linear_2.bias), n, temb, temb);
+    inspect(ctx, "time_embedding", ctx->temb_silu, temb, 1, 1);
+    dm_silu_forward(ctx->temb_silu, ctx->temb_silu, (size_t)n * temb);
+  } else {
+    out_of_memory(ctx);
+  }
+  free(sinusoid);
+  free(hidden);
+  return ok;
+}
+
+/* conv_in of x (or of 2x - 1 when center_input_sample). */
+static float *input_forward(ForwardContext *ctx, const DmTensor *x) {
+  const DmUnetConfig *config = &ctx->model->config;
+  const int32_t c0 = config->block_out_channels[0];
+  float *out = alloc_activation(ctx, c0, x->h, x->w);
+  if (out == NULL) return NULL;
+  const float *input = x->data;
+  float *centred = NULL;
+  if (config->center_input_sample) {
+    const size_t count = dm_tensor_numel(x);
+    centred = malloc(count * sizeof(float));
+    if (centred == NULL) {
+      free(out);
+      out_of_memory(ctx);
+      return NULL;
+    }
+    for (size_t i = 0; i < count; i++) centred[i] = 2.0f * x->data[i] - 1.0f;
+    input = centred;
+  }
+  bool ok = conv_forward(ctx, out, input, ctx->model->layout->conv_in,
+                         x->c, x->h, x->w, c0, 3, 1, 1, false);
+  free(centred);
+  if (!ok) {
+    free(out);
+    return NULL;
+  }
+  inspect(ctx, "conv_in", out, c0, x->h, x->w);
+  return out;
+}
+
+/* out = conv_out(SiLU(conv_norm_out(hidden))); consumes hidden. */
+static bool output_forward(ForwardContext *ctx, DmTensor *out,
+                           Activation *hidden) {
+  const DmUnetLayout *layout = ctx->model->layout;
+  const size_t hw = (size_t)hidden->h * hidden->w;
+  dm_groupnorm_forward(hidden->data, hidden->data,
+                       PARAM(ctx, layout->conv_norm_out.weight),
+                       PARAM(ctx, layout->conv_norm_out.bias), ctx->n,
+                       hidden->c, hw, ctx->model->config.norm_num_groups,
+                       ctx->model->config.norm_eps, false);
+  inspect(ctx, "conv_norm_out", hidden->data, hidden->c, hidden->h, hidden->w);
+  dm_silu_forward(hidden->data, hidden->data, (size_t)ctx->n * hidden->c * hw);
+  return conv_forward(ctx, out->data, hidden->data, layout->conv_out,
+                      hidden->c, hidden->h, hidden->w, out->c, 3, 1, 1, false);
+}
+
+static bool check_shapes(const DmModel *model, const DmTensor *out,
+                         const DmTensor *x, const float *timesteps,
+                         GError **error) {
+  const DmUnetConfig *config = &model->config;
+  const int32_t multiple = dm_model_size_multiple(model);
+  if (x->c != config->in_channels || out->c != config->out_channels) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "the model takes %d and gives %d channels; got input with %d "
+                "and output with %d", config->in_channels,
+                config->out_channels, x->c, out->c);
+    return false;
+  }
+  if (x->h % multiple || x->w % multiple) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "input size %dx%d is not a multiple of %d (use "
+                "dm_model_forward_any_size)", x->w, x->h, multiple);
+    return false;
+  }
+  if (out->n != x->n || out->h != x->h || out->w != x->w) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "output tensor (%d, %d, %d, %d) does not match input "
+                "(%d, %d, %d, %d)", out->n, out->c, out->h, out->w, x->n,
+                x->c, x->h, x->w);
+    return false;
+  }
+  for (int32_t i = 0; i < x->n; i++)
+    if (!isfinite(timesteps[i])) {
+      g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                  "timestep %d is not finite", i);
+      return false;
+    }
+  return true;
+}
+
+bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
+                      const float *timesteps, GError **error) {
+  if (!check_shapes(model, out, x, timesteps, error)) return false;
+  GError *local_error = NULL;
+  ForwardContext ctx = {.model = model, .params = model->params.data,
+                        .n = x->n, .error = &local_error};
+  SkipStack *skips = g_new0(SkipStack, 1);
+  Activation hidden = {0};
+  bool owned = false;
+  bool ok = time_embedding(&ctx, timesteps);
+  float *first = ok ? input_forward(&ctx, x) : NULL;
+  ok = first != NULL;
+  if (ok) {
+    skips_push(skips, first, model->config.block_out_channels[0], x->h, x->w);
+    ok = down_path(&ctx, skips, &model->config) &&
+         mid_path(&ctx, skips, &hidden, &owned);
+  }
+  if (ok) {
+    ok = up_path(&ctx, skips, &hidden, owned, &model->config);
+    owned = true; /* from the first concatenation on, hidden is ours */
+  }
+  ok = ok && output_forward(&ctx, out, &hidden);
+  if (owned) free(hidden.data);
+  skips_clear(skips);
+  g_free(skips);
+  free(ctx.temb_silu);
+  if (!ok) g_propagate_error(error, local_error ? local_error
+                                   : g_error_new(DM_ERROR, DM_ERROR_NO_MEMORY,
+                                                 "out of memory"));
+  return ok;
+}
+
+bool dm_model_forward_any_size(DmModel *model, DmTensor *out,
+                               const DmTensor *x, const float *timesteps,
+                               GError **error) {
+  const int32_t multiple = dm_model_size_multiple(model);
+  if (x->h % multiple == 0 && x->w % multiple == 0)
+    return dm_model_forward(model, out, x, timesteps, error);
+  DmTensor *padded = dm_tensor_pad_reflect(x, multiple, error);
+  if (padded == NULL) return false;
+  DmTensor *padded_out = dm_tensor_new(x->n, out->c, padded->h, padded->w,
+                                       error);
+  bool ok = padded_out != NULL &&
+            dm_model_forward(model, padded_out, padded, timesteps, error);
+  if (ok) {
+    DmTensor *cropped = dm_tensor_crop(padded_out, out->h, out->w, error);
+    ok = cropped != NULL;
+    if (ok) memcpy(out->data, cropped->data, dm_tensor_numel(out) * sizeof(float));
+    dm_tensor_free(cropped);
+  }
+  dm_tensor_free(padded);
+  dm_tensor_free(padded_out);
+  return ok;
+}

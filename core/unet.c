@@ -1,0 +1,428 @@
+/* gimp-diffusion core: diffusers' UNet2DModel — parameter layout and forward.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * The architecture is the DDPM U-Net (Ho et al. 2020, App. B) as diffusers'
+ * UNet2DModel builds it: conv_in; per level, `layers_per_block` ResNet blocks
+ * (optionally each followed by self-attention) and a stride-2 downsampler
+ * except at the last level; a mid block (resnet, attention, resnet); per
+ * level in reverse, layers_per_block + 1 ResNet blocks that each take one
+ * skip tensor concatenated along channels, and a nearest x2 upsampler except
+ * at the last up block; GroupNorm, SiLU, conv_out. */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "dm-private.h"
+#include "rng.h"
+#include "unet-layout.h"
+
+/* ---- parameter table --------------------------------------------------- */
+
+typedef struct {
+  GArray *infos; /* DmParamInfo */
+  size_t total;
+} TableBuilder;
+
+static size_t add_param(TableBuilder *b, int32_t rank, const int64_t *shape,
+                        const char *format, ...) G_GNUC_PRINTF(4, 5);
+
+static size_t add_param(TableBuilder *b, int32_t rank, const int64_t *shape,
+                        const char *format, ...) {
+  DmParamInfo info = {.rank = rank, .offset = b->total, .numel = 1};
+  va_list args;
+  va_start(args, format);
+  info.name = g_strdup_vprintf(format, args);
+  va_end(args);
+  for (int32_t i = 0; i < rank; i++) {
+    info.shape[i] = shape[i];
+    info.numel *= (size_t)shape[i];
+  }
+  g_array_append_val(b->infos, info);
+  b->total += info.numel;
+  return info.offset;
+}
+
+static ParamPair add_conv(TableBuilder *b, const char *prefix, int32_t c_out,
+                          int32_t c_in, int32_t kernel) {
+  const int64_t weight_shape[4] = {c_out, c_in, kernel, kernel};
+  const int64_t bias_shape[1] = {c_out};
+  ParamPair pair;
+  pair.weight = add_param(b, 4, weight_shape, "%s.weight", prefix);
+  pair.bias = add_param(b, 1, bias_shape, "%s.bias", prefix);
+  return pair;
+}
+
+static ParamPair add_linear(TableBuilder *b, const char *prefix,
+                            int32_t out_features, int32_t in_features) {
+  const int64_t weight_shape[2] = {out_features, in_features};
+  const int64_t bias_shape[1] = {out_features};
+  ParamPair pair;
+  pair.weight = add_param(b, 2, weight_shape, "%s.weight", prefix);
+  pair.bias = add_param(b, 1, bias_shape, "%s.bias", prefix);
+  return pair;
+}
+
+static ParamPair add_norm(TableBuilder *b, const char *prefix,
+                          int32_t channels) {
+  const int64_t shape[1] = {channels};
+  ParamPair pair;
+  pair.weight = add_param(b, 1, shape, "%s.weight", prefix);
+  pair.bias = add_param(b, 1, shape, "%s.bias", prefix);
+  return pair;
+}
+
+/* diffusers ResnetBlock2D with time_embedding_norm "default". */
+static ResnetLayout add_resnet(TableBuilder *b, const char *prefix,
+                               int32_t c_in, int32_t c_out, int32_t temb_dim,
+                               const DmUnetConfig *config,
+                               float output_scale) {
+  ResnetLayout r = {.c_in = c_in, .c_out = c_out,
+                    .groups = config->norm_num_groups,
+                    .eps = config->norm_eps, .output_scale = output_scale,
+                    .has_shortcut = c_in != c_out};
+  char *name = g_strdup_printf("%s.norm1", prefix);
+  r.norm1 = add_norm(b, name, c_in);
+  g_free(name);
+  name = g_strdup_printf("%s.conv1", prefix);
+  r.conv1 = add_conv(b, name, c_out, c_in, 3);
+  g_free(name);
+  name = g_strdup_printf("%s.time_emb_proj", prefix);
+  r.time_emb_proj = add_linear(b, name, c_out, temb_dim);
+  g_free(name);
+  name = g_strdup_printf("%s.norm2", prefix);
+  r.norm2 = add_norm(b, name, c_out);
+  g_free(name);
+  name = g_strdup_printf("%s.conv2", prefix);
+  r.conv2 = add_conv(b, name, c_out, c_out, 3);
+  g_free(name);
+  if (r.has_shortcut) {
+    name = g_strdup_printf("%s.conv_shortcut", prefix);
+    r.conv_shortcut = add_conv(b, name, c_out, c_in, 1);
+    g_free(name);
+  }
+  return r;
+}
+
+/* diffusers Attention(residual_connection=True, bias=True) on an image. */
+static AttentionLayout add_attention(TableBuilder *b, const char *prefix,
+                                     int32_t channels, int32_t head_dim,
+                                     int32_t groups, float eps,
+                                     float rescale) {
+  AttentionLayout a = {.channels = channels,
+                       .heads = head_dim > 0 ? channels / head_dim : 1,
+                       .groups = groups, .eps = eps, .rescale = rescale};
+  const char *parts[] = {"group_norm", "to_q", "to_k", "to_v", "to_out.0"};
+  ParamPair *pairs[] = {&a.group_norm, &a.to_q, &a.to_k, &a.to_v, &a.to_out};
+  for (int i = 0; i < 5; i++) {
+    char *name = g_strdup_printf("%s.%s", prefix, parts[i]);
+    *pairs[i] = i == 0 ? add_norm(b, name, channels)
+                       : add_linear(b, name, channels, channels);
+    g_free(name);
+  }
+  return a;
+}
+
+static void add_down_block(TableBuilder *b, BlockLayout *block, int32_t level,
+                           const DmUnetConfig *config, int32_t temb_dim) {
+  const int32_t c_out = config->block_out_channels[level];
+  int32_t c_in = level == 0 ? config->block_out_channels[0]
+                            : config->block_out_channels[level - 1];
+  const int32_t head_dim = config->attention_head_dim > 0
+                               ? config->attention_head_dim : c_out;
+  block->n_resnets = config->layers_per_block;
+  block->has_attention = config->down_attention[level];
+  for (int32_t j = 0; j < block->n_resnets; j++) {
+    char *name = g_strdup_printf("down_blocks.%d.resnets.%d", level, j);
+    block->resnets[j] = add_resnet(b, name, c_in, c_out, temb_dim, config, 1.0f);
+    g_free(name);
+    if (block->has_attention) {
+      name = g_strdup_printf("down_blocks.%d.attentions.%d", level, j);
+      block->attentions[j] = add_attention(b, name, c_out, head_dim,
+                                           config->norm_num_groups,
+                                           config->norm_eps, 1.0f);
+      g_free(name);
+    }
+    c_in = c_out;
+  }
+  block->has_resample = level < config->n_levels - 1;
+  if (block->has_resample) {
+    char *name = g_strdup_printf("down_blocks.%d.downsamplers.0.conv", level);
+    block->resample = add_conv(b, name, c_out, c_out, 3);
+    g_free(name);
+  }
+}
+
+/* Up block i works at level n-1-i. Its resnet j takes the running hidden
+ * state plus one skip: the skip of the same level, except the last, which
+ * comes from the level below (diffusers' res_skip_channels). */
+static void add_up_block(TableBuilder *b, BlockLayout *block, int32_t index,
+                         const DmUnetConfig *config, int32_t temb_dim) {
+  const int32_t n = config->n_levels, level = n - 1 - index;
+  const int32_t c_out = config->block_out_channels[level];
+  const int32_t c_prev = config->block_out_channels[index == 0 ? n - 1 : level + 1];
+  const int32_t c_below = config->block_out_channels[level > 0 ? level - 1 : 0];
+  const int32_t head_dim = config->attention_head_dim > 0
+                               ? config->attention_head_dim : c_out;
+  block->n_resnets = config->layers_per_block + 1;
+  block->has_attention = config->up_attention[index];
+  for (int32_t j = 0; j < block->n_resnets; j++) {
+    const int32_t skip = j == block->n_resnets - 1 ? c_below : c_out;
+    const int32_t hidden = j == 0 ? c_prev : c_out;
+    char *name = g_strdup_printf("up_blocks.%d.resnets.%d", index, j);
+    block->resnets[j] = add_resnet(b, name, hidden + skip, c_out, temb_dim,
+                                   config, 1.0f);
+    g_free(name);
+    if (block->has_attention) {
+      name = g_strdup_printf("up_blocks.%d.attentions.%d", index, j);
+      block->attentions[j] = add_attention(b, name, c_out, head_dim,
+                                           config->norm_num_groups,
+                                           config->norm_eps, 1.0f);
+      g_free(name);
+    }
+  }
+  block->has_resample = index < n - 1;
+  if (block->has_resample) {
+    char *name = g_strdup_printf("up_blocks.%d.upsamplers.0.conv", index);
+    block->resample = add_conv(b, name, c_out, c_out, 3);
+    g_free(name);
+  }
+}
+
+static void add_mid_block(TableBuilder *b, DmUnetLayout *layout,
+                          const DmUnetConfig *config) {
+  const int32_t c = config->block_out_channels[config->n_levels - 1];
+  const float scale = config->mid_block_scale_factor;
+  layout->mid_resnets[0] = add_resnet(b, "mid_block.resnets.0", c, c,
+                                      layout->temb_dim, config, scale);
+  layout->mid_has_attention = config->add_attention;
+  if (config->add_attention) {
+    const int32_t groups = config->attn_norm_num_groups > 0
+                               ? config->attn_norm_num_groups
+                               : config->norm_num_groups;
+    const int32_t head_dim = config->attention_head_dim > 0
+                                 ? config->attention_head_dim : c;
+    layout->mid_attention = add_attention(b, "mid_block.attentions.0", c,
+                                          head_dim, groups, config->norm_eps,
+                                          scale);
+  }
+  layout->mid_resnets[1] = add_resnet(b, "mid_block.resnets.1", c, c,
+                                      layout->temb_dim, config, scale);
+}
+
+/* Fills `layout` and appends every parameter, in diffusers' module order. */
+static void build_layout(TableBuilder *b, DmUnetLayout *layout,
+                         const DmUnetConfig *config) {
+  const int32_t c0 = config->block_out_channels[0];
+  layout->time_dim = c0;
+  layout->temb_dim = 4 * c0;
+  layout->conv_in = add_conv(b, "conv_in", c0, config->in_channels, 3);
+  layout->time_linear_1 = add_linear(b, "time_embedding.linear_1",
+                                     layout->temb_dim, c0);
+  layout->time_linear_2 = add_linear(b, "time_embedding.linear_2",
+                                     layout->temb_dim, layout->temb_dim);
+  for (int32_t i = 0; i < config->n_levels; i++)
+    add_down_block(b, &layout->down[i], i, config, layout->temb_dim);
+  if (config->has_mid_block) add_mid_block(b, layout, config);
+  for (int32_t i = 0; i < config->n_levels; i++)
+    add_up_block(b, &layout->up[i], i, config, layout->temb_dim);
+  layout->conv_norm_out = add_norm(b, "conv_norm_out", c0);
+  layout->conv_out = add_conv(b, "conv_out", config->out_channels, c0, 3);
+}
+
+static bool check_layout_limits(const DmUnetConfig *config, GError **error) {
+  if (config->n_levels < 1 || config->n_levels > DM_MAX_LEVELS) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "block_out_channels has %d entries; 1 to %d are supported",
+                config->n_levels, DM_MAX_LEVELS);
+    return false;
+  }
+  if (config->layers_per_block < 1 ||
+      config->layers_per_block + 1 > DM_MAX_BLOCK_LAYERS) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "layers_per_block=%d; 1 to %d are supported",
+                config->layers_per_block, DM_MAX_BLOCK_LAYERS - 1);
+    return false;
+  }
+  return dm_unet_config_validate(config, error);
+}
+
+static bool params_build(DmParams *params, DmUnetLayout *layout,
+                         const DmUnetConfig *config, bool allocate,
+                         GError **error) {
+  memset(params, 0, sizeof *params);
+  if (!check_layout_limits(config, error)) return false;
+  TableBuilder builder = {.infos = g_array_new(FALSE, FALSE, sizeof(DmParamInfo))};
+  build_layout(&builder, layout, config);
+  params->count = (int32_t)builder.infos->len;
+  params->info = (DmParamInfo *)g_array_free(builder.infos, FALSE);
+  params->total = builder.total;
+  if (!allocate) return true;
+  params->data = calloc(params->total, sizeof(float));
+  if (params->data == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory allocating %zu parameters", params->total);
+    dm_params_clear(params);
+    return false;
+  }
+  return true;
+}
+
+static bool params_table(DmParams *params, const DmUnetConfig *config,
+                         bool allocate, GError **error) {
+  DmUnetLayout *layout = g_new0(DmUnetLayout, 1);
+  bool ok = params_build(params, layout, config, allocate, error);
+  g_free(layout);
+  return ok;
+}
+
+bool dm_params_init(DmParams *params, const DmUnetConfig *config,
+                    GError **error) {
+  return params_table(params, config, true, error);
+}
+
+bool dm_params_describe(DmParams *params, const DmUnetConfig *config,
+                        GError **error) {
+  return params_table(params, config, false, error);
+}
+
+void dm_params_clear(DmParams *params) {
+  for (int32_t i = 0; i < params->count; i++) g_free(params->info[i].name);
+  g_free(params->info);
+  free(params->data);
+  memset(params, 0, sizeof *params);
+}
+
+const DmParamInfo *dm_params_find(const DmParams *params, const char *name) {
+  for (int32_t i = 0; i < params->count; i++)
+    if (strcmp(params->info[i].name, name) == 0) return &params->info[i];
+  return NULL;
+}
+
+/* ---- models ------------------------------------------------------------ */
+
+DmModel *dm_model_new_empty(const DmUnetConfig *config,
+                            const DmScheduleConfig *schedule, GError **error) {
+  DmModel *model = g_new0(DmModel, 1);
+  model->config = *config;
+  if (schedule)
+    model->schedule = *schedule;
+  else
+    dm_schedule_config_default(&model->schedule);
+  model->card = g_strdup("");
+  model->layout = g_new0(DmUnetLayout, 1);
+  if (!params_build(&model->params, model->layout, config, true, error)) {
+    dm_model_free(model);
+    return NULL;
+  }
+  return model;
+}
+
+void dm_model_free(DmModel *model) {
+  if (model == NULL) return;
+  dm_params_clear(&model->params);
+  g_free(model->layout);
+  g_free(model->card);
+  g_free(model);
+}
+
+/* PyTorch's default initialisation of Conv2d and Linear (kaiming_uniform
+ * with a = sqrt(5)): weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+ * GroupNorm weight 1, bias 0. Each tensor draws from its own stream. */
+DmModel *dm_model_new_random(const DmUnetConfig *config,
+                             const DmScheduleConfig *schedule, uint64_t seed,
+                             GError **error) {
+  DmModel *model = dm_model_new_empty(config, schedule, error);
+  if (model == NULL) return NULL;
+  const DmParams *params = &model->params;
+  int64_t fan_in = 1;
+  for (int32_t i = 0; i < params->count; i++) {
+    const DmParamInfo *info = &params->info[i];
+    float *data = params->data + info->offset;
+    if (info->rank > 1) {
+      fan_in = 1;
+      for (int32_t d = 1; d < info->rank; d++) fan_in *= info->shape[d];
+    }
+    if (strstr(info->name, "norm") != NULL && info->rank == 1) {
+      const bool is_weight = g_str_has_suffix(info->name, ".weight");
+      for (size_t j = 0; j < info->numel; j++) data[j] = is_weight ? 1.0f : 0.0f;
+      continue;
+    }
+    /* a bias follows its weight, whose fan_in is still in `fan_in` */
+    const float bound = 1.0f / sqrtf((float)fan_in);
+    dm_rng_uniform_fill(data, info->numel, -bound, bound, seed, (uint64_t)i, 0);
+  }
+  return model;
+}
+
+const DmUnetConfig *dm_model_config(const DmModel *model) {
+  return &model->config;
+}
+
+int32_t dm_model_size_multiple(const DmModel *model) {
+  return 1 << (model->config.n_levels - 1);
+}
+
+void dm_model_set_inspect(DmModel *model, DmInspectFunc func,
+                          void *user_data) {
+  model->inspect = func;
+  model->inspect_data = user_data;
+}
+
+/* ---- FLOPs ------------------------------------------------------------- */
+
+static double conv_flops(int32_t c_out, int32_t c_in, int32_t kernel,
+                         double pixels) {
+  return 2.0 * c_out * c_in * kernel * kernel * pixels;
+}
+
+static double resnet_flops(const ResnetLayout *r, double pixels) {
+  double flops = conv_flops(r->c_out, r->c_in, 3, pixels) +
+                 conv_flops(r->c_out, r->c_out, 3, pixels);
+  if (r->has_shortcut) flops += conv_flops(r->c_out, r->c_in, 1, pixels);
+  return flops;
+}
+
+/* Four C x C projections plus q k^T and the weighted sum of v. */
+static double attention_flops(const AttentionLayout *a, double pixels) {
+  return 4.0 * 2.0 * a->channels * a->channels * pixels +
+         2.0 * 2.0 * pixels * pixels * a->channels;
+}
+
+static double block_flops(const BlockLayout *block, double pixels,
+                          double resample_pixels, int32_t channels) {
+  double flops = 0.0;
+  for (int32_t j = 0; j < block->n_resnets; j++) {
+    flops += resnet_flops(&block->resnets[j], pixels);
+    if (block->has_attention)
+      flops += attention_flops(&block->attentions[j], pixels);
+  }
+  if (block->has_resample)
+    flops += conv_flops(channels, channels, 3, resample_pixels);
+  return flops;
+}
+
+double dm_model_flops(const DmModel *model, int32_t height, int32_t width) {
+  const DmUnetConfig *config = &model->config;
+  const DmUnetLayout *layout = model->layout;
+  const int32_t levels = config->n_levels;
+  const double full = (double)height * width;
+  double flops = conv_flops(layout->time_dim, config->in_channels, 3, full) +
+                 conv_flops(config->out_channels, layout->time_dim, 3, full);
+  for (int32_t i = 0; i < levels; i++) {
+    const double pixels = full / (double)(1 << (2 * i));
+    const int32_t c = config->block_out_channels[i];
+    flops += block_flops(&layout->down[i], pixels, pixels / 4.0, c);
+    const int32_t level = levels - 1 - i;
+    const double up_pixels = full / (double)(1 << (2 * level));
+    flops += block_flops(&layout->up[i], up_pixels, up_pixels * 4.0,
+                         config->block_out_channels[level]);
+  }
+  if (config->has_mid_block) {
+    const double pixels = full / (double)(1 << (2 * (levels - 1)));
+    flops += resnet_flops(&layout->mid_resnets[0], pixels) +
+             resnet_flops(&layout->mid_resnets[1], pixels);
+    if (layout->mid_has_attention)
+      flops += attention_flops(&layout->mid_attention, pixels);
+  }
+  return flops;
+}

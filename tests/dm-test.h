@@ -1,0 +1,69 @@
+/* Shared helpers for the test programs (llm.c test_gpt2.c style: compare,
+ * print label, first values and max difference).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_TEST_H
+#define DM_TEST_H
+
+#include <math.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dm.h"
+
+static int dm_test_failures = 0;
+
+#define DM_CHECK(cond, ...)                                                   \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
+      fprintf(stderr, __VA_ARGS__);                                           \
+      fprintf(stderr, "\n");                                                  \
+      dm_test_failures++;                                                     \
+    }                                                                         \
+  } while (0)
+
+/* Aborts the test program when a GError is set (for set-up steps). */
+#define DM_CHECK_OK(ok, error)                                                \
+  do {                                                                        \
+    if (!(ok)) {                                                              \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__,                 \
+              (error) ? (error)->message : "(no message)");                   \
+      exit(1);                                                                \
+    }                                                                         \
+  } while (0)
+
+/* Compares `n` floats; |got - want| <= atol + rtol * max|want|. Prints one
+ * line either way and counts a failure. Returns the max abs difference. */
+static inline double dm_test_compare(const char *label, const float *got,
+                                     const float *want, size_t n, double atol,
+                                     double rtol) {
+  double max_diff = 0.0, max_want = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)want[i]);
+    if (!(d <= max_diff)) max_diff = d; /* NaN propagates as a failure */
+    if (fabs(want[i]) > max_want) max_want = fabs(want[i]);
+  }
+  double tol = atol + rtol * max_want;
+  bool ok = max_diff <= tol;
+  printf("%s %-48s n=%-7zu max|d|=%.3g tol=%.3g first=[%.6f %.6f] want=[%.6f %.6f]\n",
+         ok ? "ok  " : "FAIL", label, n, max_diff, tol, n > 0 ? got[0] : 0.0,
+         n > 1 ? got[1] : 0.0, n > 0 ? want[0] : 0.0, n > 1 ? want[1] : 0.0);
+  if (!ok) dm_test_failures++;
+  return max_diff;
+}
+
+/* Path of a file under tests/data (DM_TEST_DATA is set by meson). */
+static inline char *dm_test_data_path(const char *relative) {
+  const char *dir = g_getenv("DM_TEST_DATA");
+  return g_build_filename(dir ? dir : "tests/data", relative, NULL);
+}
+
+/* Ends a test program: prints the plain closing line and returns the exit
+ * status. */
+static inline int dm_test_finish(void) {
+  printf("%s\n", dm_test_failures ? "FAILED" : "all checks passed");
+  return dm_test_failures ? 1 : 0;
+}
+
+#endif /* DM_TEST_H */
