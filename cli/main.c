@@ -1,3 +1,302 @@
-/* gimp-diffusion command-line tool (placeholder until `info` lands). */
+/* gimp-diffusion: the command-line tool.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ *   gimp-diffusion [--help | --version] COMMAND [OPTIONS] ARGUMENTS
+ *
+ * Each command is one row of `commands` below (name, one-line summary,
+ * argument synopsis, help text, GOptionEntry list, handler); main() looks
+ * the command up, parses its options with its own GOptionContext and hands
+ * the handler the positional arguments. Later commands (sample, inpaint,
+ * train) are added as rows.
+ *
+ * Exit status: 0 success; 1 a runtime failure; 2 bad usage or bad input
+ * (unknown command or option, missing argument, a model that fails to
+ * load). Errors are one line on stderr: "gimp-diffusion: error: MESSAGE". */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
 #include "dm.h"
-int main(void) { return 0; }
+
+#ifndef DM_VERSION
+#define DM_VERSION "0.1.0"
+#endif
+
+#define PROGRAM "gimp-diffusion"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* One subcommand. `run` gets argv[0] = "gimp-diffusion NAME" followed by
+ * the positional arguments left after option parsing. */
+typedef struct {
+  const char *name;
+  const char *summary;     /* one line, for the command list */
+  const char *arguments;   /* synopsis of the positional arguments */
+  const char *description; /* text after the options in --help */
+  const GOptionEntry *options; /* NULL-terminated, or NULL */
+  int (*run)(int argc, char **argv);
+} Command;
+
+/* Prints the one-line error and returns `status`. */
+static int fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static int fail(int status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  char *message = g_strdup_vprintf(format, args);
+  va_end(args);
+  /* keep it on one line whatever the message holds */
+  g_strdelimit(message, "\n\r", ' ');
+  fprintf(stderr, PROGRAM ": error: %s\n", message);
+  g_free(message);
+  return status;
+}
+
+/* ---- info -------------------------------------------------------------- */
+
+static gint info_card_lines = 8;
+
+static const GOptionEntry info_options[] = {
+    {"card-lines", 'n', 0, G_OPTION_ARG_INT, &info_card_lines,
+     "Show at most N lines of the model card (default 8; 0: none)", "N"},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+
+/* What kind of model `path` is, as dm_model_load() will read it. */
+static const char *model_kind(const char *path) {
+  if (!g_file_test(path, G_FILE_TEST_IS_DIR))
+    return "single-file model (.safetensors with dm.config metadata)";
+  char *index = g_build_filename(path, "model_index.json", NULL);
+  bool pipeline = g_file_test(index, G_FILE_TEST_EXISTS);
+  g_free(index);
+  return pipeline ? "diffusers pipeline folder (model_index.json, unet/, "
+                    "scheduler/)"
+                  : "diffusers model folder (config.json + "
+                    "diffusion_pytorch_model.safetensors)";
+}
+
+static const char *yes_no(bool value) { return value ? "true" : "false"; }
+
+static void print_levels(const char *label, const DmUnetConfig *c,
+                         const bool *attention, const char *plain,
+                         const char *attn) {
+  printf("  %-24s", label);
+  for (int32_t i = 0; i < c->n_levels; i++) {
+    const char *sep = i ? ", " : "";
+    if (attention)
+      printf("%s%s", sep, attention[i] ? attn : plain);
+    else
+      printf("%s%d", sep, c->block_out_channels[i]);
+  }
+  printf("\n");
+}
+
+static void print_int_or_null(const char *label, int32_t value) {
+  if (value)
+    printf("  %-24s%d\n", label, value);
+  else
+    printf("  %-24snull\n", label);
+}
+
+/* Every field of the network config, under diffusers' names. */
+static void print_unet_config(const DmUnetConfig *c) {
+  printf("network (UNet2DModel):\n");
+  print_int_or_null("sample_size", c->sample_size);
+  printf("  %-24s%d\n", "in_channels", c->in_channels);
+  printf("  %-24s%d\n", "out_channels", c->out_channels);
+  printf("  %-24s%s\n", "center_input_sample",
+         yes_no(c->center_input_sample));
+  printf("  %-24s%s\n", "time_embedding_type", "positional");
+  printf("  %-24s%d\n", "freq_shift", c->freq_shift);
+  printf("  %-24s%s\n", "flip_sin_to_cos", yes_no(c->flip_sin_to_cos));
+  print_levels("block_out_channels", c, NULL, NULL, NULL);
+  print_levels("down_block_types", c, c->down_attention, "DownBlock2D",
+               "AttnDownBlock2D");
+  print_levels("up_block_types", c, c->up_attention, "UpBlock2D",
+               "AttnUpBlock2D");
+  printf("  %-24s%s\n", "mid_block_type",
+         c->has_mid_block ? "UNetMidBlock2D" : "null");
+  printf("  %-24s%d\n", "layers_per_block", c->layers_per_block);
+  printf("  %-24s%g\n", "mid_block_scale_factor",
+         (double)c->mid_block_scale_factor);
+  printf("  %-24s%d\n", "downsample_padding", c->downsample_padding);
+  print_int_or_null("attention_head_dim", c->attention_head_dim);
+  printf("  %-24s%d\n", "norm_num_groups", c->norm_num_groups);
+  print_int_or_null("attn_norm_num_groups", c->attn_norm_num_groups);
+  printf("  %-24s%g\n", "norm_eps", (double)c->norm_eps);
+  printf("  %-24s%s\n", "add_attention", yes_no(c->add_attention));
+  printf("  %-24s%g\n", "dropout", (double)c->dropout);
+}
+
+static void print_schedule_config(const DmScheduleConfig *s) {
+  printf("scheduler:\n");
+  printf("  %-24s%d\n", "num_train_timesteps", s->num_train_timesteps);
+  printf("  %-24s%g\n", "beta_start", (double)s->beta_start);
+  printf("  %-24s%g\n", "beta_end", (double)s->beta_end);
+  printf("  %-24s%s\n", "beta_schedule",
+         dm_beta_schedule_name(s->beta_schedule));
+  printf("  %-24s%s\n", "prediction_type",
+         dm_prediction_name(s->prediction_type));
+  printf("  %-24s%s\n", "clip_sample", yes_no(s->clip_sample));
+  printf("  %-24s%g\n", "clip_sample_range", (double)s->clip_sample_range);
+  printf("  %-24s%s\n", "variance_type",
+         dm_variance_type_name(s->variance_type));
+  printf("  %-24s%s\n", "timestep_spacing",
+         dm_spacing_name(s->timestep_spacing));
+  printf("  %-24s%d\n", "steps_offset", s->steps_offset);
+  printf("  %-24s%s\n", "set_alpha_to_one", yes_no(s->set_alpha_to_one));
+}
+
+/* The first `max_lines` lines of the card, and how many more there are. */
+static void print_card(const char *card, int max_lines) {
+  if (!*card) {
+    printf("model card: (none)\n");
+    return;
+  }
+  char **lines = g_strsplit(card, "\n", -1);
+  guint total = g_strv_length(lines);
+  if (total > 0 && lines[total - 1][0] == '\0') total--; /* final newline */
+  printf("model card (%u lines):\n", total);
+  guint shown = MIN(total, (guint)MAX(max_lines, 0));
+  for (guint i = 0; i < shown; i++) printf("  | %s\n", lines[i]);
+  if (shown < total) printf("  | ... (%u more lines)\n", total - shown);
+  g_strfreev(lines);
+}
+
+static int run_info(int argc, char **argv) {
+  if (argc != 2)
+    return fail(EXIT_USAGE, "info: expected one MODEL, got %d arguments "
+                "(see '" PROGRAM " info --help')", argc - 1);
+  const char *path = argv[1];
+  GError *error = NULL;
+  DmModel *model = dm_model_load(path, &error);
+  if (!model) {
+    int status = fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  const DmUnetConfig *config = dm_model_config(model);
+  int64_t params = dm_model_param_count(model);
+  printf("model:      %s\n", path);
+  printf("kind:       %s\n", model_kind(path));
+  printf("parameters: %" G_GINT64_FORMAT " (%.1f MiB as float32)\n", params,
+         (double)params * 4.0 / (1024.0 * 1024.0));
+  printf("compute:    %.3f GFLOP per 64x64 forward pass\n",
+         dm_model_flops(model, 64, 64) / 1e9);
+  printf("size multiple: height and width must be multiples of %d\n",
+         dm_model_size_multiple(model));
+  print_unet_config(config);
+  print_schedule_config(dm_model_schedule_config(model));
+  print_card(dm_model_card(model), info_card_lines);
+  dm_model_free(model);
+  return EXIT_OK;
+}
+
+/* ---- the command table ------------------------------------------------- */
+
+static const Command commands[] = {
+    {"info", "Show a model's configuration, size and model card", "MODEL",
+     "MODEL is a diffusers model folder (config.json +\n"
+     "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
+     "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
+     "written by gimp-diffusion.",
+     info_options, run_info},
+};
+
+static const Command *find_command(const char *name) {
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static void print_program_help(void) {
+  FILE *out = stdout;
+  fprintf(out,
+          "Usage: " PROGRAM " [--help] [--version] COMMAND [OPTIONS] "
+          "ARGUMENTS\n\n"
+          "Diffusion models (diffusers UNet2DModel) on the CPU.\n\n"
+          "Commands:\n");
+  for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "  %-10s %s\n", "help", "Show help for a command");
+  fprintf(out, "\nRun '" PROGRAM " COMMAND --help' for a command's options."
+               "\nExit status: 0 success, 1 runtime failure, 2 bad usage or "
+               "input.\n");
+}
+
+/* A GOptionContext for `command` (caller frees). */
+static GOptionContext *command_context(const Command *command) {
+  GOptionContext *context = g_option_context_new(command->arguments);
+  g_option_context_set_summary(context, command->summary);
+  g_option_context_set_description(context, command->description);
+  if (command->options)
+    g_option_context_add_main_entries(context, command->options, NULL);
+  return context;
+}
+
+/* Parses the command's options (its --help prints and exits 0 inside
+ * GLib) and runs it on the remaining arguments. */
+static int run_command(const Command *command, int argc, char **argv) {
+  char *prgname = g_strdup_printf(PROGRAM " %s", command->name);
+  g_set_prgname(prgname);
+  GOptionContext *context = command_context(command);
+  GError *error = NULL;
+  argv[0] = prgname;
+  int status;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    status = fail(EXIT_USAGE, "%s: %s (see '" PROGRAM " %s --help')",
+                  command->name, error->message, command->name);
+    g_error_free(error);
+  } else {
+    status = command->run(argc, argv);
+  }
+  g_option_context_free(context);
+  g_free(prgname);
+  return status;
+}
+
+/* "help" and "help COMMAND". */
+static int run_help(int argc, char **argv) {
+  if (argc < 3) {
+    print_program_help();
+    return EXIT_OK;
+  }
+  const Command *command = find_command(argv[2]);
+  if (!command)
+    return fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
+                argv[2]);
+  char *prgname = g_strdup_printf(PROGRAM " %s", command->name);
+  g_set_prgname(prgname);
+  GOptionContext *context = command_context(command);
+  char *help = g_option_context_get_help(context, TRUE, NULL);
+  fputs(help, stdout);
+  g_free(help);
+  g_option_context_free(context);
+  g_free(prgname);
+  return EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+  /* The terminal's character set for GOption's messages; numbers stay in
+   * the C locale ("0.0001", never "0,0001"). */
+  setlocale(LC_CTYPE, "");
+  if (argc < 2)
+    return fail(EXIT_USAGE, "no command given (see '" PROGRAM " --help')");
+  const char *name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    print_program_help();
+    return EXIT_OK;
+  }
+  if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+    printf(PROGRAM " " DM_VERSION "\n");
+    return EXIT_OK;
+  }
+  if (strcmp(name, "help") == 0) return run_help(argc, argv);
+  const Command *command = find_command(name);
+  if (!command)
+    return fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
+                name);
+  /* The command sees "gimp-diffusion NAME" as argv[0]. */
+  return run_command(command, argc - 1, argv + 1);
+}

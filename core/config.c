@@ -8,6 +8,7 @@
  * than UNet2DModel). A value we cannot run is refused with
  * DM_ERROR_UNSUPPORTED naming field and value; a value of the wrong JSON
  * type with DM_ERROR_FORMAT naming the field. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
 
 /* Limits that keep a hostile config from asking for absurd allocations. */
 #define DM_MAX_CHANNELS 4096
-#define DM_MAX_LAYERS_PER_BLOCK 16
+#define DM_MAX_LAYERS_PER_BLOCK 15 /* up blocks hold one more: 16 */
 #define DM_MAX_SAMPLE_SIZE 65536
 #define DM_MAX_PARAMS ((int64_t)1 << 32)
 
@@ -90,7 +91,8 @@ static JsonParser *parse_checked_json(const char *text, gssize length,
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "%s: duplicate key \"%s\"",
                 label, check.duplicate);
     ok = false;
-  } else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+  } else if (!json_parser_get_root(parser) || /* empty or blank text */
+             !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
                 "%s: JSON text is not an object", label);
     ok = false;
@@ -173,7 +175,12 @@ static bool read_float(JsonObject *obj, const char *field, float *out,
                                            : G_TYPE_INVALID;
   if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
     return wrong_type(field, "a number", error);
-  *out = (float)json_node_get_double(node); /* converts integers too */
+  double value = json_node_get_double(node); /* converts integers too */
+  /* beyond float's range is infinite (validation refuses it), never UB */
+  if (fabs(value) > FLT_MAX)
+    *out = value > 0 ? INFINITY : -INFINITY;
+  else
+    *out = (float)value;
   return true;
 }
 

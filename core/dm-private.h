@@ -51,6 +51,10 @@ struct DmModel {
 DmModel *dm_model_new_empty(const DmUnetConfig *config,
                             const DmScheduleConfig *schedule, GError **error);
 
+/* Makes OpenBLAS single-threaded once, for callers that never called
+ * dm_set_num_threads(); our loops bring the parallelism. */
+void dm_threads_init(void);
+
 /* n * size with overflow check; false when it would overflow. */
 static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
   if (a != 0 && b > SIZE_MAX / a) return false;

@@ -115,16 +115,13 @@ static bool parse_unet_config(const char *text, const char *label,
   return true;
 }
 
-/* Scheduler defaults when `text` is NULL. The text is first checked by our
- * bounded parser (strict, depth-limited) before the schedule code sees it. */
+/* Scheduler defaults when `text` is NULL. (schedule.c reads the text with
+ * the bounded dm_json_parse_object.) */
 static bool parse_schedule_config(const char *text, const char *label,
                                   DmScheduleConfig *schedule,
                                   GError **error) {
   dm_schedule_config_default(schedule);
   if (!text) return true;
-  JsonParser *checked = dm_json_parse_object(text, -1, label, error);
-  if (!checked) return false;
-  g_object_unref(checked);
   if (!dm_schedule_config_from_json(schedule, text, error)) {
     g_prefix_error(error, "%s: ", label);
     return false;

@@ -419,6 +419,13 @@ DmSafetensors *dm_safetensors_parse(const uint8_t *bytes, size_t length,
 }
 
 DmSafetensors *dm_safetensors_open(const char *path, GError **error) {
+  /* A FIFO or device would block or never end; only map regular files. */
+  if (g_file_test(path, G_FILE_TEST_EXISTS) &&
+      !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_IO,
+                "cannot open '%s': not a regular file", path);
+    return NULL;
+  }
   GError *local = NULL;
   GMappedFile *mapping = g_mapped_file_new(path, FALSE, &local);
   if (!mapping) {

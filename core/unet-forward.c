@@ -418,6 +418,7 @@ static bool check_shapes(const DmModel *model, const DmTensor *out,
 bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
                       const float *timesteps, GError **error) {
   if (!check_shapes(model, out, x, timesteps, error)) return false;
+  dm_threads_init();
   GError *local_error = NULL;
   ForwardContext ctx = {.model = model, .params = model->params.data,
                         .n = x->n, .error = &local_error};

@@ -158,8 +158,18 @@ static DmModel *load_reference(void) {
            "conv_in.weight differs from the file");
   dm_safetensors_free(st);
   g_free(weights);
-  g_free(path);
   printf("ok   tiny_attn folder: 702499 params, config as in config.json\n");
+
+  /* The weights file named directly loads with the config.json beside it. */
+  weights = g_build_filename(path, "diffusion_pytorch_model.safetensors",
+                             NULL);
+  DmModel *direct = dm_model_load(weights, &error);
+  DM_CHECK_OK(direct, error);
+  DM_CHECK(same_params(direct, model), "weights file alone differs");
+  dm_model_free(direct);
+  g_free(weights);
+  printf("ok   bare weights file loads with its sibling config.json\n");
+  g_free(path);
   return model;
 }
 
@@ -195,6 +205,9 @@ static void test_round_trips(const DmModel *reference) {
   DmModel *model = dm_model_load(reference_path, &error);
   g_free(reference_path);
   DM_CHECK_OK(model, error);
+  dm_model_set_card(model, "bad \xff utf-8");
+  DM_CHECK(g_utf8_validate(dm_model_card(model), -1, NULL),
+           "set_card must store valid UTF-8");
   dm_model_set_card(model, "# tiny \"attn\"\n\nA card with ünïcode ✓.\n");
   char *single = temp_path("model.safetensors");
   DM_CHECK_OK(dm_model_save(model, single, &error), error);
@@ -497,6 +510,10 @@ static void test_config_json(const DmModel *reference) {
                                          "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
                                          "]]]]]]]]]]]]]]]]}", &error),
            "deep JSON must be refused");
+  g_clear_error(&error);
+  DM_CHECK(!dm_unet_config_from_json(&c, " \n", &error) &&
+               g_error_matches(error, DM_ERROR, DM_ERROR_FORMAT),
+           "a blank config.json must be refused");
   g_clear_error(&error);
   printf("ok   config.json defaults, nulls and round trip\n");
 }

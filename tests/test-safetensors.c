@@ -362,6 +362,7 @@ static GByteArray *c_length_huge(void) {
 static GByteArray *c_length_max(void) { return make_raw(UINT64_MAX, "{}"); }
 static GByteArray *c_not_json(void) { return HDR("this is not json"); }
 static GByteArray *c_not_object(void) { return HDR("[1, 2, 3]"); }
+static GByteArray *c_blank_header(void) { return HDR("    "); }
 static GByteArray *c_truncated_json(void) { return HDR("{\"a\": {\"dtype\""); }
 static GByteArray *c_entry_not_object(void) { return HDR("{\"a\": 5}"); }
 static GByteArray *c_no_dtype(void) {
@@ -459,6 +460,7 @@ static const CorruptCase corrupt_cases[] = {
     {"header length 2^64-1", c_length_max, DM_ERROR_FORMAT, "header length"},
     {"not JSON", c_not_json, DM_ERROR_FORMAT, NULL},
     {"JSON array", c_not_object, DM_ERROR_FORMAT, "not an object"},
+    {"blank header", c_blank_header, DM_ERROR_FORMAT, "not an object"},
     {"truncated JSON", c_truncated_json, DM_ERROR_FORMAT, NULL},
     {"entry not an object", c_entry_not_object, DM_ERROR_FORMAT, "'a'"},
     {"no dtype", c_no_dtype, DM_ERROR_FORMAT, "'a'"},

@@ -1,0 +1,176 @@
+/* gimp-diffusion core: a direct-packing convolution kernel for AVX-512.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * The convolution as a GEMM, out (C_out, P) = W (C_out, K) col (K, P), with
+ * K = C_in * k * k, P = output pixels. The general path writes the im2col
+ * matrix and lets OpenBLAS pack it again; with few output channels (32 at a
+ * U-Net's first level) that packing is paid for by only 32 multiply-adds per
+ * element. Here im2col writes straight into the panel layout the kernel reads:
+ *   A: W in blocks of MR = 8 channels, k-major: a[k][r]           (8 floats)
+ *   B: col in panels of NR = 32 pixels, k-major: b[k][j]          (32 floats)
+ * and a register tile of 8 x 32 (16 zmm accumulators) is updated per k with
+ * 2 loads and 8 broadcasts for 16 FMAs. K is blocked by KC so that the A
+ * block (C_out x KC) and the B panels (KC x tile) stay in L2. */
+#include "conv-kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <omp.h>
+
+#define MR 8
+#define NR 32
+#define KC 256
+#define TILE_PIXELS 512 /* pixels per task: 16 panels */
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/* a (blocks, K, MR): weight (C_out, K) regrouped, zero rows past C_out. */
+static void pack_weights(float *a, const float *weight, int32_t c_out,
+                         size_t k_total) {
+  const int32_t blocks = (c_out + MR - 1) / MR;
+  for (int32_t b = 0; b < blocks; b++)
+    for (size_t k = 0; k < k_total; k++)
+      for (int32_t r = 0; r < MR; r++) {
+        const int32_t ch = b * MR + r;
+        a[((size_t)b * k_total + k) * MR + r] =
+            ch < c_out ? weight[(size_t)ch * k_total + k] : 0.0f;
+      }
+}
+
+/* b (panels, kc, NR) for rows [k0, k0 + kc) and pixels [p0, p0 + pixels);
+ * columns past the last pixel are zero. */
+static void pack_columns(float *b, float *line, const float *in,
+                         const DmConvShape *s, size_t k0, size_t kc,
+                         size_t p0, size_t pixels) {
+  const size_t panels = (pixels + NR - 1) / NR;
+  memset(line + pixels, 0, (panels * NR - pixels) * sizeof(float));
+  for (size_t k = 0; k < kc; k++) {
+    dm_im2col_row(line, in, s, (int32_t)(k0 + k), p0, p0 + pixels);
+    for (size_t panel = 0; panel < panels; panel++)
+      memcpy(b + (panel * kc + k) * NR, line + panel * NR, NR * sizeof(float));
+  }
+}
+
+/* c (rows <= MR, cols <= NR; stride ldc) += a (kc, MR) b (kc, NR), or
+ * = that + bias (rows) when `start` (the first K block of a plain conv). */
+AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
+                               const float *b, size_t kc, int32_t rows,
+                               int32_t cols, const float *bias, bool start) {
+  __m512 acc[MR][2];
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * NR);
+    const __m512 b1 = _mm512_loadu_ps(b + k * NR + 16);
+    for (int r = 0; r < MR; r++) {
+      const __m512 weight = _mm512_set1_ps(a[k * MR + r]);
+      acc[r][0] = _mm512_fmadd_ps(weight, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(weight, b1, acc[r][1]);
+    }
+  }
+  const int32_t low = cols < 16 ? cols : 16, high = cols > 16 ? cols - 16 : 0;
+  const __mmask16 mask0 = (__mmask16)((1u << low) - 1);
+  const __mmask16 mask1 = (__mmask16)((1u << high) - 1);
+  for (int r = 0; r < MR; r++) {
+    if (r >= rows) break;
+    float *row = c + (size_t)r * ldc;
+    const __m512 base0 = start ? _mm512_set1_ps(bias ? bias[r] : 0.0f)
+                               : _mm512_maskz_loadu_ps(mask0, row);
+    const __m512 base1 = start ? _mm512_set1_ps(bias ? bias[r] : 0.0f)
+                               : _mm512_maskz_loadu_ps(mask1, row + 16);
+    _mm512_mask_storeu_ps(row, mask0, _mm512_add_ps(base0, acc[r][0]));
+    _mm512_mask_storeu_ps(row + 16, mask1, _mm512_add_ps(base1, acc[r][1]));
+  }
+}
+
+/* out[c][p0 .. p0+pixels) += bias[c]. */
+static void add_bias(float *out, const float *bias, const DmConvShape *s,
+                     size_t p0, size_t pixels) {
+  const size_t hw = (size_t)s->h_out * s->w_out;
+  for (int32_t c = 0; bias && c < s->c_out; c++) {
+    float *row = out + (size_t)c * hw + p0;
+    for (size_t p = 0; p < pixels; p++) row[p] += bias[c];
+  }
+}
+
+/* One task: output pixels [p0, p0 + pixels) of one image. */
+AVX512 static void conv_task(float *out, const float *in, const float *a,
+                             const float *bias, const DmConvShape *s,
+                             float *b, float *line, size_t p0, size_t pixels,
+                             bool accumulate) {
+  const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t hw = (size_t)s->h_out * s->w_out;
+  const size_t panels = (pixels + NR - 1) / NR;
+  const int32_t blocks = (s->c_out + MR - 1) / MR;
+  /* A plain conv starts from the bias inside the kernel; an accumulating
+   * one adds the bias first and then only accumulates. */
+  if (accumulate) add_bias(out, bias, s, p0, pixels);
+  for (size_t k0 = 0; k0 < k_total; k0 += KC) {
+    const bool start = k0 == 0 && !accumulate;
+    const size_t kc = MIN((size_t)KC, k_total - k0);
+    pack_columns(b, line, in, s, k0, kc, p0, pixels);
+    for (int32_t block = 0; block < blocks; block++) {
+      const float *a_block = a + ((size_t)block * k_total + k0) * MR;
+      const int32_t rows = MIN(MR, s->c_out - block * MR);
+      for (size_t panel = 0; panel < panels; panel++) {
+        const int32_t cols = (int32_t)MIN((size_t)NR, pixels - panel * NR);
+        kernel_8x32(out + (size_t)block * MR * hw + p0 + panel * NR, hw,
+                    a_block, b + panel * kc * NR, kc, rows, cols,
+                    bias ? bias + block * MR : NULL, start);
+      }
+    }
+  }
+}
+
+bool dm_conv2d_avx512_available(void) {
+  return __builtin_cpu_supports("avx512f");
+}
+
+bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
+                              const float *bias, const DmConvShape *s,
+                              bool accumulate) {
+  const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t hw_in = (size_t)s->h_in * s->w_in;
+  const size_t hw_out = (size_t)s->h_out * s->w_out;
+  const int32_t blocks = (s->c_out + MR - 1) / MR;
+  float *a = malloc((size_t)blocks * MR * k_total * sizeof(float));
+  if (a == NULL) return false;
+  pack_weights(a, weight, s->c_out, k_total);
+  const size_t tile = dm_conv_task_pixels(hw_out, s->n, TILE_PIXELS, NR);
+  const size_t tiles = (hw_out + tile - 1) / tile;
+  bool failed = false;
+#pragma omp parallel reduction(|| : failed)
+  {
+    float *b = malloc((size_t)KC * TILE_PIXELS * sizeof(float));
+    float *line = malloc(TILE_PIXELS * sizeof(float));
+    failed = b == NULL || line == NULL;
+#pragma omp for schedule(dynamic)
+    for (size_t task = 0; task < (size_t)s->n * tiles; task++) {
+      if (failed) continue;
+      const size_t image = task / tiles, p0 = task % tiles * tile;
+      conv_task(out + image * s->c_out * hw_out, in + image * s->c_in * hw_in,
+                a, bias, s, b, line, p0, MIN(tile, hw_out - p0), accumulate);
+    }
+    free(b);
+    free(line);
+  }
+  free(a);
+  return !failed;
+}
+
+#else /* not x86-64 GCC/clang */
+
+bool dm_conv2d_avx512_available(void) { return false; }
+
+bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
+                              const float *bias, const DmConvShape *s,
+                              bool accumulate) {
+  (void)out, (void)in, (void)weight, (void)bias, (void)s, (void)accumulate;
+  return false;
+}
+
+#endif

@@ -1,0 +1,26 @@
+/* gimp-diffusion core: convolution back ends shared by layers.c and the
+ * CPU-specific kernels (internal).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_CONV_KERNELS_H
+#define DM_CONV_KERNELS_H
+
+#include "layers.h"
+
+/* line (p_end - p_begin) = row `row` = (c, ky, kx) of one image's im2col
+ * matrix, for output pixels [p_begin, p_end): zeros outside the image. */
+void dm_im2col_row(float *line, const float *in, const DmConvShape *shape,
+                   int32_t row, size_t p_begin, size_t p_end);
+
+/* Pixels per parallel task: at most `max_pixels`, a multiple of `align`,
+ * small enough that n images give every thread work. */
+size_t dm_conv_task_pixels(size_t pixels, int32_t images, size_t max_pixels,
+                           size_t align);
+
+/* The AVX-512 kernel (conv-avx512.c): same contract as dm_conv2d_forward.
+ * Only call when dm_conv2d_avx512_available(). */
+bool dm_conv2d_avx512_available(void);
+bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
+                              const float *bias, const DmConvShape *shape,
+                              bool accumulate);
+
+#endif /* DM_CONV_KERNELS_H */

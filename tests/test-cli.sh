@@ -1,0 +1,97 @@
+#!/bin/sh
+# Exit codes and output of the gimp-diffusion command-line tool.
+# Usage: test-cli.sh PATH/TO/gimp-diffusion TESTS/DATA
+# Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+set -u
+exe=$1
+data=$2
+failures=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dm-test-cli-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# expect STATUS NAME COMMAND...: runs COMMAND, keeps stdout/stderr in $tmp.
+expect() {
+  want=$1 name=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then
+    echo "ok   $name (exit $got)"
+  else
+    echo "FAIL $name: exit $got, want $want"
+    sed 's/^/     | /' "$tmp/err"
+    failures=$((failures + 1))
+  fi
+}
+
+# check NAME FILE PATTERN: FILE must contain PATTERN (grep -E).
+check() {
+  if grep -Eq -- "$3" "$2"; then
+    echo "ok   $1"
+  else
+    echo "FAIL $1: no /$3/ in:"
+    sed 's/^/     | /' "$2"
+    failures=$((failures + 1))
+  fi
+}
+
+# check_one_error NAME: stderr is exactly one "gimp-diffusion: error:" line.
+check_one_error() {
+  if [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+     grep -q '^gimp-diffusion: error: ' "$tmp/err"; then
+    echo "ok   $1: $(cat "$tmp/err")"
+  else
+    echo "FAIL $1: stderr is not one error line:"
+    sed 's/^/     | /' "$tmp/err"
+    failures=$((failures + 1))
+  fi
+}
+
+expect 0 "info on tiny_attn" "$exe" info "$data/tiny_attn"
+check "info prints the parameter count" "$tmp/out" '^parameters: 702499 '
+check "info prints the kind" "$tmp/out" 'diffusers model folder'
+check "info prints the config" "$tmp/out" 'block_out_channels +32, 64'
+check "info prints the scheduler" "$tmp/out" 'beta_schedule +linear'
+check "info prints GFLOP" "$tmp/out" 'GFLOP'
+[ -s "$tmp/err" ] && { echo "FAIL info wrote to stderr"; failures=$((failures + 1)); }
+
+expect 0 "--help" "$exe" --help
+check "--help lists info" "$tmp/out" '^  info '
+expect 0 "-h" "$exe" -h
+expect 0 "--version" "$exe" --version
+check "--version prints the version" "$tmp/out" '^gimp-diffusion [0-9]+\.[0-9]+'
+expect 0 "info --help" "$exe" info --help
+check "info --help shows the synopsis" "$tmp/out" 'info .*MODEL'
+expect 0 "help info" "$exe" help info
+
+expect 2 "no command" "$exe"
+check_one_error "no command"
+expect 2 "unknown command" "$exe" frobnicate
+check_one_error "unknown command"
+check "unknown command is named" "$tmp/err" "frobnicate"
+expect 2 "info without MODEL" "$exe" info
+check_one_error "info without MODEL"
+expect 2 "info with two MODELs" "$exe" info a b
+expect 2 "unknown option" "$exe" info --no-such-option "$data/tiny_attn"
+check_one_error "unknown option"
+expect 2 "missing model" "$exe" info "$tmp/does-not-exist"
+check_one_error "missing model"
+check "missing model is named" "$tmp/err" "does-not-exist"
+
+printf 'this is not a safetensors file' >"$tmp/corrupt.safetensors"
+expect 2 "corrupt file" "$exe" info "$tmp/corrupt.safetensors"
+check_one_error "corrupt file"
+printf '\010\000\000\000\000\000\000\000{"a": 1}' >"$tmp/bad-entry.safetensors"
+expect 2 "corrupt header" "$exe" info "$tmp/bad-entry.safetensors"
+check_one_error "corrupt header"
+
+mkdir "$tmp/empty-folder"
+expect 2 "folder without a model" "$exe" info "$tmp/empty-folder"
+check_one_error "folder without a model"
+
+if [ "$failures" -eq 0 ]; then
+  echo "all checks passed"
+  exit 0
+fi
+echo "FAILED ($failures)"
+exit 1
