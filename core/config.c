@@ -20,9 +20,7 @@
 
 /* Limits that keep a hostile config from asking for absurd allocations. */
 #define DM_MAX_CHANNELS 4096
-#define DM_MAX_LAYERS_PER_BLOCK 15 /* up blocks hold one more: 16 */
 #define DM_MAX_SAMPLE_SIZE 65536
-#define DM_MAX_PARAMS ((int64_t)1 << 32)
 
 /* ---- bounded JSON parsing ---------------------------------------------- */
 
@@ -603,32 +601,6 @@ char *dm_unet_config_to_json(const DmUnetConfig *c) {
 
 /* ---- consistency ------------------------------------------------------- */
 
-/* Channel counts around each block, as UNet2DModel.__init__ derives them. */
-static int32_t level_input_channels(const DmUnetConfig *c, int32_t level) {
-  return level == 0 ? c->block_out_channels[0]
-                    : c->block_out_channels[level - 1];
-}
-
-/* Up block i works at level n-1-i; its output, the previous up block's
- * output, and the channels of the last skip it consumes. */
-static int32_t up_output_channels(const DmUnetConfig *c, int32_t i) {
-  return c->block_out_channels[c->n_levels - 1 - i];
-}
-static int32_t up_prev_channels(const DmUnetConfig *c, int32_t i) {
-  return up_output_channels(c, i > 0 ? i - 1 : 0);
-}
-static int32_t up_skip_input_channels(const DmUnetConfig *c, int32_t i) {
-  return up_output_channels(c, MIN(i + 1, c->n_levels - 1));
-}
-
-/* Input channels of resnet j of up block i (the concat [hidden, skip]). */
-static int32_t up_resnet_input_channels(const DmUnetConfig *c, int32_t i,
-                                        int32_t j) {
-  int32_t out = up_output_channels(c, i);
-  int32_t skip = j == c->layers_per_block ? up_skip_input_channels(c, i) : out;
-  return (j == 0 ? up_prev_channels(c, i) : out) + skip;
-}
-
 static bool invalid(GError **error, const char *format, ...)
     G_GNUC_PRINTF(2, 3);
 static bool invalid(GError **error, const char *format, ...) {
@@ -693,139 +665,17 @@ static bool check_numbers(const DmUnetConfig *c, GError **error) {
   return true;
 }
 
-/* GroupNorm(groups, channels) needs groups | channels. */
-static bool check_groups(int32_t groups, int32_t channels, const char *where,
-                         GError **error) {
-  if (channels % groups == 0) return true;
-  return invalid(error, "%s: %d channels are not divisible into %d groups",
-                 where, channels, groups);
+bool dm_unet_config_check_values(const DmUnetConfig *c, GError **error) {
+  return check_ranges(c, error) && check_numbers(c, error);
 }
 
-/* Attention splits channels into heads of attention_head_dim (0: one). */
-static bool check_heads(const DmUnetConfig *c, int32_t channels,
-                        const char *where, GError **error) {
-  int32_t dim = c->attention_head_dim;
-  if (dim == 0 || channels % dim == 0) return true;
-  return invalid(error, "%s: %d channels are not divisible into heads of "
-                 "attention_head_dim=%d", where, channels, dim);
-}
-
-static bool check_down_blocks(const DmUnetConfig *c, GError **error) {
-  int32_t g = c->norm_num_groups;
-  for (int32_t i = 0; i < c->n_levels; i++) {
-    char *where = g_strdup_printf("down_blocks.%d", i);
-    int32_t out = c->block_out_channels[i];
-    bool ok = check_groups(g, level_input_channels(c, i), where, error) &&
-              check_groups(g, out, where, error) &&
-              (!c->down_attention[i] || check_heads(c, out, where, error));
-    g_free(where);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-static bool check_mid_block(const DmUnetConfig *c, GError **error) {
-  if (!c->has_mid_block) return true;
-  int32_t channels = c->block_out_channels[c->n_levels - 1];
-  int32_t attn_groups = c->attn_norm_num_groups ? c->attn_norm_num_groups
-                                                : c->norm_num_groups;
-  return check_groups(c->norm_num_groups, channels, "mid_block", error) &&
-         (!c->add_attention ||
-          (check_groups(attn_groups, channels, "mid_block.attentions.0",
-                        error) &&
-           check_heads(c, channels, "mid_block.attentions.0", error)));
-}
-
-static bool check_up_blocks(const DmUnetConfig *c, GError **error) {
-  int32_t g = c->norm_num_groups;
-  for (int32_t i = 0; i < c->n_levels; i++) {
-    char *where = g_strdup_printf("up_blocks.%d", i);
-    int32_t out = up_output_channels(c, i);
-    bool ok = check_groups(g, out, where, error) &&
-              (!c->up_attention[i] || check_heads(c, out, where, error));
-    for (int32_t j = 0; ok && j <= c->layers_per_block; j++)
-      ok = check_groups(g, up_resnet_input_channels(c, i, j), where, error);
-    g_free(where);
-    if (!ok) return false;
-  }
-  return true;
-}
-
+/* Values first; then group and head divisibility and the parameter limit,
+ * which the layout builder checks where each layer's channels are known. */
 bool dm_unet_config_validate(const DmUnetConfig *c, GError **error) {
   g_return_val_if_fail(c, false);
-  if (!check_ranges(c, error) || !check_numbers(c, error) ||
-      !check_down_blocks(c, error) || !check_mid_block(c, error) ||
-      !check_up_blocks(c, error) ||
-      !check_groups(c->norm_num_groups, c->block_out_channels[0],
-                    "conv_norm_out", error))
-    return false;
-  int64_t params = dm_unet_config_param_count(c);
-  if (params > DM_MAX_PARAMS)
-    return invalid(error, "the network would have %" G_GINT64_FORMAT
-                   " parameters (limit %" G_GINT64_FORMAT ")", params,
-                   DM_MAX_PARAMS);
+  DmParams table;
+  if (!dm_params_describe(&table, c, error)) return false;
+  dm_params_clear(&table);
   return true;
 }
 
-/* ---- parameter count --------------------------------------------------- */
-
-static int64_t conv_params(int64_t in, int64_t out, int64_t kernel) {
-  return in * out * kernel * kernel + out;
-}
-
-static int64_t norm_params(int64_t channels) { return 2 * channels; }
-
-/* ResnetBlock2D: norm1, conv1, time_emb_proj, norm2, conv2, and a 1x1
- * conv_shortcut when the channel count changes. */
-static int64_t resnet_params(int64_t in, int64_t out, int64_t temb) {
-  int64_t n = norm_params(in) + conv_params(in, out, 3) +
-              (temb * out + out) + norm_params(out) + conv_params(out, out, 3);
-  if (in != out) n += conv_params(in, out, 1);
-  return n;
-}
-
-/* Attention: group_norm, to_q, to_k, to_v, to_out.0 (all C -> C). */
-static int64_t attention_params(int64_t channels) {
-  return norm_params(channels) + 4 * (channels * channels + channels);
-}
-
-static int64_t down_params(const DmUnetConfig *c, int64_t temb) {
-  int64_t n = 0;
-  for (int32_t i = 0; i < c->n_levels; i++) {
-    int64_t out = c->block_out_channels[i];
-    for (int32_t j = 0; j < c->layers_per_block; j++) {
-      n += resnet_params(j == 0 ? level_input_channels(c, i) : out, out, temb);
-      if (c->down_attention[i]) n += attention_params(out);
-    }
-    if (i < c->n_levels - 1) n += conv_params(out, out, 3); /* downsampler */
-  }
-  return n;
-}
-
-static int64_t up_params(const DmUnetConfig *c, int64_t temb) {
-  int64_t n = 0;
-  for (int32_t i = 0; i < c->n_levels; i++) {
-    int64_t out = up_output_channels(c, i);
-    for (int32_t j = 0; j <= c->layers_per_block; j++) {
-      n += resnet_params(up_resnet_input_channels(c, i, j), out, temb);
-      if (c->up_attention[i]) n += attention_params(out);
-    }
-    if (i < c->n_levels - 1) n += conv_params(out, out, 3); /* upsampler */
-  }
-  return n;
-}
-
-int64_t dm_unet_config_param_count(const DmUnetConfig *c) {
-  if (!check_ranges(c, NULL)) return -1;
-  int64_t c0 = c->block_out_channels[0], temb = 4 * c0;
-  int64_t last = c->block_out_channels[c->n_levels - 1];
-  int64_t n = conv_params(c->in_channels, c0, 3);     /* conv_in */
-  n += (c0 * temb + temb) + (temb * temb + temb);    /* time_embedding */
-  n += down_params(c, temb) + up_params(c, temb);
-  if (c->has_mid_block) {
-    n += 2 * resnet_params(last, last, temb);
-    if (c->add_attention) n += attention_params(last);
-  }
-  n += norm_params(c0) + conv_params(c0, c->out_channels, 3); /* out */
-  return n;
-}

@@ -23,6 +23,13 @@ typedef struct {
   float *data;       /* (total), owned */
 } DmParams;
 
+/* Largest layers_per_block accepted (up blocks hold one more). */
+#define DM_MAX_LAYERS_PER_BLOCK 15
+
+/* Ranges and numbers of a config (no layout): what the layout builder
+ * needs before it can derive channel counts. */
+bool dm_unet_config_check_values(const DmUnetConfig *config, GError **error);
+
 /* Builds the table for `config` and allocates zeroed data. */
 bool dm_params_init(DmParams *params, const DmUnetConfig *config,
                     GError **error);

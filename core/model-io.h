@@ -20,11 +20,6 @@
 JsonParser *dm_json_parse_object(const char *text, gssize length,
                                  const char *label, GError **error);
 
-/* Floats the parameter table of `config` holds (computed from the layout
- * rules without allocating), or -1 when the config is invalid. Lets the
- * loader refuse a file that cannot hold the tensors before allocating. */
-int64_t dm_unet_config_param_count(const DmUnetConfig *config);
-
 /* Builds a model from a parsed single-file model: config and scheduler from
  * "__metadata__" ("dm.config", "dm.scheduler_config", "dm.model_card"),
  * parameters from the tensors. `label` names the input in messages. */

@@ -6,7 +6,7 @@
 
 #include "dm-private.h"
 
-#define DM_MAX_BLOCK_LAYERS 16 /* up blocks hold layers_per_block + 1 */
+#define DM_MAX_BLOCK_LAYERS (DM_MAX_LAYERS_PER_BLOCK + 1) /* up blocks */
 
 typedef struct {
   size_t weight, bias; /* offsets into DmParams.data */

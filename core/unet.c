@@ -18,10 +18,27 @@
 
 /* ---- parameter table --------------------------------------------------- */
 
+/* Networks larger than this (16 GiB of float32) are refused. */
+#define DM_MAX_PARAMS ((size_t)1 << 32)
+
 typedef struct {
   GArray *infos; /* DmParamInfo */
   size_t total;
+  GError *error; /* the first inconsistency found, naming the layer */
 } TableBuilder;
+
+static void layout_error(TableBuilder *b, const char *format, ...)
+    G_GNUC_PRINTF(2, 3);
+
+static void layout_error(TableBuilder *b, const char *format, ...) {
+  if (b->error != NULL) return;
+  va_list args;
+  va_start(args, format);
+  char *message = g_strdup_vprintf(format, args);
+  va_end(args);
+  b->error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT, "%s", message);
+  g_free(message);
+}
 
 static size_t add_param(TableBuilder *b, int32_t rank, const int64_t *shape,
                         const char *format, ...) G_GNUC_PRINTF(4, 5);
@@ -62,8 +79,12 @@ static ParamPair add_linear(TableBuilder *b, const char *prefix,
   return pair;
 }
 
+/* GroupNorm(groups, channels) needs groups to divide channels. */
 static ParamPair add_norm(TableBuilder *b, const char *prefix,
-                          int32_t channels) {
+                          int32_t channels, int32_t groups) {
+  if (channels % groups != 0)
+    layout_error(b, "%s: %d channels are not divisible into %d groups",
+                 prefix, channels, groups);
   const int64_t shape[1] = {channels};
   ParamPair pair;
   pair.weight = add_param(b, 1, shape, "%s.weight", prefix);
@@ -81,7 +102,7 @@ static ResnetLayout add_resnet(TableBuilder *b, const char *prefix,
                     .eps = config->norm_eps, .output_scale = output_scale,
                     .has_shortcut = c_in != c_out};
   char *name = g_strdup_printf("%s.norm1", prefix);
-  r.norm1 = add_norm(b, name, c_in);
+  r.norm1 = add_norm(b, name, c_in, r.groups);
   g_free(name);
   name = g_strdup_printf("%s.conv1", prefix);
   r.conv1 = add_conv(b, name, c_out, c_in, 3);
@@ -90,7 +111,7 @@ static ResnetLayout add_resnet(TableBuilder *b, const char *prefix,
   r.time_emb_proj = add_linear(b, name, c_out, temb_dim);
   g_free(name);
   name = g_strdup_printf("%s.norm2", prefix);
-  r.norm2 = add_norm(b, name, c_out);
+  r.norm2 = add_norm(b, name, c_out, r.groups);
   g_free(name);
   name = g_strdup_printf("%s.conv2", prefix);
   r.conv2 = add_conv(b, name, c_out, c_out, 3);
@@ -111,11 +132,14 @@ static AttentionLayout add_attention(TableBuilder *b, const char *prefix,
   AttentionLayout a = {.channels = channels,
                        .heads = head_dim > 0 ? channels / head_dim : 1,
                        .groups = groups, .eps = eps, .rescale = rescale};
+  if (head_dim > 0 && channels % head_dim != 0)
+    layout_error(b, "%s: %d channels are not divisible into heads of "
+                 "attention_head_dim=%d", prefix, channels, head_dim);
   const char *parts[] = {"group_norm", "to_q", "to_k", "to_v", "to_out.0"};
   ParamPair *pairs[] = {&a.group_norm, &a.to_q, &a.to_k, &a.to_v, &a.to_out};
   for (int i = 0; i < 5; i++) {
     char *name = g_strdup_printf("%s.%s", prefix, parts[i]);
-    *pairs[i] = i == 0 ? add_norm(b, name, channels)
+    *pairs[i] = i == 0 ? add_norm(b, name, channels, groups)
                        : add_linear(b, name, channels, channels);
     g_free(name);
   }
@@ -225,37 +249,30 @@ static void build_layout(TableBuilder *b, DmUnetLayout *layout,
   if (config->has_mid_block) add_mid_block(b, layout, config);
   for (int32_t i = 0; i < config->n_levels; i++)
     add_up_block(b, &layout->up[i], i, config, layout->temb_dim);
-  layout->conv_norm_out = add_norm(b, "conv_norm_out", c0);
+  layout->conv_norm_out = add_norm(b, "conv_norm_out", c0,
+                                   config->norm_num_groups);
   layout->conv_out = add_conv(b, "conv_out", config->out_channels, c0, 3);
-}
-
-static bool check_layout_limits(const DmUnetConfig *config, GError **error) {
-  if (config->n_levels < 1 || config->n_levels > DM_MAX_LEVELS) {
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "block_out_channels has %d entries; 1 to %d are supported",
-                config->n_levels, DM_MAX_LEVELS);
-    return false;
-  }
-  if (config->layers_per_block < 1 ||
-      config->layers_per_block + 1 > DM_MAX_BLOCK_LAYERS) {
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "layers_per_block=%d; 1 to %d are supported",
-                config->layers_per_block, DM_MAX_BLOCK_LAYERS - 1);
-    return false;
-  }
-  return dm_unet_config_validate(config, error);
 }
 
 static bool params_build(DmParams *params, DmUnetLayout *layout,
                          const DmUnetConfig *config, bool allocate,
                          GError **error) {
   memset(params, 0, sizeof *params);
-  if (!check_layout_limits(config, error)) return false;
+  if (!dm_unet_config_check_values(config, error)) return false;
   TableBuilder builder = {.infos = g_array_new(FALSE, FALSE, sizeof(DmParamInfo))};
   build_layout(&builder, layout, config);
   params->count = (int32_t)builder.infos->len;
   params->info = (DmParamInfo *)g_array_free(builder.infos, FALSE);
   params->total = builder.total;
+  if (builder.error == NULL && builder.total > DM_MAX_PARAMS)
+    builder.error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                                "the network would have %zu parameters "
+                                "(limit %zu)", builder.total, DM_MAX_PARAMS);
+  if (builder.error != NULL) {
+    g_propagate_error(error, builder.error);
+    dm_params_clear(params);
+    return false;
+  }
   if (!allocate) return true;
   params->data = calloc(params->total, sizeof(float));
   if (params->data == NULL) {
