@@ -102,8 +102,10 @@ static DmModel *make_model(const Layout *layout) {
   return model;
 }
 
-/* Median seconds of one forward at batch n, size x size. */
-static double time_forward(DmModel *model, int32_t n, int32_t size) {
+/* Median seconds of one forward at batch n, size x size (after a warm-up
+ * run when `warm_up`). */
+static double time_forward(DmModel *model, int32_t n, int32_t size,
+                           bool warm_up) {
   GError *error = NULL;
   DmTensor *x = dm_tensor_new(n, 3, size, size, &error);
   DmTensor *out = dm_tensor_new(n, 3, size, size, &error);
@@ -111,7 +113,7 @@ static double time_forward(DmModel *model, int32_t n, int32_t size) {
   for (size_t i = 0; i < dm_tensor_numel(x); i++) x->data[i] = (float)(i % 13) / 13.0f - 0.5f;
   for (int32_t i = 0; i < n; i++) t[i] = 500.0f;
   double times[16];
-  for (int r = -1; r < repeat_count; r++) {
+  for (int r = warm_up ? -1 : 0; r < repeat_count; r++) {
     const double start = now_seconds();
     if (!dm_model_forward(model, out, x, t, &error)) {
       fprintf(stderr, "bench-unet: %s\n", error->message);
@@ -125,25 +127,28 @@ static double time_forward(DmModel *model, int32_t n, int32_t size) {
   return median(times, repeat_count);
 }
 
+/* Each row is compared with an sgemm measured just before it: the shared
+ * VM's speed drifts by tens of percent within a run. */
 static void speed_table(void) {
-  const double peak = sgemm_gflops(1024);
   const char *coretype = getenv("OPENBLAS_CORETYPE");
   printf("threads %d, OPENBLAS_CORETYPE=%s, repeats %d (median)\n",
          dm_get_num_threads(), coretype ? coretype : "(auto)", repeat_count);
-  printf("cblas_sgemm 1024^3: %.1f GFLOP/s\n\n", peak);
-  printf("%-8s %5s %4s %10s %10s %9s %8s\n", "layout", "size", "batch",
-         "ms/forward", "GFLOP", "GFLOP/s", "/sgemm");
+  printf("sgemm: best cblas_sgemm 1024^3 GFLOP/s (OpenBLAS threads) measured "
+         "right before each row\n\n");
+  printf("%-8s %5s %4s %10s %10s %9s %7s %8s\n", "layout", "size", "batch",
+         "ms/forward", "GFLOP", "GFLOP/s", "sgemm", "/sgemm");
   for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
     DmModel *model = make_model(&layouts[i]);
     const int32_t native = layouts[i].native_size;
     const int32_t runs[3][2] = {{native, 1}, {native, 8}, {256, 1}};
     for (int r = 0; r < 3; r++) {
       const int32_t size = runs[r][0], batch = runs[r][1];
-      const double seconds = time_forward(model, batch, size);
+      const double peak = sgemm_gflops(1024);
+      const double seconds = time_forward(model, batch, size, true);
       const double gflop = dm_model_flops(model, size, size) * batch / 1e9;
-      printf("%-8s %5d %4d %10.1f %10.2f %9.1f %8.2f\n", layouts[i].name,
-             size, batch, seconds * 1e3, gflop, gflop / seconds,
-             gflop / seconds / peak);
+      printf("%-8s %5d %4d %10.1f %10.2f %9.1f %7.1f %8.2f\n",
+             layouts[i].name, size, batch, seconds * 1e3, gflop,
+             gflop / seconds, peak, gflop / seconds / peak);
       fflush(stdout);
     }
     dm_model_free(model);
@@ -167,7 +172,7 @@ static int peak_mode(const char *layout_name, int32_t size) {
     DmModel *model = make_model(&layouts[i]);
     const double before = peak_rss_mib();
     repeat_count = 1;
-    const double seconds = time_forward(model, 1, size);
+    const double seconds = time_forward(model, 1, size, false);
     printf("%-8s %5d  peak RSS %8.1f MiB (%.1f before the forward)  %.1f s\n",
            layout_name, size, peak_rss_mib(), before, seconds);
     dm_model_free(model);
@@ -180,7 +185,7 @@ static int peak_mode(const char *layout_name, int32_t size) {
 /* Each size in a fresh process, so that peaks do not mask each other. */
 static void memory_table(const char *self) {
   const int32_t sizes[] = {256, 512, 1024};
-  printf("tiny64 forward, batch 1, one warm-up and one timed run per process\n");
+  printf("tiny64 forward, batch 1, one run per process\n");
   for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
     fflush(stdout);
     pid_t child = fork();

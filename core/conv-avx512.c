@@ -44,15 +44,14 @@ static void pack_weights(float *a, const float *weight, int32_t c_out,
 
 /* b (panels, kc, NR) for rows [k0, k0 + kc) and pixels [p0, p0 + pixels);
  * columns past the last pixel are zero. */
-static void pack_columns(float *b, float *line, const float *in,
-                         const DmConvShape *s, size_t k0, size_t kc,
-                         size_t p0, size_t pixels) {
-  const size_t panels = (pixels + NR - 1) / NR;
-  memset(line + pixels, 0, (panels * NR - pixels) * sizeof(float));
+static void pack_columns(float *b, const float *in, const DmConvShape *s,
+                         size_t k0, size_t kc, size_t p0, size_t pixels) {
+  const size_t panels = (pixels + NR - 1) / NR, used = pixels - (panels - 1) * NR;
   for (size_t k = 0; k < kc; k++) {
-    dm_im2col_row(line, in, s, (int32_t)(k0 + k), p0, p0 + pixels);
-    for (size_t panel = 0; panel < panels; panel++)
-      memcpy(b + (panel * kc + k) * NR, line + panel * NR, NR * sizeof(float));
+    dm_im2col_row(b + k * NR, NR, kc * NR, in, s, (int32_t)(k0 + k), p0,
+                  p0 + pixels);
+    memset(b + ((panels - 1) * kc + k) * NR + used, 0,
+           (NR - used) * sizeof(float));
   }
 }
 
@@ -100,7 +99,7 @@ static void add_bias(float *out, const float *bias, const DmConvShape *s,
 /* One task: output pixels [p0, p0 + pixels) of one image. */
 AVX512 static void conv_task(float *out, const float *in, const float *a,
                              const float *bias, const DmConvShape *s,
-                             float *b, float *line, size_t p0, size_t pixels,
+                             float *b, size_t p0, size_t pixels,
                              bool accumulate) {
   const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
   const size_t hw = (size_t)s->h_out * s->w_out;
@@ -112,7 +111,7 @@ AVX512 static void conv_task(float *out, const float *in, const float *a,
   for (size_t k0 = 0; k0 < k_total; k0 += KC) {
     const bool start = k0 == 0 && !accumulate;
     const size_t kc = MIN((size_t)KC, k_total - k0);
-    pack_columns(b, line, in, s, k0, kc, p0, pixels);
+    pack_columns(b, in, s, k0, kc, p0, pixels);
     for (int32_t block = 0; block < blocks; block++) {
       const float *a_block = a + ((size_t)block * k_total + k0) * MR;
       const int32_t rows = MIN(MR, s->c_out - block * MR);
@@ -146,17 +145,15 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
 #pragma omp parallel reduction(|| : failed)
   {
     float *b = malloc((size_t)KC * TILE_PIXELS * sizeof(float));
-    float *line = malloc(TILE_PIXELS * sizeof(float));
-    failed = b == NULL || line == NULL;
+    failed = b == NULL;
 #pragma omp for schedule(dynamic)
     for (size_t task = 0; task < (size_t)s->n * tiles; task++) {
       if (failed) continue;
       const size_t image = task / tiles, p0 = task % tiles * tile;
       conv_task(out + image * s->c_out * hw_out, in + image * s->c_in * hw_in,
-                a, bias, s, b, line, p0, MIN(tile, hw_out - p0), accumulate);
+                a, bias, s, b, p0, MIN(tile, hw_out - p0), accumulate);
     }
     free(b);
-    free(line);
   }
   free(a);
   return !failed;

@@ -6,10 +6,13 @@
 
 #include "layers.h"
 
-/* line (p_end - p_begin) = row `row` = (c, ky, kx) of one image's im2col
- * matrix, for output pixels [p_begin, p_end): zeros outside the image. */
-void dm_im2col_row(float *line, const float *in, const DmConvShape *shape,
-                   int32_t row, size_t p_begin, size_t p_end);
+/* Row `row` = (c, ky, kx) of one image's im2col matrix for output pixels
+ * [p_begin, p_end), zeros outside the image, written in panels of `panel`
+ * pixels: pixel q (counted from p_begin) goes to
+ * dst[(q / panel) * panel_stride + q % panel]. A plain row is one panel. */
+void dm_im2col_row(float *dst, size_t panel, size_t panel_stride,
+                   const float *in, const DmConvShape *shape, int32_t row,
+                   size_t p_begin, size_t p_end);
 
 /* Pixels per parallel task: at most `max_pixels`, a multiple of `align`,
  * small enough that n images give every thread work. */

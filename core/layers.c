@@ -97,27 +97,31 @@ static void copy_row_segment(float *dst, const float *src, int32_t x0,
   for (int32_t x = inside_end; x < x1; x++) dst[x - x0] = 0.0f;
 }
 
-void dm_im2col_row(float *line, const float *in, const DmConvShape *s,
-                   int32_t row, size_t p_begin, size_t p_end) {
+void dm_im2col_row(float *dst, size_t panel, size_t panel_stride,
+                   const float *in, const DmConvShape *s, int32_t row,
+                   size_t p_begin, size_t p_end) {
   const int32_t k = s->kernel;
   const int32_t c = row / (k * k), ky = row / k % k, kx = row % k;
   const float *plane = in + (size_t)c * s->h_in * s->w_in;
   const int32_t x_offset = kx - s->pad_left;
   int32_t first, last;
   valid_range(x_offset, s->stride, s->w_in, s->w_out, &first, &last);
-  float *dst = line;
-  for (size_t p = p_begin; p < p_end;) {
+  for (size_t q = 0; q < p_end - p_begin;) {
+    /* a run of pixels on one output row and inside one panel */
+    const size_t p = p_begin + q;
     const int32_t y = (int32_t)(p / (size_t)s->w_out);
     const int32_t x0 = (int32_t)(p % (size_t)s->w_out);
-    const int32_t x1 = (int32_t)MIN((size_t)s->w_out, x0 + (p_end - p));
+    const size_t run = MIN(MIN((size_t)(s->w_out - x0), p_end - p),
+                           panel - q % panel);
+    const int32_t x1 = x0 + (int32_t)run;
     const int32_t iy = y * s->stride - s->pad_top + ky;
+    float *out = dst + q / panel * panel_stride + q % panel;
     if (iy < 0 || iy >= s->h_in)
-      memset(dst, 0, (size_t)(x1 - x0) * sizeof(float));
+      memset(out, 0, run * sizeof(float));
     else
-      copy_row_segment(dst, plane + (size_t)iy * s->w_in + x_offset, x0, x1,
+      copy_row_segment(out, plane + (size_t)iy * s->w_in + x_offset, x0, x1,
                        first, last, s->stride);
-    dst += x1 - x0;
-    p += (size_t)(x1 - x0);
+    q += run;
   }
 }
 
@@ -125,8 +129,9 @@ void dm_im2col_row(float *line, const float *in, const DmConvShape *s,
 static void im2col_tile(float *col, const float *in, const DmConvShape *s,
                         size_t p_begin, size_t p_end) {
   const int32_t rows = s->c_in * s->kernel * s->kernel;
+  const size_t width = p_end - p_begin;
   for (int32_t row = 0; row < rows; row++)
-    dm_im2col_row(col + (size_t)row * (p_end - p_begin), in, s, row, p_begin,
+    dm_im2col_row(col + (size_t)row * width, width, 0, in, s, row, p_begin,
                   p_end);
 }
 
