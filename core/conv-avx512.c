@@ -42,10 +42,54 @@ static void pack_weights(float *a, const float *weight, int32_t c_out,
       }
 }
 
+/* True for the U-Net's usual conv (3x3, stride 1, padding 1, size kept)
+ * on rows that are whole panels: every panel then lies inside one image
+ * row, and its row of col is that image row shifted by kx - 1, with at most
+ * one pixel outside the image. */
+static bool whole_row_panels(const DmConvShape *s) {
+  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
+         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
+         s->w_out % NR == 0;
+}
+
+/* pack_columns for whole_row_panels(): two masked loads per panel row (the
+ * mask drops the pixel left of x = 0 or right of x = W - 1; masked lanes
+ * are not read, so the loads never leave the image row). */
+AVX512 static void pack_row_panels(float *b, const float *in,
+                                   const DmConvShape *s, size_t k0, size_t kc,
+                                   size_t p0, size_t pixels) {
+  const size_t hw = (size_t)s->h_in * s->w_in, panels = pixels / NR;
+  for (size_t k = 0; k < kc; k++) {
+    const int32_t row = (int32_t)(k0 + k);
+    const int32_t c = row / 9, ky = row / 3 % 3, kx = row % 3;
+    const float *plane = in + (size_t)c * hw;
+    for (size_t panel = 0; panel < panels; panel++) {
+      const size_t p = p0 + panel * NR;
+      const int32_t y = (int32_t)(p / (size_t)s->w_in) + ky - 1;
+      const int32_t x0 = (int32_t)(p % (size_t)s->w_in);
+      float *dst = b + (panel * kc + k) * NR;
+      if (y < 0 || y >= s->h_in) {
+        _mm512_storeu_ps(dst, _mm512_setzero_ps());
+        _mm512_storeu_ps(dst + 16, _mm512_setzero_ps());
+        continue;
+      }
+      const float *src = plane + (size_t)y * s->w_in + x0 + kx - 1;
+      const __mmask16 low = x0 == 0 && kx == 0 ? 0xFFFE : 0xFFFF;
+      const __mmask16 high = x0 + NR == s->w_in && kx == 2 ? 0x7FFF : 0xFFFF;
+      _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(low, src));
+      _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(high, src + 16));
+    }
+  }
+}
+
 /* b (panels, kc, NR) for rows [k0, k0 + kc) and pixels [p0, p0 + pixels);
  * columns past the last pixel are zero. */
 static void pack_columns(float *b, const float *in, const DmConvShape *s,
                          size_t k0, size_t kc, size_t p0, size_t pixels) {
+  if (whole_row_panels(s)) {
+    pack_row_panels(b, in, s, k0, kc, p0, pixels);
+    return;
+  }
   const size_t panels = (pixels + NR - 1) / NR, used = pixels - (panels - 1) * NR;
   for (size_t k = 0; k < kc; k++) {
     dm_im2col_row(b + k * NR, NR, kc * NR, in, s, (int32_t)(k0 + k), p0,
