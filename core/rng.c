@@ -6,7 +6,8 @@
 
 typedef struct { uint32_t v[4]; } Philox4;
 
-/* One Philox4x32 round function applied 10 times (Salmon et al. 2011, §4). */
+/* The Philox4x32 round function applied 10 times (Salmon et al. 2011, §4),
+ * key = (low, high) 32 bits of the seed. */
 static Philox4 philox4x32_10(Philox4 counter, uint64_t seed) {
   const uint32_t mul0 = 0xD2511F53u, mul1 = 0xCD9E8D57u;
   const uint32_t weyl0 = 0x9E3779B9u, weyl1 = 0xBB67AE85u;
@@ -22,6 +23,13 @@ static Philox4 philox4x32_10(Philox4 counter, uint64_t seed) {
     key1 += weyl1;
   }
   return counter;
+}
+
+void dm_philox4x32_10(uint32_t out[4], const uint32_t counter[4],
+                      uint64_t seed) {
+  Philox4 block = {{counter[0], counter[1], counter[2], counter[3]}};
+  block = philox4x32_10(block, seed);
+  for (int i = 0; i < 4; i++) out[i] = block.v[i];
 }
 
 /* Four 32-bit words for block `block` (four elements per block). */

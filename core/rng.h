@@ -12,6 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The raw generator: out = Philox4x32-10(counter) under the key (seed low
+ * word, seed high word), as Random123 defines it (tested on its known-answer
+ * vectors). */
+void dm_philox4x32_10(uint32_t out[4], const uint32_t counter[4],
+                      uint64_t seed);
+
 /* out[i] = uniform in [low, high) for element index (offset + i). */
 void dm_rng_uniform_fill(float *out, size_t count, float low, float high,
                          uint64_t seed, uint64_t stream, uint64_t offset);
