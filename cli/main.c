@@ -6,8 +6,8 @@
  * Each command is one row of `commands` below (name, one-line summary,
  * argument synopsis, help text, GOptionEntry list, handler); main() looks
  * the command up, parses its options with its own GOptionContext and hands
- * the handler the positional arguments. Later commands (sample, inpaint,
- * train) are added as rows.
+ * the handler the positional arguments. Commands other than info live in
+ * their own files (commands.h).
  *
  * Exit status: 0 success; 1 a runtime failure; 2 bad usage or bad input
  * (unknown command or option, missing argument, a model that fails to
@@ -19,6 +19,7 @@
 
 #include <glib.h>
 
+#include "commands.h"
 #include "dm.h"
 
 #ifndef DM_VERSION
@@ -26,8 +27,6 @@
 #endif
 
 #define PROGRAM "gimp-diffusion"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* One subcommand. `run` gets argv[0] = "gimp-diffusion NAME" followed by
  * the positional arguments left after option parsing. */
@@ -40,9 +39,7 @@ typedef struct {
   int (*run)(int argc, char **argv);
 } Command;
 
-/* Prints the one-line error and returns `status`. */
-static int fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
-static int fail(int status, const char *format, ...) {
+int dm_cli_fail(int status, const char *format, ...) {
   va_list args;
   va_start(args, format);
   char *message = g_strdup_vprintf(format, args);
@@ -166,13 +163,13 @@ static void print_card(const char *card, int max_lines) {
 
 static int run_info(int argc, char **argv) {
   if (argc != 2)
-    return fail(EXIT_USAGE, "info: expected one MODEL, got %d arguments "
+    return dm_cli_fail(EXIT_USAGE, "info: expected one MODEL, got %d arguments "
                 "(see '" PROGRAM " info --help')", argc - 1);
   const char *path = argv[1];
   GError *error = NULL;
   DmModel *model = dm_model_load(path, &error);
   if (!model) {
-    int status = fail(EXIT_USAGE, "%s", error->message);
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
     g_error_free(error);
     return status;
   }
@@ -202,6 +199,11 @@ static const Command commands[] = {
      "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
      "written by gimp-diffusion.",
      info_options, run_info},
+    {"sample", "Generate an image from noise", "",
+     "Draws one image from the model with the chosen sampler and writes it\n"
+     "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
+     "within one step and writes nothing.",
+     dm_cli_sample_options, dm_cli_run_sample},
 };
 
 static const Command *find_command(const char *name) {
@@ -245,7 +247,7 @@ static int run_command(const Command *command, int argc, char **argv) {
   argv[0] = prgname;
   int status;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
-    status = fail(EXIT_USAGE, "%s: %s (see '" PROGRAM " %s --help')",
+    status = dm_cli_fail(EXIT_USAGE, "%s: %s (see '" PROGRAM " %s --help')",
                   command->name, error->message, command->name);
     g_error_free(error);
   } else {
@@ -264,7 +266,7 @@ static int run_help(int argc, char **argv) {
   }
   const Command *command = find_command(argv[2]);
   if (!command)
-    return fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
+    return dm_cli_fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
                 argv[2]);
   char *prgname = g_strdup_printf(PROGRAM " %s", command->name);
   g_set_prgname(prgname);
@@ -282,7 +284,7 @@ int main(int argc, char **argv) {
    * the C locale ("0.0001", never "0,0001"). */
   setlocale(LC_CTYPE, "");
   if (argc < 2)
-    return fail(EXIT_USAGE, "no command given (see '" PROGRAM " --help')");
+    return dm_cli_fail(EXIT_USAGE, "no command given (see '" PROGRAM " --help')");
   const char *name = argv[1];
   if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
     print_program_help();
@@ -295,7 +297,7 @@ int main(int argc, char **argv) {
   if (strcmp(name, "help") == 0) return run_help(argc, argv);
   const Command *command = find_command(name);
   if (!command)
-    return fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
+    return dm_cli_fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
                 name);
   /* The command sees "gimp-diffusion NAME" as argv[0]. */
   return run_command(command, argc - 1, argv + 1);

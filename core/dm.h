@@ -212,6 +212,61 @@ DM_API bool dm_schedule_timesteps(const DmScheduleConfig *config,
                                   int32_t num_steps, int32_t *timesteps,
                                   GError **error);
 
+/* ---- samplers ---------------------------------------------------------- */
+
+typedef enum {
+  DM_SAMPLER_DDPM,     /* ancestral sampling (Ho et al. 2020, Alg. 2) */
+  DM_SAMPLER_DDIM,     /* Song, Meng & Ermon 2020, eq. 12, eta in [0, 1] */
+  DM_SAMPLER_COUNT
+} DmSampler;
+
+/* Names ("ddpm", "ddim") and one-line descriptions, from one table that the
+ * CLI, the plug-in and the docs use. */
+DM_API const char *dm_sampler_name(DmSampler sampler);
+DM_API const char *dm_sampler_description(DmSampler sampler);
+DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);
+
+typedef struct {
+  DmSampler sampler;
+  int32_t steps;  /* 1 .. num_train_timesteps */
+  uint64_t seed;  /* all noise comes from Philox(seed, stream, index) */
+  float eta;      /* DDIM: 0 deterministic .. 1 DDPM-like */
+} DmSampleOptions;
+
+/* DDIM, 50 steps, seed 0, eta 0. */
+DM_API void dm_sample_options_default(DmSampleOptions *options);
+
+/* The network seen by a sampler: model_output (count) = the raw network
+ * output (epsilon, v or x0 as the schedule's prediction_type says) for
+ * x_t (count) at training timestep t. Return false with *error set to stop
+ * (the sampler then fails with that error). */
+typedef bool (*DmDenoiseFunc)(float *model_output, const float *x_t,
+                              float t, void *user_data, GError **error);
+
+/* Called after each network evaluation with (done, total); return false to
+ * cancel: the sampler then fails with DM_ERROR_CANCELLED and leaves `x`
+ * unspecified. */
+typedef bool (*DmProgressFunc)(int32_t done, int32_t total, void *user_data);
+
+/* Inpainting by replacement (Song et al. 2021, §5 and App. I.2; Lugmayr et
+ * al. 2022, eq. 8): after every step the known part of x is replaced by the
+ * known image noised to that step's level, blended by the mask. */
+typedef struct {
+  const float *known; /* (count) the image, in the model's [-1, 1] scale */
+  const float *mask;  /* (count) 1 = generate, 0 = keep, between = blend */
+} DmInpaint;
+
+/* Draws x (count) from the model: pure noise in, a sample out. With
+ * `inpaint`, known pixels (mask 0) of the result equal `known` exactly.
+ * `progress` may be NULL. The number of network evaluations is
+ * dm_sample_evaluations(). */
+DM_API bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,
+                      const DmSampleOptions *options, DmDenoiseFunc denoise,
+                      void *denoise_data, const DmInpaint *inpaint,
+                      DmProgressFunc progress, void *progress_data,
+                      GError **error);
+DM_API int32_t dm_sample_evaluations(const DmSampleOptions *options);
+
 /* ---- models ------------------------------------------------------------ */
 
 typedef struct DmModel DmModel;

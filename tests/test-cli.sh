@@ -89,6 +89,27 @@ mkdir "$tmp/empty-folder"
 expect 2 "folder without a model" "$exe" info "$tmp/empty-folder"
 check_one_error "folder without a model"
 
+# sample: writes an image, deterministic per seed, nothing on bad input.
+expect 0 "sample ddim" "$exe" sample -q --model "$data/tiny_attn" --steps 3 \
+  --seed 5 --size 24x16 --out "$tmp/a.png"
+[ -s "$tmp/a.png" ] || { echo "FAIL sample wrote no file"; failures=$((failures + 1)); }
+expect 0 "sample again" "$exe" sample -q --model "$data/tiny_attn" --steps 3 \
+  --seed 5 --size 24x16 --out "$tmp/b.png"
+cmp -s "$tmp/a.png" "$tmp/b.png" ||
+  { echo "FAIL the same seed gave a different image"; failures=$((failures + 1)); }
+expect 0 "sample ddpm" "$exe" sample -q --model "$data/tiny_attn" --sampler ddpm \
+  --steps 2 --out "$tmp/c.png"
+expect 2 "sample with 0 steps" "$exe" sample -q --model "$data/tiny_attn" \
+  --steps 0 --out "$tmp/d.png"
+check_one_error "sample with 0 steps"
+expect 2 "sample with an unknown sampler" "$exe" sample --model "$data/tiny_attn" \
+  --sampler nope --out "$tmp/d.png"
+check "unknown sampler is named" "$tmp/err" "nope"
+expect 2 "sample with a bad size" "$exe" sample --model "$data/tiny_attn" \
+  --size 12 --out "$tmp/d.png"
+expect 2 "sample without --out" "$exe" sample --model "$data/tiny_attn"
+[ ! -e "$tmp/d.png" ] || { echo "FAIL a failed sample left a file"; failures=$((failures + 1)); }
+
 if [ "$failures" -eq 0 ]; then
   echo "all checks passed"
   exit 0
