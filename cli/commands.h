@@ -1,16 +1,53 @@
-/* gimp-diffusion CLI: the commands other than info (one file each).
+/* gimp-diffusion CLI: the commands other than info, and what the sampling
+ * commands share (sampling.c).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #ifndef DM_CLI_COMMANDS_H
 #define DM_CLI_COMMANDS_H
 
 #include <glib.h>
 
+#include "dm.h"
+
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`. */
 int dm_cli_fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
+/* Options of every sampling command, stored in sampling.c. */
+extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
+extern gint dm_cli_steps;
+extern gint64 dm_cli_seed;
+extern gdouble dm_cli_eta;
+extern gboolean dm_cli_quiet;
+
+#define DM_CLI_SAMPLING_OPTIONS                                               \
+  {"model", 'm', 0, G_OPTION_ARG_FILENAME, &dm_cli_model_path,                \
+   "The model (file or folder)", "MODEL"},                                    \
+  {"sampler", 0, 0, G_OPTION_ARG_STRING, &dm_cli_sampler_name,                \
+   "Sampler: ddpm or ddim (default ddim)", "NAME"},                           \
+  {"steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_steps,                            \
+   "Sampling steps (default 50)", "N"},                                       \
+  {"seed", 0, 0, G_OPTION_ARG_INT64, &dm_cli_seed, "Random seed (default 0)", \
+   "K"},                                                                      \
+  {"eta", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_eta,                             \
+   "DDIM eta, 0 to 1 (default 0)", "E"},                                      \
+  {"out", 'o', 0, G_OPTION_ARG_FILENAME, &dm_cli_out_path,                    \
+   "Output image (png, jpg, tif, webp)", "FILE"},                             \
+  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, "No progress bar", NULL}
+
+/* Checks --model, --out and the sampler options; loads the model into
+ * *model. Returns EXIT_OK or the exit status of the error it printed. */
+int dm_cli_prepare(DmSampleOptions *options, DmModel **model);
+
+/* Runs the sampler on x (1, C, H, W) with the model as the network, a
+ * progress bar on a terminal (unless --quiet) and Ctrl-C as cancel.
+ * Returns EXIT_OK or the exit status of the error it printed. */
+int dm_cli_run_sampler(DmModel *model, const DmSampleOptions *options,
+                       DmTensor *x, const DmInpaint *inpaint);
+
 extern const GOptionEntry dm_cli_sample_options[];
 int dm_cli_run_sample(int argc, char **argv);
+extern const GOptionEntry dm_cli_inpaint_options[];
+int dm_cli_run_inpaint(int argc, char **argv);
 
 #endif /* DM_CLI_COMMANDS_H */

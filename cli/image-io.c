@@ -20,18 +20,34 @@ static float *interleave_unit_range(const DmTensor *image) {
   return out;
 }
 
-/* PNG through gegl:png-save at 8 bits (gegl:save would pick 16); other
- * formats through gegl:save, which chooses by extension. */
+/* The saver for `path`: PNG and PPM/PGM through their own operations at
+ * the buffer's depth (8 bits for 8-bit formats, else 16; their default is
+ * 16), everything else through gegl:save, which chooses by extension. */
+static GeglNode *saver_node(GeglNode *graph, const char *path, int depth) {
+  const char *dot = strrchr(path, '.');
+  const char *extension = dot ? dot + 1 : "";
+  const char *operation =
+      g_ascii_strcasecmp(extension, "png") == 0 ? "gegl:png-save"
+      : g_ascii_strcasecmp(extension, "ppm") == 0 ||
+              g_ascii_strcasecmp(extension, "pgm") == 0 ||
+              g_ascii_strcasecmp(extension, "pnm") == 0
+          ? "gegl:ppm-save"
+          : NULL;
+  if (operation == NULL)
+    return gegl_node_new_child(graph, "operation", "gegl:save", "path", path,
+                               NULL);
+  return gegl_node_new_child(graph, "operation", operation, "path", path,
+                             "bitdepth", depth, NULL);
+}
+
 static bool save_buffer(GeglBuffer *buffer, const char *path, GError **error) {
+  const Babl *format = gegl_buffer_get_format(buffer);
+  const int depth = babl_format_get_bytes_per_pixel(format) /
+                            babl_format_get_n_components(format) > 1 ? 16 : 8;
   GeglNode *graph = gegl_node_new();
   GeglNode *source = gegl_node_new_child(graph, "operation", "gegl:buffer-source",
                                          "buffer", buffer, NULL);
-  GeglNode *save =
-      g_str_has_suffix(path, ".png")
-          ? gegl_node_new_child(graph, "operation", "gegl:png-save", "path",
-                                path, "bitdepth", 8, NULL)
-          : gegl_node_new_child(graph, "operation", "gegl:save", "path", path,
-                                NULL);
+  GeglNode *save = saver_node(graph, path, depth);
   gegl_node_link(source, save);
   gegl_node_process(save);
   g_object_unref(graph);
@@ -43,6 +59,28 @@ static bool save_buffer(GeglBuffer *buffer, const char *path, GError **error) {
   return true;
 }
 
+/* Writes `buffer` to `path` through a temporary name in the same folder
+ * (same extension, so GEGL picks the same saver), then renames it. */
+static bool save_atomically(GeglBuffer *buffer, const char *path,
+                            GError **error) {
+  const char *extension = strrchr(path, '.');
+  char *dir = g_path_get_dirname(path);
+  char *base = g_path_get_basename(path);
+  char *temp = g_strdup_printf("%s/.%s.tmp-%u%s", dir, base,
+                               (unsigned)g_random_int(), extension ? extension : "");
+  bool ok = save_buffer(buffer, temp, error);
+  if (ok && g_rename(temp, path) != 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, "could not rename '%s' to "
+                "'%s': %s", temp, path, g_strerror(errno));
+    ok = false;
+  }
+  if (!ok) g_unlink(temp);
+  g_free(temp);
+  g_free(base);
+  g_free(dir);
+  return ok;
+}
+
 bool dm_cli_save_image(const DmTensor *image, const char *path,
                        GError **error) {
   if (image->n != 1 || (image->c != 1 && image->c != 3)) {
@@ -51,27 +89,65 @@ bool dm_cli_save_image(const DmTensor *image, const char *path,
                 image->c, image->h, image->w);
     return false;
   }
-  const char *extension = strrchr(path, '.');
-  char *dir = g_path_get_dirname(path);
-  char *base = g_path_get_basename(path);
-  char *temp = g_strdup_printf("%s/.%s.tmp-%u%s", dir, base, (unsigned)g_random_int(),
-                               extension ? extension : "");
-  const Babl *format = babl_format(image->c == 3 ? "R'G'B' float" : "Y' float");
   GeglRectangle rect = {0, 0, image->w, image->h};
-  GeglBuffer *buffer = gegl_buffer_new(&rect, babl_format(image->c == 3 ? "R'G'B' u8" : "Y' u8"));
+  GeglBuffer *buffer = gegl_buffer_new(
+      &rect, babl_format(image->c == 3 ? "R'G'B' u8" : "Y' u8"));
   float *pixels = interleave_unit_range(image);
-  gegl_buffer_set(buffer, &rect, 0, format, pixels, GEGL_AUTO_ROWSTRIDE);
-  bool ok = save_buffer(buffer, temp, error);
-  if (ok && g_rename(temp, path) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "could not rename '%s' to "
-                "'%s': %s", temp, path, g_strerror(errno));
-    ok = false;
-  }
-  if (!ok) g_unlink(temp);
+  gegl_buffer_set(buffer, &rect, 0,
+                  babl_format(image->c == 3 ? "R'G'B' float" : "Y' float"),
+                  pixels, GEGL_AUTO_ROWSTRIDE);
+  bool ok = save_atomically(buffer, path, error);
   g_object_unref(buffer);
   g_free(pixels);
-  g_free(temp);
-  g_free(base);
-  g_free(dir);
+  return ok;
+}
+
+DmCliImage *dm_cli_image_load(const char *path, GError **error) {
+  if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot read image '%s': no "
+                "such file", path);
+    return NULL;
+  }
+  GeglNode *graph = gegl_node_new();
+  GeglNode *load = gegl_node_new_child(graph, "operation", "gegl:load",
+                                       "path", path, NULL);
+  GeglBuffer *buffer = NULL;
+  GeglNode *sink = gegl_node_new_child(graph, "operation", "gegl:buffer-sink",
+                                       "buffer", &buffer, NULL);
+  gegl_node_link(load, sink);
+  gegl_node_process(sink);
+  g_object_unref(graph);
+  const GeglRectangle *extent = buffer ? gegl_buffer_get_extent(buffer) : NULL;
+  if (extent == NULL || extent->width <= 0 || extent->height <= 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "cannot read image '%s' "
+                "(not an image GEGL can load, or empty)", path);
+    if (buffer) g_object_unref(buffer);
+    return NULL;
+  }
+  DmCliImage *image = g_new0(DmCliImage, 1);
+  image->width = extent->width;
+  image->height = extent->height;
+  image->format = gegl_buffer_get_format(buffer);
+  image->rgba = g_new(float, (size_t)image->width * image->height * 4);
+  gegl_buffer_get(buffer, extent, 1.0, babl_format("R'G'B'A float"),
+                  image->rgba, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref(buffer);
+  return image;
+}
+
+void dm_cli_image_free(DmCliImage *image) {
+  if (image == NULL) return;
+  g_free(image->rgba);
+  g_free(image);
+}
+
+bool dm_cli_image_save(const DmCliImage *image, const char *path,
+                       GError **error) {
+  GeglRectangle rect = {0, 0, image->width, image->height};
+  GeglBuffer *buffer = gegl_buffer_new(&rect, image->format);
+  gegl_buffer_set(buffer, &rect, 0, babl_format("R'G'B'A float"), image->rgba,
+                  GEGL_AUTO_ROWSTRIDE);
+  bool ok = save_atomically(buffer, path, error);
+  g_object_unref(buffer);
   return ok;
 }

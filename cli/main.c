@@ -204,6 +204,11 @@ static const Command commands[] = {
      "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
      "within one step and writes nothing.",
      dm_cli_sample_options, dm_cli_run_sample},
+    {"inpaint", "Fill the white part of a mask with the model", "",
+     "Fills the pixels that --mask marks white (grey blends) by sampling\n"
+     "with replacement guidance; every other pixel, and alpha, is written\n"
+     "back exactly as read, in the image's own format and bit depth.",
+     dm_cli_inpaint_options, dm_cli_run_inpaint},
 };
 
 static const Command *find_command(const char *name) {

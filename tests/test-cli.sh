@@ -110,6 +110,53 @@ expect 2 "sample with a bad size" "$exe" sample --model "$data/tiny_attn" \
 expect 2 "sample without --out" "$exe" sample --model "$data/tiny_attn"
 [ ! -e "$tmp/d.png" ] || { echo "FAIL a failed sample left a file"; failures=$((failures + 1)); }
 
+# inpaint: a 24x16 PPM gradient and a PGM mask with a white box at
+# x 8..15, y 4..11. Every byte that changes must lie in the box, and the box
+# must change (the mask is hard, so outside it the output is the input).
+{
+  printf 'P6\n24 16\n255\n'
+  for y in $(seq 0 15); do for x in $(seq 0 23); do
+    printf "\\$(printf %03o $((x * 10)))\\$(printf %03o $((y * 15)))\\$(printf %03o 128)"
+  done; done
+} >"$tmp/in.ppm"
+{
+  printf 'P5\n24 16\n255\n'
+  for y in $(seq 0 15); do for x in $(seq 0 23); do
+    if [ "$x" -ge 8 ] && [ "$x" -le 15 ] && [ "$y" -ge 4 ] && [ "$y" -le 11 ]; then
+      printf '\377'
+    else
+      printf '\000'
+    fi
+  done; done
+} >"$tmp/mask.pgm"
+expect 0 "inpaint" "$exe" inpaint -q --model "$data/tiny_attn" --steps 4 \
+  --image "$tmp/in.ppm" --mask "$tmp/mask.pgm" --out "$tmp/out.ppm"
+pixels=$((24 * 16 * 3))
+tail -c "$pixels" "$tmp/in.ppm" >"$tmp/in.raw"
+tail -c "$pixels" "$tmp/out.ppm" >"$tmp/out.raw" 2>/dev/null
+outside=$(cmp -l "$tmp/in.raw" "$tmp/out.raw" | awk '{
+  p = int(($1 - 1) / 3); x = p % 24; y = int(p / 24)
+  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
+inside=$(cmp -l "$tmp/in.raw" "$tmp/out.raw" | wc -l)
+if [ "$outside" -eq 0 ] && [ "$inside" -gt 0 ]; then
+  echo "ok   inpaint: $inside bytes changed, all inside the mask"
+else
+  echo "FAIL inpaint: $outside bytes changed outside the mask ($inside in all)"
+  failures=$((failures + 1))
+fi
+printf 'P5\n24 16\n255\n' >"$tmp/empty.pgm"
+head -c $((24 * 16)) /dev/zero >>"$tmp/empty.pgm"
+expect 2 "inpaint with an empty mask" "$exe" inpaint --model "$data/tiny_attn" \
+  --image "$tmp/in.ppm" --mask "$tmp/empty.pgm" --out "$tmp/e.ppm"
+check_one_error "inpaint with an empty mask"
+printf 'P5\n2 2\n255\n\377\377\377\377' >"$tmp/small.pgm"
+expect 2 "inpaint with a mask of another size" "$exe" inpaint --model \
+  "$data/tiny_attn" --image "$tmp/in.ppm" --mask "$tmp/small.pgm" --out "$tmp/e.ppm"
+check "size mismatch is explained" "$tmp/err" "2x2"
+expect 2 "inpaint with a missing image" "$exe" inpaint --model "$data/tiny_attn" \
+  --image "$tmp/nope.png" --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
+[ ! -e "$tmp/e.ppm" ] || { echo "FAIL a failed inpaint left a file"; failures=$((failures + 1)); }
+
 if [ "$failures" -eq 0 ]; then
   echo "all checks passed"
   exit 0
