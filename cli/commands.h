@@ -18,6 +18,7 @@ extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
 extern gint dm_cli_steps;
 extern gint64 dm_cli_seed;
 extern gdouble dm_cli_eta;
+extern gint dm_cli_jump_length, dm_cli_jump_repeats;
 extern gboolean dm_cli_quiet;
 
 #define DM_CLI_SAMPLING_OPTIONS                                               \
@@ -31,6 +32,10 @@ extern gboolean dm_cli_quiet;
    "K"},                                                                      \
   {"eta", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_eta,                             \
    "DDIM eta, 0 to 1 (default 0)", "E"},                                      \
+  {"jump-length", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_length,               \
+   "RePaint resampling: jump back this many steps (default 0: off)", "J"},   \
+  {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
+   "RePaint resampling: sample each stretch this many times", "R"},          \
   {"out", 'o', 0, G_OPTION_ARG_FILENAME, &dm_cli_out_path,                    \
    "Output image (png, jpg, tif, webp)", "FILE"},                             \
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, "No progress bar", NULL}

@@ -13,6 +13,7 @@ char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
 gint dm_cli_steps = 50;
 gint64 dm_cli_seed = 0;
 gdouble dm_cli_eta = 0.0;
+gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0;
 gboolean dm_cli_quiet = FALSE;
 
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
@@ -26,6 +27,8 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
   options->steps = dm_cli_steps;
   options->seed = (uint64_t)dm_cli_seed;
   options->eta = (float)dm_cli_eta;
+  options->jump_length = dm_cli_jump_length;
+  options->jump_repeats = dm_cli_jump_repeats;
   GError *error = NULL;
   *model = dm_model_load(dm_cli_model_path, &error);
   if (*model == NULL) {

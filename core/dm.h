@@ -231,9 +231,15 @@ typedef struct {
   int32_t steps;  /* 1 .. num_train_timesteps */
   uint64_t seed;  /* all noise comes from Philox(seed, stream, index) */
   float eta;      /* DDIM: 0 deterministic .. 1 DDPM-like */
+  /* RePaint resampling (Lugmayr et al. 2022, Alg. 1 with jumps): after
+   * every `jump_length` steps, noise x forward again by that many steps and
+   * sample them once more, until each stretch has been sampled
+   * `jump_repeats` times. 0 / 1 = off; each must be 0 .. 1000. */
+  int32_t jump_length;
+  int32_t jump_repeats;
 } DmSampleOptions;
 
-/* DDIM, 50 steps, seed 0, eta 0. */
+/* DDIM, 50 steps, seed 0, eta 0, no resampling. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
 /* The network seen by a sampler: model_output (count) = the raw network

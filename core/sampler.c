@@ -4,9 +4,9 @@
  *
  * Randomness: every normal deviate comes from Philox(seed, stream, index)
  * (rng.h), with index = the element's position in x. Stream 0 is the
- * initial noise x_T and stream 1 the noise of the first replacement; step i
- * (0-based) draws its sampler noise from stream 2i + 2 and the noise that
- * re-noises the known pixels after it from stream 2i + 3.
+ * initial noise x_T and stream 1 the noise of the first replacement; the
+ * c-th move of the run (0-based; a step down or a RePaint jump up) draws
+ * from stream 2c + 2, and the replacement after a step down from 2c + 3.
  * So a result depends only on the seed and the options, never on threads. */
 #include <math.h>
 #include <stdlib.h>
@@ -50,8 +50,18 @@ void dm_sample_options_default(DmSampleOptions *options) {
                                .seed = 0, .eta = 0.0f};
 }
 
+/* Whether RePaint jumps back up after reaching grid position k. */
+static bool is_jump_point(const DmSampleOptions *o, int32_t k) {
+  return o->jump_length > 0 && o->jump_repeats > 1 && k < o->steps &&
+         k % o->jump_length == 0 && k >= o->jump_length;
+}
+
 int32_t dm_sample_evaluations(const DmSampleOptions *options) {
-  return options->steps;
+  int32_t total = options->steps;
+  for (int32_t k = 1; k < options->steps; k++)
+    if (is_jump_point(options, k))
+      total += (options->jump_repeats - 1) * options->jump_length;
+  return total;
 }
 
 static bool check_options(const DmSampleOptions *o,
@@ -66,6 +76,9 @@ static bool check_options(const DmSampleOptions *o,
     problem = "eta must be between 0 and 1";
   else if (count == 0)
     problem = "nothing to sample (count is 0)";
+  else if (o->jump_length < 0 || o->jump_length > 1000 ||
+           o->jump_repeats < 0 || o->jump_repeats > 1000)
+    problem = "jump length and repeats must be between 0 and 1000";
   if (problem == NULL) return true;
   g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
               "%s (sampler %d, steps %d of %d, eta %g)", problem, o->sampler,
@@ -105,14 +118,16 @@ static float landing_alpha_bar(const Run *run, int32_t prev_t) {
              : 1.0f;
 }
 
-/* One step i: the network at timesteps[i], then x_t -> x_{prev_t}. */
-static bool take_step(Run *run, float *x, int32_t i, DmDenoiseFunc denoise,
-                      void *denoise_data, int32_t *prev_t, GError **error) {
+/* One step from grid position i: the network at timesteps[i], then
+ * x_t -> x_{prev_t}, with noise from `stream`. */
+static bool take_step(Run *run, float *x, int32_t i, uint64_t stream,
+                      DmDenoiseFunc denoise, void *denoise_data,
+                      int32_t *prev_t, GError **error) {
   const DmSampleOptions *o = run->options;
   const int32_t t = run->timesteps[i];
   if (!denoise(run->model_output, x, (float)t, denoise_data, error))
     return false;
-  dm_rng_normal_fill(run->noise, run->count, o->seed, 2 * (uint64_t)i + 2, 0);
+  dm_rng_normal_fill(run->noise, run->count, o->seed, stream, 0);
   if (o->sampler == DM_SAMPLER_DDPM) {
     *prev_t = dm_ddpm_prev_timestep(run->timesteps, o->steps, i);
     return dm_ddpm_step(x, NULL, run->config, run->schedule, t, *prev_t,
@@ -123,29 +138,56 @@ static bool take_step(Run *run, float *x, int32_t i, DmDenoiseFunc denoise,
                       run->model_output, x, run->noise, run->count, error);
 }
 
+/* RePaint's jump back up (Lugmayr et al. 2022, Alg. 1 line 9, over several
+ * steps at once): x at level alpha_bar_to from x at alpha_bar_from by the
+ * forward process, sqrt(ratio) x + sqrt(1 - ratio) z (Ho et al. eq. 4). */
+static void renoise(Run *run, float *x, float alpha_bar_from,
+                    float alpha_bar_to, uint64_t stream) {
+  dm_rng_normal_fill(run->noise, run->count, run->options->seed, stream, 0);
+  dm_add_noise(x, x, run->noise, run->count, alpha_bar_to / alpha_bar_from);
+}
+
+/* Walks the grid positions k = 0 .. steps: a step down moves k to k + 1;
+ * at a RePaint jump point it goes back up jump_length positions, until the
+ * point's repeats are used up. */
 static bool run_steps(Run *run, float *x, DmDenoiseFunc denoise,
                       void *denoise_data, const DmInpaint *inpaint,
                       DmProgressFunc progress, void *progress_data,
                       GError **error) {
   const DmSampleOptions *o = run->options;
+  const float *alphas_cumprod = run->schedule->alphas_cumprod;
+  const int32_t total = dm_sample_evaluations(o);
+  int32_t *repeats_left = g_new(int32_t, o->steps + 1);
+  for (int32_t k = 0; k <= o->steps; k++)
+    repeats_left[k] = is_jump_point(o, k) ? o->jump_repeats - 1 : 0;
   dm_rng_normal_fill(x, run->count, o->seed, 0, 0); /* x_T ~ N(0, I) */
-  if (inpaint)
-    replace_known(run, x, inpaint,
-                  run->schedule->alphas_cumprod[run->timesteps[0]], 1);
-  for (int32_t i = 0; i < o->steps; i++) {
+  float alpha_bar = alphas_cumprod[run->timesteps[0]];
+  if (inpaint) replace_known(run, x, inpaint, alpha_bar, 1);
+  bool ok = true;
+  uint64_t move = 0;
+  for (int32_t k = 0, done = 0; ok && k < o->steps; move++) {
     int32_t prev_t = -1;
-    if (!take_step(run, x, i, denoise, denoise_data, &prev_t, error))
-      return false;
-    if (inpaint)
-      replace_known(run, x, inpaint, landing_alpha_bar(run, prev_t),
-                    2 * (uint64_t)i + 3);
-    if (progress && !progress(i + 1, o->steps, progress_data)) {
-      g_set_error(error, DM_ERROR, DM_ERROR_CANCELLED, "cancelled at step %d "
-                  "of %d", i + 1, o->steps);
-      return false;
+    ok = take_step(run, x, k, 2 * move + 2, denoise, denoise_data, &prev_t,
+                   error);
+    if (!ok) break;
+    alpha_bar = landing_alpha_bar(run, prev_t);
+    if (inpaint) replace_known(run, x, inpaint, alpha_bar, 2 * move + 3);
+    k++, done++;
+    if (progress && !progress(done, total, progress_data)) {
+      g_set_error(error, DM_ERROR, DM_ERROR_CANCELLED, "cancelled after %d "
+                  "of %d network evaluations", done, total);
+      ok = false;
+    }
+    if (ok && repeats_left[k] > 0) {
+      repeats_left[k]--;
+      const float alpha_bar_up = alphas_cumprod[run->timesteps[k - o->jump_length]];
+      renoise(run, x, alpha_bar, alpha_bar_up, 2 * ++move + 2);
+      alpha_bar = alpha_bar_up;
+      k -= o->jump_length;
     }
   }
-  return true;
+  g_free(repeats_left);
+  return ok;
 }
 
 bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,

@@ -144,6 +144,12 @@ else
   echo "FAIL inpaint: $outside bytes changed outside the mask ($inside in all)"
   failures=$((failures + 1))
 fi
+expect 0 "inpaint with RePaint" "$exe" inpaint -q --model "$data/tiny_attn" \
+  --steps 4 --jump-length 2 --jump-repeats 2 --image "$tmp/in.ppm" \
+  --mask "$tmp/mask.pgm" --out "$tmp/out2.ppm"
+expect 2 "inpaint with a bad jump length" "$exe" inpaint -q --model \
+  "$data/tiny_attn" --jump-length -3 --jump-repeats 2 --image "$tmp/in.ppm" \
+  --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
 printf 'P5\n24 16\n255\n' >"$tmp/empty.pgm"
 head -c $((24 * 16)) /dev/zero >>"$tmp/empty.pgm"
 expect 2 "inpaint with an empty mask" "$exe" inpaint --model "$data/tiny_attn" \

@@ -686,6 +686,31 @@ static void test_inpaint(const DmSchedule *schedule,
   printf("info inpaint ddpm 250 vs the exact conditional: max|d| mean %.4f, "
          "covariance %.4f; replacement's exact bias: mean %.4f, covariance "
          "%.4f\n", err_mean, err_cov, max_bias, max_cov_bias);
+  /* RePaint resampling (jumps of 10 steps, each stretch sampled 10 times)
+   * lets the generated pixels adapt to the known ones; the RePaint argument
+   * is that this removes much of replacement's bias. Asserted: measurably
+   * closer to the exact conditional, i.e. the mean error smaller by more
+   * than 5 standard errors of a sample mean (sqrt(max conditional variance
+   * / N)) and the covariance error smaller too. Measured: mean 0.336 ->
+   * 0.171, covariance 0.046 -> 0.013. */
+  DmSampleOptions resampled = o;
+  resampled.jump_length = 10;
+  resampled.jump_repeats = 10;
+  run_sampler(x, GN * GD, config, &resampled, gaussian_eps, &fm, &inpaint,
+              "inpaint repaint");
+  moments(x, GN, GD, K, U, mean, cov);
+  double repaint_mean = 0.0, repaint_cov = 0.0;
+  for (int a = 0; a < U; a++) repaint_mean = fmax(repaint_mean, fabs(mean[a] - cmean[a]));
+  for (int a = 0; a < U * U; a++) repaint_cov = fmax(repaint_cov, fabs(cov[a] - ccov[a]));
+  double max_var = 0.0;
+  for (int a = 0; a < U; a++) max_var = fmax(max_var, ccov[a * U + a]);
+  const double margin = 5.0 * sqrt(max_var / GN);
+  const bool closer = repaint_mean < err_mean - margin && repaint_cov < err_cov;
+  printf("%s inpaint ddpm 250 + RePaint (j 10, r 10) vs the exact conditional: "
+         "max|d| mean %.4f (replacement alone %.4f, margin %.4f), covariance "
+         "%.4f (%.4f)\n", closer ? "ok  " : "FAIL", repaint_mean, err_mean,
+         margin, repaint_cov, err_cov);
+  DM_CHECK(closer, "RePaint is not measurably closer to the conditional");
   g_free(known), g_free(mask), g_free(x);
 }
 
@@ -742,15 +767,17 @@ static void test_errors(const DmSchedule *schedule,
     const char *what;
     DmSampleOptions o;
   } bad[] = {
-      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f}},
-      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f}},
-      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f}},
-      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f}},
-      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f}},
-      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f}},
-      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN}},
-      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f}},
-      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f}},
+      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f, 0, 0}},
+      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f, 0, 0}},
+      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f, 0, 0}},
+      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f, 0, 0}},
+      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f, 0, 0}},
+      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f, 0, 0}},
+      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN, 0, 0}},
+      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f, 0, 0}},
+      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0, 0}},
+      {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, -1, 2}},
+      {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 2, 5000}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     GError *error = NULL;
@@ -768,7 +795,7 @@ static void test_errors(const DmSchedule *schedule,
   }
   /* a progress callback returning false cancels after that evaluation */
   GError *error = NULL;
-  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f};
+  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0, 0};
   fm.calls = 0;
   bool ok = dm_sample(x, N * GD, config, &o, gaussian_eps, &fm, NULL,
                       cancel_at_3, NULL, &error);
