@@ -18,20 +18,25 @@ extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
 extern gint dm_cli_steps;
 extern gint64 dm_cli_seed;
 extern gdouble dm_cli_eta;
-extern gint dm_cli_jump_length, dm_cli_jump_repeats;
+extern gint dm_cli_jump_length, dm_cli_jump_repeats, dm_cli_corrector_steps;
+extern gdouble dm_cli_snr;
 extern gboolean dm_cli_quiet;
 
 #define DM_CLI_SAMPLING_OPTIONS                                               \
   {"model", 'm', 0, G_OPTION_ARG_FILENAME, &dm_cli_model_path,                \
    "The model (file or folder)", "MODEL"},                                    \
   {"sampler", 0, 0, G_OPTION_ARG_STRING, &dm_cli_sampler_name,                \
-   "Sampler: ddpm or ddim (default ddim)", "NAME"},                           \
+   "Sampler: ddpm, ddim, sde, pc, ode or langevin (default ddim)", "NAME"},  \
   {"steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_steps,                            \
    "Sampling steps (default 50)", "N"},                                       \
   {"seed", 0, 0, G_OPTION_ARG_INT64, &dm_cli_seed, "Random seed (default 0)", \
    "K"},                                                                      \
   {"eta", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_eta,                             \
    "DDIM eta, 0 to 1 (default 0)", "E"},                                      \
+  {"snr", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_snr,                             \
+   "pc, langevin: signal-to-noise ratio of the Langevin steps (0.16)", "R"}, \
+  {"corrector-steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_corrector_steps,        \
+   "pc, langevin: Langevin steps per noise level (default 1)", "M"},         \
   {"jump-length", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_length,               \
    "RePaint resampling: jump back this many steps (default 0: off)", "J"},   \
   {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \

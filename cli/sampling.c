@@ -13,7 +13,8 @@ char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
 gint dm_cli_steps = 50;
 gint64 dm_cli_seed = 0;
 gdouble dm_cli_eta = 0.0;
-gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0;
+gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0, dm_cli_corrector_steps = 1;
+gdouble dm_cli_snr = 0.16;
 gboolean dm_cli_quiet = FALSE;
 
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
@@ -21,12 +22,21 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
     return dm_cli_fail(EXIT_USAGE, "--model and --out are required");
   dm_sample_options_default(options);
   if (dm_cli_sampler_name &&
-      !dm_sampler_from_name(dm_cli_sampler_name, &options->sampler))
-    return dm_cli_fail(EXIT_USAGE, "unknown sampler '%s' (ddpm, ddim)",
-                       dm_cli_sampler_name);
+      !dm_sampler_from_name(dm_cli_sampler_name, &options->sampler)) {
+    GString *names = g_string_new(NULL);
+    for (int i = 0; i < DM_SAMPLER_COUNT; i++)
+      g_string_append_printf(names, "%s%s", i ? ", " : "",
+                             dm_sampler_name((DmSampler)i));
+    int status = dm_cli_fail(EXIT_USAGE, "unknown sampler '%s' (%s)",
+                             dm_cli_sampler_name, names->str);
+    g_string_free(names, TRUE);
+    return status;
+  }
   options->steps = dm_cli_steps;
   options->seed = (uint64_t)dm_cli_seed;
   options->eta = (float)dm_cli_eta;
+  options->snr = (float)dm_cli_snr;
+  options->corrector_steps = dm_cli_corrector_steps;
   options->jump_length = dm_cli_jump_length;
   options->jump_repeats = dm_cli_jump_repeats;
   GError *error = NULL;

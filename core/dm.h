@@ -217,11 +217,19 @@ DM_API bool dm_schedule_timesteps(const DmScheduleConfig *config,
 typedef enum {
   DM_SAMPLER_DDPM,     /* ancestral sampling (Ho et al. 2020, Alg. 2) */
   DM_SAMPLER_DDIM,     /* Song, Meng & Ermon 2020, eq. 12, eta in [0, 1] */
+  DM_SAMPLER_SDE,      /* reverse VP-SDE, Euler-Maruyama (Song et al. 2021) */
+  DM_SAMPLER_PC,       /* predictor-corrector, Langevin corrector (idem) */
+  DM_SAMPLER_ODE,      /* probability-flow ODE, Heun's method (idem) */
+  DM_SAMPLER_LANGEVIN, /* annealed Langevin dynamics (Song & Ermon 2019) */
   DM_SAMPLER_COUNT
 } DmSampler;
 
-/* Names ("ddpm", "ddim") and one-line descriptions, from one table that the
- * CLI, the plug-in and the docs use. */
+/* Names ("ddpm", "ddim", "sde", "pc", "ode", "langevin") and one-line
+ * descriptions, from one table that the CLI, the plug-in and the docs use.
+ * Every sampler runs on the schedule's own timesteps (so on any model);
+ * sde, pc, ode and langevin see the model through the continuous views of
+ * Song et al. 2021: VP-SDE with beta from alpha_bar, and the VE variable
+ * x / sqrt(alpha_bar) with sigma = sqrt((1 - alpha_bar) / alpha_bar). */
 DM_API const char *dm_sampler_name(DmSampler sampler);
 DM_API const char *dm_sampler_description(DmSampler sampler);
 DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);
@@ -231,6 +239,10 @@ typedef struct {
   int32_t steps;  /* 1 .. num_train_timesteps */
   uint64_t seed;  /* all noise comes from Philox(seed, stream, index) */
   float eta;      /* DDIM: 0 deterministic .. 1 DDPM-like */
+  float snr;      /* pc, langevin: signal-to-noise ratio r of the Langevin
+                   * steps (Song et al. 2021, Alg. 4/5), > 0; default 0.16 */
+  int32_t corrector_steps; /* pc, langevin: Langevin steps per level,
+                            * 1 .. 100; default 1 */
   /* RePaint resampling (Lugmayr et al. 2022, Alg. 1 with jumps): after
    * every `jump_length` steps, noise x forward again by that many steps and
    * sample them once more, until each stretch has been sampled
@@ -239,7 +251,8 @@ typedef struct {
   int32_t jump_repeats;
 } DmSampleOptions;
 
-/* DDIM, 50 steps, seed 0, eta 0, no resampling. */
+/* DDIM, 50 steps, seed 0, eta 0, snr 0.16, one corrector step, no
+ * resampling. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
 /* The network seen by a sampler: model_output (count) = the raw network

@@ -6,7 +6,9 @@
  * (rng.h), with index = the element's position in x. Stream 0 is the
  * initial noise x_T and stream 1 the noise of the first replacement; the
  * c-th move of the run (0-based; a step down or a RePaint jump up) draws
- * from stream 2c + 2, and the replacement after a step down from 2c + 3.
+ * from stream 2c + 2 (its j-th sub-draw at indices from j * count on), the
+ * replacement after a step down from stream 2c + 3, sub-draw 0, and the
+ * replacement after its j-th Langevin correction from sub-draw j + 1.
  * So a result depends only on the seed and the options, never on threads. */
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +26,14 @@ static const struct {
                                  "hundreds of steps (Ho et al. 2020)"},
     [DM_SAMPLER_DDIM] = {"ddim", "DDIM: deterministic at eta 0, good in "
                                  "25-50 steps (Song et al. 2020)"},
+    [DM_SAMPLER_SDE] = {"sde", "Reverse-time SDE by Euler-Maruyama: "
+                               "stochastic, needs many steps"},
+    [DM_SAMPLER_PC] = {"pc", "Predictor-corrector: reverse SDE plus "
+                             "Langevin correction at each level"},
+    [DM_SAMPLER_ODE] = {"ode", "Probability-flow ODE with Heun's method: "
+                               "deterministic, two evaluations a step"},
+    [DM_SAMPLER_LANGEVIN] = {"langevin", "Annealed Langevin dynamics over "
+                                         "the noise levels (Song & Ermon)"},
 };
 
 const char *dm_sampler_name(DmSampler sampler) {
@@ -47,7 +57,8 @@ bool dm_sampler_from_name(const char *name, DmSampler *out) {
 
 void dm_sample_options_default(DmSampleOptions *options) {
   *options = (DmSampleOptions){.sampler = DM_SAMPLER_DDIM, .steps = 50,
-                               .seed = 0, .eta = 0.0f};
+                               .seed = 0, .eta = 0.0f, .snr = 0.16f,
+                               .corrector_steps = 1};
 }
 
 /* Whether RePaint jumps back up after reaching grid position k. */
@@ -56,11 +67,29 @@ static bool is_jump_point(const DmSampleOptions *o, int32_t k) {
          k % o->jump_length == 0 && k >= o->jump_length;
 }
 
+static bool uses_corrector(DmSampler sampler) {
+  return sampler == DM_SAMPLER_PC || sampler == DM_SAMPLER_LANGEVIN;
+}
+
+/* Network evaluations of the step from grid position k to k + 1. */
+static int32_t step_evaluations(const DmSampleOptions *o, int32_t k) {
+  const bool last = k == o->steps - 1;
+  switch (o->sampler) {
+  case DM_SAMPLER_PC: return o->corrector_steps + 1;
+  case DM_SAMPLER_ODE: return last ? 1 : 2;
+  case DM_SAMPLER_LANGEVIN: return o->corrector_steps + (last ? 1 : 0);
+  default: return 1;
+  }
+}
+
+/* The same walk as run_steps, counting evaluations. */
 int32_t dm_sample_evaluations(const DmSampleOptions *options) {
-  int32_t total = options->steps;
+  int32_t total = 0;
+  for (int32_t k = 0; k < options->steps; k++) total += step_evaluations(options, k);
   for (int32_t k = 1; k < options->steps; k++)
     if (is_jump_point(options, k))
-      total += (options->jump_repeats - 1) * options->jump_length;
+      for (int32_t back = k - options->jump_length; back < k; back++)
+        total += (options->jump_repeats - 1) * step_evaluations(options, back);
   return total;
 }
 
@@ -76,6 +105,10 @@ static bool check_options(const DmSampleOptions *o,
     problem = "eta must be between 0 and 1";
   else if (count == 0)
     problem = "nothing to sample (count is 0)";
+  else if (uses_corrector(o->sampler) &&
+           (!(o->snr > 0.0f && o->snr <= 10.0f) || o->corrector_steps < 1 ||
+            o->corrector_steps > 100))
+    problem = "snr must be in (0, 10] and corrector steps in 1 .. 100";
   else if (o->jump_length < 0 || o->jump_length > 1000 ||
            o->jump_repeats < 0 || o->jump_repeats > 1000)
     problem = "jump length and repeats must be between 0 and 1000";
@@ -92,17 +125,45 @@ typedef struct {
   const DmSampleOptions *options;
   DmSchedule *schedule;
   int32_t *timesteps;   /* (steps), descending */
+  DmDenoiseFunc denoise;
+  void *denoise_data;
+  const DmInpaint *inpaint; /* or NULL */
   float *model_output;  /* (count) */
   float *noise;         /* (count) */
+  float *scratch;       /* (count) */
   size_t count;
+  DmProgressFunc progress; /* or NULL */
+  void *progress_data;
+  int32_t done, total;  /* network evaluations */
 } Run;
+
+/* out (count) = the network's output for x at timestep t; then reports
+ * progress, and a `false` from it cancels. */
+static bool evaluate(Run *run, float *out, const float *x, int32_t t,
+                     GError **error) {
+  if (!run->denoise(out, x, (float)t, run->denoise_data, error)) return false;
+  run->done++;
+  if (run->progress && !run->progress(run->done, run->total, run->progress_data)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_CANCELLED, "cancelled after %d of "
+                "%d network evaluations", run->done, run->total);
+    return false;
+  }
+  return true;
+}
+
+/* z (count) ~ N(0, I): the `sub`-th draw of `stream` (sub-draws occupy
+ * consecutive index ranges, so they never overlap). */
+static void draw_noise(Run *run, float *z, uint64_t stream, uint64_t sub) {
+  dm_rng_normal_fill(z, run->count, run->options->seed, stream,
+                     sub * run->count);
+}
 
 /* Replacement (Lugmayr et al. 2022, eq. 8): x = m x + (1 - m) x_known,
  * with x_known = sqrt(ab) known + sqrt(1 - ab) z, the known image at the
  * noise level alpha_bar that x has now (z from `stream`). */
 static void replace_known(Run *run, float *x, const DmInpaint *inpaint,
-                          float alpha_bar, uint64_t stream) {
-  dm_rng_normal_fill(run->noise, run->count, run->options->seed, stream, 0);
+                          float alpha_bar, uint64_t stream, uint64_t sub) {
+  draw_noise(run, run->noise, stream, sub);
   dm_add_noise(run->noise, inpaint->known, run->noise, run->count, alpha_bar);
   for (size_t i = 0; i < run->count; i++) {
     const float m = inpaint->mask[i];
@@ -110,32 +171,187 @@ static void replace_known(Run *run, float *x, const DmInpaint *inpaint,
   }
 }
 
-/* alpha_bar of the level a step lands on: prev_t, or past the end. */
-static float landing_alpha_bar(const Run *run, int32_t prev_t) {
-  if (prev_t >= 0) return run->schedule->alphas_cumprod[prev_t];
-  return run->options->sampler == DM_SAMPLER_DDIM
-             ? dm_ddim_final_alpha_bar(run->config, run->schedule)
-             : 1.0f;
+/* alpha_bar at grid position k: timesteps[k], or 1 at the clean end. */
+static float level(const Run *run, int32_t k) {
+  return k < run->options->steps ? run->schedule->alphas_cumprod[run->timesteps[k]]
+                                  : 1.0f;
 }
 
-/* One step from grid position i: the network at timesteps[i], then
- * x_t -> x_{prev_t}, with noise from `stream`. */
-static bool take_step(Run *run, float *x, int32_t i, uint64_t stream,
-                      DmDenoiseFunc denoise, void *denoise_data,
-                      int32_t *prev_t, GError **error) {
+/* eps (count) at grid position k from the network's output, whatever it
+ * predicts (x = sqrt(ab) x0 + sqrt(1 - ab) eps; v = sqrt(ab) eps -
+ * sqrt(1 - ab) x0, Salimans & Ho 2022). */
+static bool epsilon_at(Run *run, float *eps, const float *x, int32_t k,
+                       GError **error) {
+  if (!evaluate(run, eps, x, run->timesteps[k], error)) return false;
+  const float alpha_bar = level(run, k);
+  const float a = sqrtf(alpha_bar), b = sqrtf(1.0f - alpha_bar);
+  if (run->config->prediction_type == DM_PREDICT_V)
+    for (size_t i = 0; i < run->count; i++) eps[i] = a * eps[i] + b * x[i];
+  else if (run->config->prediction_type == DM_PREDICT_SAMPLE)
+    for (size_t i = 0; i < run->count; i++) eps[i] = (x[i] - a * eps[i]) / b;
+  return true;
+}
+
+/* DDPM or DDIM from grid position k with diffusers' step arithmetic;
+ * *landing = the alpha_bar x has afterwards. */
+static bool discrete_step(Run *run, float *x, int32_t k, uint64_t stream,
+                          float *landing, GError **error) {
   const DmSampleOptions *o = run->options;
-  const int32_t t = run->timesteps[i];
-  if (!denoise(run->model_output, x, (float)t, denoise_data, error))
-    return false;
-  dm_rng_normal_fill(run->noise, run->count, o->seed, stream, 0);
+  const int32_t t = run->timesteps[k];
+  if (!evaluate(run, run->model_output, x, t, error)) return false;
+  draw_noise(run, run->noise, stream, 0);
+  int32_t prev_t;
+  bool ok;
   if (o->sampler == DM_SAMPLER_DDPM) {
-    *prev_t = dm_ddpm_prev_timestep(run->timesteps, o->steps, i);
-    return dm_ddpm_step(x, NULL, run->config, run->schedule, t, *prev_t,
-                        run->model_output, x, run->noise, run->count, error);
-  }
-  *prev_t = dm_ddim_prev_timestep(run->config, o->steps, t);
-  return dm_ddim_step(x, NULL, run->config, run->schedule, t, *prev_t, o->eta,
+    prev_t = dm_ddpm_prev_timestep(run->timesteps, o->steps, k);
+    ok = dm_ddpm_step(x, NULL, run->config, run->schedule, t, prev_t,
                       run->model_output, x, run->noise, run->count, error);
+    *landing = prev_t >= 0 ? run->schedule->alphas_cumprod[prev_t] : 1.0f;
+  } else {
+    prev_t = dm_ddim_prev_timestep(run->config, o->steps, t);
+    ok = dm_ddim_step(x, NULL, run->config, run->schedule, t, prev_t, o->eta,
+                      run->model_output, x, run->noise, run->count, error);
+    *landing = prev_t >= 0 ? run->schedule->alphas_cumprod[prev_t]
+                           : dm_ddim_final_alpha_bar(run->config, run->schedule);
+  }
+  return ok;
+}
+
+/* Reverse VP-SDE by Euler-Maruyama (Song et al. 2021, eq. 6 with the VP
+ * drift f = -beta x / 2 and g^2 = beta, their eq. 11), on the grid:
+ * beta_k = 1 - ab_k / ab_{k+1}, score s = -eps / sqrt(1 - ab_k),
+ *   x <- x + (beta x / 2 + beta s) + sqrt(beta) z,
+ * the last step without noise (its mean, as Song et al.'s samplers end). */
+static bool sde_step(Run *run, float *x, int32_t k, uint64_t stream,
+                     uint64_t sub, GError **error) {
+  const float alpha_bar = level(run, k);
+  const float beta = 1.0f - alpha_bar / level(run, k + 1);
+  const bool last = k == run->options->steps - 1;
+  if (!epsilon_at(run, run->model_output, x, k, error)) return false;
+  if (!last) draw_noise(run, run->noise, stream, sub);
+  const float score_scale = -1.0f / sqrtf(1.0f - alpha_bar);
+  const float noise_scale = last ? 0.0f : sqrtf(beta);
+  for (size_t i = 0; i < run->count; i++) {
+    const float score = score_scale * run->model_output[i];
+    x[i] += 0.5f * beta * x[i] + beta * score +
+            (last ? 0.0f : noise_scale * run->noise[i]);
+  }
+  return true;
+}
+
+/* sqrt(sum v_i^2) in double. */
+static double norm(const float *v, size_t count) {
+  double sum = 0.0;
+  for (size_t i = 0; i < count; i++) sum += (double)v[i] * v[i];
+  return sqrt(sum);
+}
+
+/* Langevin corrector at grid position k (Song et al. 2021, Alg. 5, VP):
+ * step = 2 alpha (r |z| / |s|)^2 with alpha = 1 - beta_k,
+ *   x <- x + step s + sqrt(2 step) z;
+ * then the known pixels are replaced at this level. */
+static bool corrector_step(Run *run, float *x, int32_t k, uint64_t stream,
+                           uint64_t sub, GError **error) {
+  const float alpha_bar = level(run, k);
+  const float alpha = alpha_bar / level(run, k + 1);
+  if (!epsilon_at(run, run->model_output, x, k, error)) return false;
+  float *score = run->model_output;
+  const float score_scale = -1.0f / sqrtf(1.0f - alpha_bar);
+  for (size_t i = 0; i < run->count; i++) score[i] *= score_scale;
+  draw_noise(run, run->noise, stream, sub);
+  const double ratio = run->options->snr * norm(run->noise, run->count) /
+                       norm(score, run->count);
+  const float step = (float)(2.0 * alpha * ratio * ratio);
+  const float noise_scale = sqrtf(2.0f * step);
+  for (size_t i = 0; i < run->count; i++)
+    x[i] += step * score[i] + noise_scale * run->noise[i];
+  if (run->inpaint)
+    replace_known(run, x, run->inpaint, alpha_bar, stream + 1, sub + 1);
+  return true;
+}
+
+/* Predictor-corrector (Song et al. 2021, Alg. 3): corrector_steps Langevin
+ * steps at level k, then the reverse-SDE predictor to level k + 1. */
+static bool pc_step(Run *run, float *x, int32_t k, uint64_t stream,
+                    GError **error) {
+  const int32_t corrections = run->options->corrector_steps;
+  for (int32_t j = 0; j < corrections; j++)
+    if (!corrector_step(run, x, k, stream, (uint64_t)j, error)) return false;
+  return sde_step(run, x, k, stream, (uint64_t)corrections, error);
+}
+
+/* sigma of the VE view at alpha_bar: sqrt((1 - ab) / ab). */
+static float ve_sigma(float alpha_bar) {
+  return sqrtf((1.0f - alpha_bar) / alpha_bar);
+}
+
+/* Probability-flow ODE (Song et al. 2021, eq. 13) in the VE variable
+ * y = x / sqrt(ab), where it reads dy/dsigma = eps(y, sigma) (Karras et al.
+ * 2022, eq. 4 with their denoiser written through eps); Heun's second-order
+ * step, Euler on the last step to sigma = 0. */
+static bool ode_step(Run *run, float *x, int32_t k, GError **error) {
+  const float alpha_bar = level(run, k), alpha_bar_next = level(run, k + 1);
+  const float h = ve_sigma(alpha_bar_next) - ve_sigma(alpha_bar);
+  const float to_ve = 1.0f / sqrtf(alpha_bar), to_vp = sqrtf(alpha_bar_next);
+  float *slope = run->model_output, *euler = run->scratch;
+  if (!epsilon_at(run, slope, x, k, error)) return false;
+  for (size_t i = 0; i < run->count; i++)
+    euler[i] = (x[i] * to_ve + h * slope[i]) * to_vp;
+  if (k == run->options->steps - 1) {
+    memcpy(x, euler, run->count * sizeof(float));
+    return true;
+  }
+  float *slope_next = run->noise;
+  if (!epsilon_at(run, slope_next, euler, k + 1, error)) return false;
+  for (size_t i = 0; i < run->count; i++)
+    x[i] = (x[i] * to_ve + 0.5f * h * (slope[i] + slope_next[i])) * to_vp;
+  return true;
+}
+
+/* Annealed Langevin dynamics (Song & Ermon 2019, Alg. 1) in the VE
+ * variable at sigma_k: corrector_steps updates
+ *   y <- y + (a / 2) s + sqrt(a) z,  s = -eps / sigma_k,
+ * with a = 2 (r sigma_k)^2 (their a_i = e sigma_i^2 / sigma_L^2, written
+ * through the signal-to-noise ratio r as in Song et al. 2021, App. G),
+ * then on to sigma_{k+1} with y unchanged; after the last level, the
+ * denoised mean y - sigma eps (Tweedie's formula). */
+static bool langevin_step(Run *run, float *x, int32_t k, uint64_t stream,
+                          GError **error) {
+  const float alpha_bar = level(run, k), sigma = ve_sigma(alpha_bar);
+  const float a = 2.0f * (run->options->snr * sigma) * (run->options->snr * sigma);
+  const float to_vp = sqrtf(alpha_bar);
+  for (int32_t j = 0; j < run->options->corrector_steps; j++) {
+    if (!epsilon_at(run, run->model_output, x, k, error)) return false;
+    draw_noise(run, run->noise, stream, (uint64_t)j);
+    for (size_t i = 0; i < run->count; i++)
+      x[i] += to_vp * (-0.5f * a * run->model_output[i] / sigma +
+                       sqrtf(a) * run->noise[i]);
+    if (run->inpaint)
+      replace_known(run, x, run->inpaint, alpha_bar, stream + 1, (uint64_t)j + 1);
+  }
+  if (k < run->options->steps - 1) {
+    const float rescale = sqrtf(level(run, k + 1) / alpha_bar);
+    for (size_t i = 0; i < run->count; i++) x[i] *= rescale;
+    return true;
+  }
+  if (!epsilon_at(run, run->model_output, x, k, error)) return false;
+  for (size_t i = 0; i < run->count; i++)
+    x[i] = x[i] / to_vp - sigma * run->model_output[i];
+  return true;
+}
+
+/* One step of the chosen sampler from grid position k; *landing = the
+ * alpha_bar of x afterwards. Streams 2 * move + 2 and + 3 are its own. */
+static bool take_step(Run *run, float *x, int32_t k, uint64_t stream,
+                      float *landing, GError **error) {
+  *landing = level(run, k + 1);
+  switch (run->options->sampler) {
+  case DM_SAMPLER_SDE: return sde_step(run, x, k, stream, 0, error);
+  case DM_SAMPLER_PC: return pc_step(run, x, k, stream, error);
+  case DM_SAMPLER_ODE: return ode_step(run, x, k, error);
+  case DM_SAMPLER_LANGEVIN: return langevin_step(run, x, k, stream, error);
+  default: return discrete_step(run, x, k, stream, landing, error);
+  }
 }
 
 /* RePaint's jump back up (Lugmayr et al. 2022, Alg. 1 line 9, over several
@@ -143,44 +359,32 @@ static bool take_step(Run *run, float *x, int32_t i, uint64_t stream,
  * forward process, sqrt(ratio) x + sqrt(1 - ratio) z (Ho et al. eq. 4). */
 static void renoise(Run *run, float *x, float alpha_bar_from,
                     float alpha_bar_to, uint64_t stream) {
-  dm_rng_normal_fill(run->noise, run->count, run->options->seed, stream, 0);
+  draw_noise(run, run->noise, stream, 0);
   dm_add_noise(x, x, run->noise, run->count, alpha_bar_to / alpha_bar_from);
 }
 
 /* Walks the grid positions k = 0 .. steps: a step down moves k to k + 1;
  * at a RePaint jump point it goes back up jump_length positions, until the
  * point's repeats are used up. */
-static bool run_steps(Run *run, float *x, DmDenoiseFunc denoise,
-                      void *denoise_data, const DmInpaint *inpaint,
-                      DmProgressFunc progress, void *progress_data,
-                      GError **error) {
+static bool run_steps(Run *run, float *x, GError **error) {
   const DmSampleOptions *o = run->options;
-  const float *alphas_cumprod = run->schedule->alphas_cumprod;
-  const int32_t total = dm_sample_evaluations(o);
   int32_t *repeats_left = g_new(int32_t, o->steps + 1);
   for (int32_t k = 0; k <= o->steps; k++)
     repeats_left[k] = is_jump_point(o, k) ? o->jump_repeats - 1 : 0;
   dm_rng_normal_fill(x, run->count, o->seed, 0, 0); /* x_T ~ N(0, I) */
-  float alpha_bar = alphas_cumprod[run->timesteps[0]];
-  if (inpaint) replace_known(run, x, inpaint, alpha_bar, 1);
+  float alpha_bar = level(run, 0);
+  if (run->inpaint) replace_known(run, x, run->inpaint, alpha_bar, 1, 0);
   bool ok = true;
   uint64_t move = 0;
-  for (int32_t k = 0, done = 0; ok && k < o->steps; move++) {
-    int32_t prev_t = -1;
-    ok = take_step(run, x, k, 2 * move + 2, denoise, denoise_data, &prev_t,
-                   error);
+  for (int32_t k = 0; ok && k < o->steps; move++) {
+    ok = take_step(run, x, k, 2 * move + 2, &alpha_bar, error);
     if (!ok) break;
-    alpha_bar = landing_alpha_bar(run, prev_t);
-    if (inpaint) replace_known(run, x, inpaint, alpha_bar, 2 * move + 3);
-    k++, done++;
-    if (progress && !progress(done, total, progress_data)) {
-      g_set_error(error, DM_ERROR, DM_ERROR_CANCELLED, "cancelled after %d "
-                  "of %d network evaluations", done, total);
-      ok = false;
-    }
-    if (ok && repeats_left[k] > 0) {
+    if (run->inpaint)
+      replace_known(run, x, run->inpaint, alpha_bar, 2 * move + 3, 0);
+    k++;
+    if (repeats_left[k] > 0) {
       repeats_left[k]--;
-      const float alpha_bar_up = alphas_cumprod[run->timesteps[k - o->jump_length]];
+      const float alpha_bar_up = level(run, k - o->jump_length);
       renoise(run, x, alpha_bar, alpha_bar_up, 2 * ++move + 2);
       alpha_bar = alpha_bar_up;
       k -= o->jump_length;
@@ -195,24 +399,28 @@ bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,
                void *denoise_data, const DmInpaint *inpaint,
                DmProgressFunc progress, void *progress_data, GError **error) {
   if (!check_options(options, config, count, error)) return false;
-  Run run = {.config = config, .options = options, .count = count};
+  Run run = {.config = config, .options = options, .denoise = denoise,
+             .denoise_data = denoise_data, .inpaint = inpaint, .count = count,
+             .progress = progress, .progress_data = progress_data,
+             .total = dm_sample_evaluations(options)};
   run.schedule = dm_schedule_new(config, error);
   if (run.schedule == NULL) return false;
   run.timesteps = g_new(int32_t, options->steps);
   run.model_output = malloc(count * sizeof(float));
   run.noise = malloc(count * sizeof(float));
-  bool ok = run.model_output && run.noise;
+  run.scratch = malloc(count * sizeof(float));
+  bool ok = run.model_output && run.noise && run.scratch;
   if (!ok)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for %zu sample values", count);
   ok = ok && dm_schedule_timesteps(config, options->steps, run.timesteps, error) &&
-       run_steps(&run, x, denoise, denoise_data, inpaint, progress,
-                 progress_data, error);
+       run_steps(&run, x, error);
   /* The known pixels come back exactly, whatever the last step did. */
   for (size_t i = 0; ok && inpaint && i < count; i++)
     if (inpaint->mask[i] == 0.0f) x[i] = inpaint->known[i];
   free(run.model_output);
   free(run.noise);
+  free(run.scratch);
   g_free(run.timesteps);
   dm_schedule_free(run.schedule);
   return ok;

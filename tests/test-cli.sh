@@ -99,6 +99,12 @@ cmp -s "$tmp/a.png" "$tmp/b.png" ||
   { echo "FAIL the same seed gave a different image"; failures=$((failures + 1)); }
 expect 0 "sample ddpm" "$exe" sample -q --model "$data/tiny_attn" --sampler ddpm \
   --steps 2 --out "$tmp/c.png"
+for sampler in sde pc ode langevin; do
+  expect 0 "sample $sampler" "$exe" sample -q --model "$data/tiny_attn" \
+    --sampler "$sampler" --steps 2 --corrector-steps 2 --out "$tmp/$sampler.png"
+done
+expect 2 "sample pc with snr 0" "$exe" sample -q --model "$data/tiny_attn" \
+  --sampler pc --snr 0 --out "$tmp/d.png"
 expect 2 "sample with 0 steps" "$exe" sample -q --model "$data/tiny_attn" \
   --steps 0 --out "$tmp/d.png"
 check_one_error "sample with 0 steps"
