@@ -156,6 +156,45 @@ expect 0 "inpaint with RePaint" "$exe" inpaint -q --model "$data/tiny_attn" \
 expect 2 "inpaint with a bad jump length" "$exe" inpaint -q --model \
   "$data/tiny_attn" --jump-length -3 --jump-repeats 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
+# 16-bit: a 16-bit PPM stays 16-bit, and its unmasked samples stay exact.
+{
+  printf 'P6\n24 16\n65535\n'
+  for y in $(seq 0 15); do for x in $(seq 0 23); do
+    printf "\\$(printf %03o $((x * 10)))\\$(printf %03o $((y + 7)))"
+    printf "\\$(printf %03o $((y * 15)))\\$(printf %03o $((x + 3)))\\200\\001"
+  done; done
+} >"$tmp/in16.ppm"
+expect 0 "inpaint a 16-bit image" "$exe" inpaint -q --model "$data/tiny_attn" \
+  --steps 3 --image "$tmp/in16.ppm" --mask "$tmp/mask.pgm" --out "$tmp/out16.ppm"
+check "16-bit output stays 16-bit" "$tmp/out16.ppm" '^65535$'
+tail -c $((pixels * 2)) "$tmp/in16.ppm" >"$tmp/in16.raw"
+tail -c $((pixels * 2)) "$tmp/out16.ppm" >"$tmp/out16.raw"
+outside=$(cmp -l "$tmp/in16.raw" "$tmp/out16.raw" | awk '{
+  p = int(($1 - 1) / 6); x = p % 24; y = int(p / 24)
+  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
+if [ "$outside" -eq 0 ]; then
+  echo "ok   16-bit inpaint: no sample outside the mask changed"
+else
+  echo "FAIL 16-bit inpaint: $outside bytes changed outside the mask"
+  failures=$((failures + 1))
+fi
+
+# Ctrl-C: a long run interrupted after a second stops and writes nothing.
+"$exe" sample -q --model "$data/ddpm_like" --sampler ddpm --steps 1000 \
+  --out "$tmp/interrupted.png" >"$tmp/out" 2>"$tmp/err" &
+sampler_pid=$!
+sleep 1
+kill -INT "$sampler_pid"
+wait "$sampler_pid"
+status=$?
+if [ "$status" -eq 1 ] && [ ! -e "$tmp/interrupted.png" ] &&
+   grep -q cancelled "$tmp/err"; then
+  echo "ok   Ctrl-C: exit 1, $(cat "$tmp/err"), no file"
+else
+  echo "FAIL Ctrl-C: exit $status, file $(ls "$tmp"/interrupted.png 2>&1)"
+  failures=$((failures + 1))
+fi
+
 printf 'P5\n24 16\n255\n' >"$tmp/empty.pgm"
 head -c $((24 * 16)) /dev/zero >>"$tmp/empty.pgm"
 expect 2 "inpaint with an empty mask" "$exe" inpaint --model "$data/tiny_attn" \
