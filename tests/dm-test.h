@@ -59,6 +59,30 @@ static inline char *dm_test_data_path(const char *relative) {
   return g_build_filename(dir ? dir : "tests/data", relative, NULL);
 }
 
+static int dm_test_compare_strings(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sub-folders of `dir` that hold a scheduler_config.json, sorted by
+ * name (the reference schedulers under tests/data/schedulers). Free with
+ * g_ptr_array_free(folders, TRUE). */
+static inline GPtrArray *dm_test_scheduler_folders(const char *dir) {
+  GError *error = NULL;
+  GDir *listing = g_dir_open(dir, 0, &error);
+  DM_CHECK_OK(listing != NULL, error);
+  GPtrArray *folders = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+  while ((name = g_dir_read_name(listing)) != NULL) {
+    char *path = g_build_filename(dir, name, "scheduler_config.json", NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+      g_ptr_array_add(folders, g_strdup(name));
+    g_free(path);
+  }
+  g_dir_close(listing);
+  qsort(folders->pdata, folders->len, sizeof(char *), dm_test_compare_strings);
+  return folders;
+}
+
 /* Ends a test program: prints the plain closing line and returns the exit
  * status. */
 static inline int dm_test_finish(void) {

@@ -303,25 +303,9 @@ static void test_refvec_folder(const char *dir, const char *folder) {
   g_free(config_path);
 }
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void test_refvec(void) {
   char *dir = dm_test_data_path("schedulers");
-  GError *error = NULL;
-  GDir *d = g_dir_open(dir, 0, &error);
-  DM_CHECK_OK(d != NULL, error);
-  GPtrArray *folders = g_ptr_array_new_with_free_func(g_free);
-  const char *name;
-  while ((name = g_dir_read_name(d)) != NULL) {
-    char *path = g_build_filename(dir, name, "scheduler_config.json", NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-      g_ptr_array_add(folders, g_strdup(name));
-    g_free(path);
-  }
-  g_dir_close(d);
-  qsort(folders->pdata, folders->len, sizeof(char *), compare_strings);
+  GPtrArray *folders = dm_test_scheduler_folders(dir);
   DM_CHECK(folders->len >= 8, "expected 8 scheduler folders in %s, found %u",
            dir, folders->len);
   for (guint i = 0; i < folders->len; i++)
