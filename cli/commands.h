@@ -46,7 +46,8 @@ extern gboolean dm_cli_quiet;
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, "No progress bar", NULL}
 
 /* Checks --model, --out and the sampler options; loads the model into
- * *model. Returns EXIT_OK or the exit status of the error it printed. */
+ * *model and starts GEGL (the caller ends with gegl_exit()). Returns
+ * EXIT_OK or the exit status of the error it printed. */
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model);
 
 /* Runs the sampler on x (1, C, H, W) with the model as the network, a

@@ -1,5 +1,7 @@
 /* gimp-diffusion inpaint: fill the white part of a mask image.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <gegl.h>
+
 #include "commands.h"
 #include "image-io.h"
 
@@ -101,5 +103,6 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   dm_cli_image_free(image);
   dm_cli_image_free(mask);
   dm_model_free(model);
+  gegl_exit();
   return status;
 }

@@ -2,6 +2,8 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <stdio.h>
 
+#include <gegl.h>
+
 #include "commands.h"
 #include "image-io.h"
 
@@ -60,5 +62,6 @@ int dm_cli_run_sample(int argc, char **argv) {
   else
     status = sample_to_file(model, &options, width, height);
   dm_model_free(model);
+  gegl_exit();
   return status;
 }
