@@ -130,16 +130,6 @@ AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
   }
 }
 
-/* out[c][p0 .. p0+pixels) += bias[c]. */
-static void add_bias(float *out, const float *bias, const DmConvShape *s,
-                     size_t p0, size_t pixels) {
-  const size_t hw = (size_t)s->h_out * s->w_out;
-  for (int32_t c = 0; bias && c < s->c_out; c++) {
-    float *row = out + (size_t)c * hw + p0;
-    for (size_t p = 0; p < pixels; p++) row[p] += bias[c];
-  }
-}
-
 /* One task: output pixels [p0, p0 + pixels) of one image. */
 AVX512 static void conv_task(float *out, const float *in, const float *a,
                              const float *bias, const DmConvShape *s,
@@ -151,7 +141,7 @@ AVX512 static void conv_task(float *out, const float *in, const float *a,
   const int32_t blocks = (s->c_out + MR - 1) / MR;
   /* A plain conv starts from the bias inside the kernel; an accumulating
    * one adds the bias first and then only accumulates. */
-  if (accumulate) add_bias(out, bias, s, p0, pixels);
+  if (accumulate) dm_conv_fill_bias(out, bias, s->c_out, hw, p0, p0 + pixels, true);
   for (size_t k0 = 0; k0 < k_total; k0 += KC) {
     const bool start = k0 == 0 && !accumulate;
     const size_t kc = MIN((size_t)KC, k_total - k0);

@@ -14,6 +14,12 @@ void dm_im2col_row(float *dst, size_t panel, size_t panel_stride,
                    const float *in, const DmConvShape *shape, int32_t row,
                    size_t p_begin, size_t p_end);
 
+/* out[c][p_begin .. p_end) = bias[c] for c < channels (planes of hw
+ * pixels), or += when accumulating; a NULL bias counts as zeros. */
+void dm_conv_fill_bias(float *out, const float *bias, int32_t channels,
+                       size_t hw, size_t p_begin, size_t p_end,
+                       bool accumulate);
+
 /* Pixels per parallel task: at most `max_pixels`, a multiple of `align`,
  * small enough that n images give every thread work. */
 size_t dm_conv_task_pixels(size_t pixels, int32_t images, size_t max_pixels,

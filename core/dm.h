@@ -284,6 +284,8 @@ DM_API bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,
                       void *denoise_data, const DmInpaint *inpaint,
                       DmProgressFunc progress, void *progress_data,
                       GError **error);
+/* Network evaluations dm_sample() will make (INT32_MAX if more; dm_sample
+ * refuses options that need over 10 million). */
 DM_API int32_t dm_sample_evaluations(const DmSampleOptions *options);
 
 /* ---- models ------------------------------------------------------------ */

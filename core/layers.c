@@ -135,10 +135,9 @@ static void im2col_tile(float *col, const float *in, const DmConvShape *s,
                   p_end);
 }
 
-/* out[c][p_begin..p_end) = bias[c], or += when accumulating. */
-static void fill_bias(float *out, const float *bias, int32_t channels,
-                      size_t hw, size_t p_begin, size_t p_end,
-                      bool accumulate) {
+void dm_conv_fill_bias(float *out, const float *bias, int32_t channels,
+                       size_t hw, size_t p_begin, size_t p_end,
+                       bool accumulate) {
   for (int32_t c = 0; c < channels; c++) {
     float *plane = out + (size_t)c * hw;
     const float b = bias ? bias[c] : 0.0f;
@@ -155,7 +154,7 @@ static void conv_tile(float *result, const float *image, const float *weight,
                       size_t p, size_t p_end, bool accumulate) {
   const size_t hw_out = (size_t)s->h_out * s->w_out;
   const int32_t rows = s->c_in * s->kernel * s->kernel;
-  fill_bias(result, bias, s->c_out, hw_out, p, p_end, accumulate);
+  dm_conv_fill_bias(result, bias, s->c_out, hw_out, p, p_end, accumulate);
   const float *columns = image + p; /* pointwise: the input is the matrix */
   int ld_columns = (int)hw_out;
   if (col != NULL) {
@@ -183,15 +182,13 @@ static bool use_avx512(void) {
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *s,
                        bool accumulate) {
-  const bool pointwise_shape = s->kernel == 1 && s->stride == 1 &&
-                               s->pad_top == 0 && s->pad_left == 0;
-  if (!pointwise_shape && use_avx512())
+  const bool pointwise = s->kernel == 1 && s->stride == 1 &&
+                         s->pad_top == 0 && s->pad_left == 0;
+  if (!pointwise && use_avx512())
     return dm_conv2d_forward_avx512(out, in, weight, bias, s, accumulate);
   const size_t hw_in = (size_t)s->h_in * s->w_in;
   const size_t hw_out = (size_t)s->h_out * s->w_out;
   const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
-  const bool pointwise = s->kernel == 1 && s->stride == 1 &&
-                         s->pad_top == 0 && s->pad_left == 0;
   const size_t tile = tile_size(rows, hw_out, s->n);
   const size_t tiles = (hw_out + tile - 1) / tile;
   bool failed = false;

@@ -82,15 +82,26 @@ static int32_t step_evaluations(const DmSampleOptions *o, int32_t k) {
   }
 }
 
-/* The same walk as run_steps, counting evaluations. */
-int32_t dm_sample_evaluations(const DmSampleOptions *options) {
-  int32_t total = 0;
+/* Runs needing more network evaluations than this are refused as absurd
+ * (days of work even for the smallest model). */
+#define DM_MAX_EVALUATIONS 10000000
+
+/* The same walk as run_steps, counting evaluations (in 64 bits: steps,
+ * repeats and corrector steps multiply). */
+static int64_t count_evaluations(const DmSampleOptions *options) {
+  int64_t total = 0;
   for (int32_t k = 0; k < options->steps; k++) total += step_evaluations(options, k);
   for (int32_t k = 1; k < options->steps; k++)
     if (is_jump_point(options, k))
       for (int32_t back = k - options->jump_length; back < k; back++)
-        total += (options->jump_repeats - 1) * step_evaluations(options, back);
+        total += (int64_t)(options->jump_repeats - 1) *
+                 step_evaluations(options, back);
   return total;
+}
+
+int32_t dm_sample_evaluations(const DmSampleOptions *options) {
+  const int64_t total = count_evaluations(options);
+  return total > INT32_MAX ? INT32_MAX : (int32_t)total;
 }
 
 static bool check_options(const DmSampleOptions *o,
@@ -112,6 +123,8 @@ static bool check_options(const DmSampleOptions *o,
   else if (o->jump_length < 0 || o->jump_length > 1000 ||
            o->jump_repeats < 0 || o->jump_repeats > 1000)
     problem = "jump length and repeats must be between 0 and 1000";
+  else if (count_evaluations(o) > DM_MAX_EVALUATIONS)
+    problem = "these options need more than 10 million network evaluations";
   if (problem == NULL) return true;
   g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
               "%s (sampler %d, steps %d of %d, eta %g)", problem, o->sampler,

@@ -853,6 +853,7 @@ static void test_errors(const DmSchedule *schedule,
       {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0.16f, 1, 0, 0}},
       {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, -1, 2}},
       {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, 2, 5000}},
+      {"50M evaluations", {DM_SAMPLER_PC, 1000, 1, 0.0f, 0.16f, 100, 500, 1000}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     GError *error = NULL;
