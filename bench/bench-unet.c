@@ -18,56 +18,9 @@
 
 #include <cblas.h>
 
-#include "dm.h"
-
-typedef struct {
-  const char *name;
-  int32_t native_size;
-  DmUnetConfig config;
-} Layout;
-
-/* tiny64: 32/64/128, one layer per block, attention (one head) at the
- * lowest level and in the mid block, 8 groups. small64: the same shape at
- * 64/128/256 with two layers per block and 32 groups. cifar10: the layout of
- * google/ddpm-cifar10-32. */
-static const Layout layouts[] = {
-    {"tiny64", 64,
-     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
-      .n_levels = 3, .block_out_channels = {32, 64, 128},
-      .down_attention = {false, false, true}, .up_attention = {true, false, false},
-      .layers_per_block = 1, .mid_block_scale_factor = 1, .downsample_padding = 1,
-      .norm_num_groups = 8, .norm_eps = 1e-5f, .has_mid_block = true,
-      .add_attention = true}},
-    {"small64", 64,
-     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
-      .n_levels = 3, .block_out_channels = {64, 128, 256},
-      .down_attention = {false, false, true}, .up_attention = {true, false, false},
-      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 1,
-      .norm_num_groups = 32, .norm_eps = 1e-5f, .has_mid_block = true,
-      .add_attention = true}},
-    {"cifar10", 32,
-     {.in_channels = 3, .out_channels = 3, .freq_shift = 1, .n_levels = 4,
-      .block_out_channels = {128, 256, 256, 256},
-      .down_attention = {false, true, false, false},
-      .up_attention = {false, false, true, false},
-      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 0,
-      .norm_num_groups = 32, .norm_eps = 1e-6f, .has_mid_block = true,
-      .add_attention = true}},
-};
+#include "bench-common.h"
 
 static int repeat_count = 5;
-
-static int compare_doubles(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *values, int count) {
-  qsort(values, count, sizeof(double), compare_doubles);
-  return values[count / 2];
-}
-
-static double now_seconds(void) { return g_get_monotonic_time() / 1e6; }
 
 /* GFLOP/s of a square sgemm of side n with OpenBLAS's own threads on all
  * our cores: the machine's attainable peak. */
@@ -88,16 +41,6 @@ static double sgemm_gflops(int n) {
   free(c);
   dm_set_num_threads(dm_get_num_threads()); /* back to our own threading */
   return 2.0 * n * n * (double)n / median(times, repeat_count) / 1e9;
-}
-
-static DmModel *make_model(const Layout *layout) {
-  GError *error = NULL;
-  DmModel *model = dm_model_new_random(&layout->config, NULL, 1, &error);
-  if (model == NULL) {
-    fprintf(stderr, "bench-unet: %s: %s\n", layout->name, error->message);
-    exit(1);
-  }
-  return model;
 }
 
 /* Median seconds of one forward at batch n, size x size (after a warm-up
@@ -136,7 +79,7 @@ static void speed_table(void) {
   printf("%-8s %5s %4s %10s %10s %9s %7s %8s\n", "layout", "size", "batch",
          "ms/forward", "GFLOP", "GFLOP/s", "sgemm", "/sgemm");
   for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
-    DmModel *model = make_model(&layouts[i]);
+    DmModel *model = bench_make_model(&layouts[i]);
     const int32_t native = layouts[i].native_size;
     const int32_t runs[3][2] = {{native, 1}, {native, 8}, {256, 1}};
     for (int r = 0; r < 3; r++) {
@@ -153,21 +96,10 @@ static void speed_table(void) {
   }
 }
 
-/* Peak resident set (VmHWM) of this process, in MiB. */
-static double peak_rss_mib(void) {
-  FILE *status = fopen("/proc/self/status", "r");
-  char line[256];
-  double kib = 0;
-  while (status && fgets(line, sizeof line, status))
-    if (strncmp(line, "VmHWM:", 6) == 0) kib = atof(line + 6);
-  if (status) fclose(status);
-  return kib / 1024.0;
-}
-
 static int peak_mode(const char *layout_name, int32_t size) {
   for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
     if (strcmp(layouts[i].name, layout_name) != 0) continue;
-    DmModel *model = make_model(&layouts[i]);
+    DmModel *model = bench_make_model(&layouts[i]);
     const double before = peak_rss_mib();
     repeat_count = 1;
     const double seconds = time_forward(model, 1, size, false);

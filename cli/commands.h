@@ -20,6 +20,7 @@ extern gint64 dm_cli_seed;
 extern gdouble dm_cli_eta;
 extern gint dm_cli_jump_length, dm_cli_jump_repeats, dm_cli_corrector_steps;
 extern gdouble dm_cli_snr;
+extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
 extern gboolean dm_cli_quiet;
 
 #define DM_CLI_SAMPLING_OPTIONS                                               \
@@ -41,6 +42,10 @@ extern gboolean dm_cli_quiet;
    "RePaint resampling: jump back this many steps (default 0: off)", "J"},   \
   {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
    "RePaint resampling: sample each stretch this many times", "R"},          \
+  {"tile-size", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_size,                   \
+   "Run the network on tiles of this side for large areas (256)", "PX"},     \
+  {"tile-overlap", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_overlap,             \
+   "Pixels neighbouring tiles share and blend (64)", "PX"},                  \
   {"out", 'o', 0, G_OPTION_ARG_FILENAME, &dm_cli_out_path,                    \
    "Output image (png, jpg, tif, webp)", "FILE"},                             \
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, "No progress bar", NULL}
@@ -50,11 +55,12 @@ extern gboolean dm_cli_quiet;
  * EXIT_OK or the exit status of the error it printed. */
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model);
 
-/* Runs the sampler on x (1, C, H, W) with the model as the network, a
- * progress bar on a terminal (unless --quiet) and Ctrl-C as cancel.
- * Returns EXIT_OK or the exit status of the error it printed. */
-int dm_cli_run_sampler(DmModel *model, const DmSampleOptions *options,
-                       DmTensor *x, const DmInpaint *inpaint);
+/* Inpaints image (1, C, H, W) where mask (H, W) is above 0, or with a NULL
+ * mask fills it with a sample; a progress bar on a terminal (unless
+ * --quiet) and Ctrl-C as cancel. Returns EXIT_OK or the exit status of the
+ * error it printed. */
+int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
+                     DmTensor *image, const float *mask);
 
 extern const GOptionEntry dm_cli_sample_options[];
 int dm_cli_run_sample(int argc, char **argv);

@@ -13,36 +13,37 @@ const GOptionEntry dm_cli_inpaint_options[] = {
      "FILE"},
     {"mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
      "Same size as the image: white = fill, black = keep, grey = blend", "FILE"},
+    {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
+     "Context pixels around the mask's bounding box (default: the model's "
+     "receptive radius)", "PX"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
-/* The model's view of the image and mask: known (3, H, W) in [-1, 1] from
- * sRGB-encoded R'G'B', mask (3, H, W) = the mask's grey level per channel.
- * Returns the number of pixels the mask selects (mask > 0). */
+/* The model's view of the image and mask: image (3, H, W) in [-1, 1] from
+ * sRGB-encoded R'G'B', mask (H, W) = the mask's grey level. Returns the
+ * number of pixels the mask selects (mask > 0). */
 static size_t model_inputs(const DmCliImage *image, const DmCliImage *mask,
-                           DmTensor *known, float *mask_values) {
+                           DmTensor *values, float *mask_values) {
   const size_t pixels = (size_t)image->width * image->height;
   size_t selected = 0;
   for (size_t p = 0; p < pixels; p++) {
     const float *m = mask->rgba + 4 * p;
-    const float level = (m[0] + m[1] + m[2]) / 3.0f;
-    selected += level > 0.0f;
-    for (int c = 0; c < 3; c++) {
-      known->data[c * pixels + p] = 2.0f * image->rgba[4 * p + c] - 1.0f;
-      mask_values[c * pixels + p] = level;
-    }
+    mask_values[p] = (m[0] + m[1] + m[2]) / 3.0f;
+    selected += mask_values[p] > 0.0f;
+    for (int c = 0; c < 3; c++)
+      values->data[c * pixels + p] = 2.0f * image->rgba[4 * p + c] - 1.0f;
   }
   return selected;
 }
 
 /* Writes the sample back into the image where the mask selects; every
  * other pixel (and all alpha) stays as loaded. */
-static void write_back(DmCliImage *image, const DmTensor *x,
+static void write_back(DmCliImage *image, const DmTensor *values,
                        const float *mask_values) {
   const size_t pixels = (size_t)image->width * image->height;
   for (size_t p = 0; p < pixels; p++) {
     if (mask_values[p] <= 0.0f) continue;
     for (int c = 0; c < 3; c++) {
-      const float v = (x->data[c * pixels + p] + 1.0f) * 0.5f;
+      const float v = (values->data[c * pixels + p] + 1.0f) * 0.5f;
       image->rgba[4 * p + c] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
     }
   }
@@ -54,26 +55,24 @@ static int inpaint_images(DmModel *model, const DmSampleOptions *options,
     return dm_cli_fail(EXIT_USAGE, "the mask is %dx%d but the image is %dx%d",
                        mask->width, mask->height, image->width, image->height);
   GError *error = NULL;
-  DmTensor *known = dm_tensor_new(1, 3, image->height, image->width, &error);
-  DmTensor *x = dm_tensor_new(1, 3, image->height, image->width, &error);
-  float *mask_values = known ? g_new(float, dm_tensor_numel(known)) : NULL;
+  DmTensor *values = dm_tensor_new(1, 3, image->height, image->width, &error);
+  float *mask_values =
+      values ? g_new(float, (size_t)image->width * image->height) : NULL;
   int status = EXIT_OK;
-  if (!known || !x) {
+  if (!values) {
     status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
-  } else if (model_inputs(image, mask, known, mask_values) == 0) {
+  } else if (model_inputs(image, mask, values, mask_values) == 0) {
     status = dm_cli_fail(EXIT_USAGE, "the mask '%s' selects nothing (white "
                          "marks what to fill)", mask_path);
   } else {
-    const DmInpaint inpaint = {known->data, mask_values};
-    status = dm_cli_run_sampler(model, options, x, &inpaint);
-    if (status == EXIT_OK) write_back(image, x, mask_values);
+    status = dm_cli_run_model(model, options, values, mask_values);
+    if (status == EXIT_OK) write_back(image, values, mask_values);
     if (status == EXIT_OK && !dm_cli_image_save(image, dm_cli_out_path, &error))
       status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
   }
   g_clear_error(&error);
   g_free(mask_values);
-  dm_tensor_free(known);
-  dm_tensor_free(x);
+  dm_tensor_free(values);
   return status;
 }
 

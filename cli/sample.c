@@ -31,7 +31,7 @@ static int sample_to_file(DmModel *model, const DmSampleOptions *options,
     g_error_free(error);
     return status;
   }
-  int status = dm_cli_run_sampler(model, options, image, NULL);
+  int status = dm_cli_run_model(model, options, image, NULL);
   if (status == EXIT_OK && !dm_cli_save_image(image, dm_cli_out_path, &error)) {
     status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
     g_error_free(error);

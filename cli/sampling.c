@@ -15,6 +15,8 @@ gint64 dm_cli_seed = 0;
 gdouble dm_cli_eta = 0.0;
 gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0, dm_cli_corrector_steps = 1;
 gdouble dm_cli_snr = 0.16;
+gint dm_cli_context_margin = -1, dm_cli_tile_size = DM_DEFAULT_TILE_SIZE,
+     dm_cli_tile_overlap = DM_DEFAULT_TILE_OVERLAP;
 gboolean dm_cli_quiet = FALSE;
 
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
@@ -56,29 +58,12 @@ static void on_interrupt(int signal_number) {
   interrupted = 1;
 }
 
-typedef struct {
-  DmModel *model;
-  DmTensor *input, *output; /* (1, C, H, W) */
-  gint64 start;             /* monotonic microseconds */
-} Network;
-
-/* DmDenoiseFunc: the network on one image. */
-static bool denoise(float *model_output, const float *x_t, float t,
-                    void *user_data, GError **error) {
-  Network *net = user_data;
-  memcpy(net->input->data, x_t, dm_tensor_numel(net->input) * sizeof(float));
-  if (!dm_model_forward_any_size(net->model, net->output, net->input, &t, error))
-    return false;
-  memcpy(model_output, net->output->data,
-         dm_tensor_numel(net->output) * sizeof(float));
-  return true;
-}
-
-/* DmProgressFunc: a bar on stderr when it is a terminal; Ctrl-C cancels. */
+/* DmProgressFunc: a bar on stderr when it is a terminal; Ctrl-C cancels.
+ * user_data: the start time (monotonic microseconds). */
 static bool report(int32_t done, int32_t total, void *user_data) {
-  const Network *net = user_data;
+  const gint64 *start = user_data;
   if (!dm_cli_quiet && isatty(STDERR_FILENO)) {
-    const double seconds = (g_get_monotonic_time() - net->start) / 1e6;
+    const double seconds = (g_get_monotonic_time() - *start) / 1e6;
     const double rate = done / (seconds > 0 ? seconds : 1e-9);
     fprintf(stderr, "\rstep %d/%d  %.2f it/s  ETA %.0f s   ", done, total,
             rate, (total - done) / rate);
@@ -87,26 +72,28 @@ static bool report(int32_t done, int32_t total, void *user_data) {
   return !interrupted;
 }
 
-int dm_cli_run_sampler(DmModel *model, const DmSampleOptions *options,
-                       DmTensor *x, const DmInpaint *inpaint) {
+int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
+                     DmTensor *image, const float *mask) {
   GError *error = NULL;
-  Network net = {model, dm_tensor_new(1, x->c, x->h, x->w, &error),
-                 dm_tensor_new(1, dm_model_config(model)->out_channels, x->h,
-                               x->w, &error),
-                 g_get_monotonic_time()};
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.context_margin = dm_cli_context_margin;
+  area.tile_size = dm_cli_tile_size;
+  area.tile_overlap = dm_cli_tile_overlap;
+  gint64 start = g_get_monotonic_time();
   signal(SIGINT, on_interrupt);
-  bool ok = net.input && net.output &&
-            dm_sample(x->data, dm_tensor_numel(x),
-                      dm_model_schedule_config(model), options, denoise, &net,
-                      inpaint, report, &net, &error);
+  const bool ok =
+      mask ? dm_model_inpaint(model, image->data, mask, image->w, image->h,
+                              options, &area, report, &start, &error)
+           : dm_model_generate(model, image->data, image->w, image->h, options,
+                               &area, report, &start, &error);
   signal(SIGINT, SIG_DFL);
   int status = EXIT_OK;
   if (!ok)
-    status = dm_cli_fail(error && error->code == DM_ERROR_INVALID_ARGUMENT
+    status = dm_cli_fail(error->code == DM_ERROR_INVALID_ARGUMENT ||
+                                 error->code == DM_ERROR_UNSUPPORTED
                              ? EXIT_USAGE : EXIT_RUNTIME,
-                         "%s", error ? error->message : "out of memory");
+                         "%s", error->message);
   g_clear_error(&error);
-  dm_tensor_free(net.input);
-  dm_tensor_free(net.output);
   return status;
 }

@@ -51,6 +51,8 @@ struct DmModel {
   DmUnetLayout *layout;  /* owned */
   DmInspectFunc inspect;
   void *inspect_data;
+  double network_seconds; /* spent in dm_model_inpaint/generate's network */
+  double network_pixels;  /* pixels those evaluations covered */
 };
 
 /* A model with zeroed parameters for `config` (validated here);

@@ -255,9 +255,9 @@ typedef struct {
  * resampling. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
-/* The network seen by a sampler: model_output (count) = the raw network
+/* The network seen by a sampler: model_output (C, H, W) = the raw network
  * output (epsilon, v or x0 as the schedule's prediction_type says) for
- * x_t (count) at training timestep t. Return false with *error set to stop
+ * x_t (C, H, W) at training timestep t. Return false with *error set to stop
  * (the sampler then fails with that error). */
 typedef bool (*DmDenoiseFunc)(float *model_output, const float *x_t,
                               float t, void *user_data, GError **error);
@@ -271,15 +271,27 @@ typedef bool (*DmProgressFunc)(int32_t done, int32_t total, void *user_data);
  * al. 2022, eq. 8): after every step the known part of x is replaced by the
  * known image noised to that step's level, blended by the mask. */
 typedef struct {
-  const float *known; /* (count) the image, in the model's [-1, 1] scale */
-  const float *mask;  /* (count) 1 = generate, 0 = keep, between = blend */
+  const float *known; /* (C, H, W) the image, in the model's [-1, 1] scale */
+  const float *mask;  /* (C, H, W) 1 = generate, 0 = keep, between = blend */
 } DmInpaint;
 
-/* Draws x (count) from the model: pure noise in, a sample out. With
- * `inpaint`, known pixels (mask 0) of the result equal `known` exactly.
- * `progress` may be NULL. The number of network evaluations is
+/* What x holds: a (channels, height, width) window whose top-left pixel is
+ * (origin_x, origin_y) in a larger image. Noise is drawn per absolute pixel
+ * (channel, origin_y + y, origin_x + x), so a pixel gets the same noise
+ * whatever window, tiling or thread count it is sampled with. channels
+ * <= 255; origin + size <= 2^20 on each axis. Any array of values can be
+ * described as one channel of one row, or rows of a batch. */
+typedef struct {
+  int32_t channels, height, width;
+  int32_t origin_x, origin_y;
+} DmSampleGrid;
+
+/* Draws x (channels, height, width) from the model: pure noise in, a sample
+ * out. With `inpaint`, known values (mask 0) of the result equal `known`
+ * exactly. `progress` may be NULL. The number of network evaluations is
  * dm_sample_evaluations(). */
-DM_API bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,
+DM_API bool dm_sample(float *x, const DmSampleGrid *grid,
+                      const DmScheduleConfig *config,
                       const DmSampleOptions *options, DmDenoiseFunc denoise,
                       void *denoise_data, const DmInpaint *inpaint,
                       DmProgressFunc progress, void *progress_data,
@@ -323,6 +335,10 @@ DM_API double dm_model_flops(const DmModel *model, int32_t height,
                              int32_t width);
 /* Height and width of the input must be multiples of this. */
 DM_API int32_t dm_model_size_multiple(const DmModel *model);
+/* How far, in pixels, an input pixel can influence an output pixel through
+ * the convolutions (the receptive field's radius; group norms and attention
+ * see the whole input and are not counted). */
+DM_API int32_t dm_model_receptive_radius(const DmModel *model);
 
 /* Called with the output of each named stage of the forward pass
  * ("time_proj", "time_embedding", "conv_in", "down_blocks.<i>",
@@ -342,6 +358,70 @@ DM_API bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
 DM_API bool dm_model_forward_any_size(DmModel *model, DmTensor *out,
                                       const DmTensor *x,
                                       const float *timesteps, GError **error);
+
+/* ---- whole images: work area and tiles ---------------------------------- */
+
+typedef struct {
+  int32_t x, y, width, height;
+} DmRect;
+
+/* Largest image side dm_model_inpaint/generate accept (GIMP's limit). */
+#define DM_MAX_IMAGE_SIDE 524288
+/* Tiles of 256 x 256 sharing 64 pixels: measured on tiny64 (README), the
+ * cost per pixel is lowest near this size and peak memory stays ~100 MiB. */
+#define DM_DEFAULT_TILE_SIZE 256
+#define DM_DEFAULT_TILE_OVERLAP 64
+
+typedef struct {
+  /* Context pixels kept around the mask's bounding box; < 0 = the model's
+   * receptive radius (default), so every pixel the convolutions could use
+   * to fill the hole is in the work area. */
+  int32_t context_margin;
+  /* When the work area has more than tile_size^2 pixels, the network runs
+   * on tile_size x tile_size tiles (32 .. 4096) that share at least
+   * tile_overlap pixels (0 .. tile_size / 2) with each neighbour, blended
+   * linearly there. The sampler's state and noise cover the whole area. */
+  int32_t tile_size;
+  int32_t tile_overlap;
+} DmAreaOptions;
+
+/* Receptive-radius margin, 256-pixel tiles sharing 64. */
+DM_API void dm_area_options_default(DmAreaOptions *options);
+
+/* The part of a width x height image that inpainting computes: the
+ * bounding box of mask (H, W) > 0, grown by `margin` on every side and
+ * clipped to the image. Fails (DM_ERROR_INVALID_ARGUMENT) when the mask
+ * selects nothing. */
+DM_API bool dm_inpaint_work_area(const float *mask, int32_t width,
+                                 int32_t height, int32_t margin, DmRect *area,
+                                 GError **error);
+/* Network tiles per evaluation for a width x height area. */
+DM_API int32_t dm_area_tile_count(int32_t width, int32_t height,
+                                  const DmAreaOptions *options);
+
+/* Fills the masked part of image (C, H, W), in the model's [-1, 1] scale
+ * with C = the model's channels, by replacement-guided sampling. mask
+ * (H, W): 1 = fill, 0 = keep, between = blend (clamped to [0, 1]; NaN is
+ * 0). Only the work area is computed, and only pixels with mask > 0 are
+ * written: every other value of `image` stays bit-exact. Noise is indexed
+ * by absolute image position. On failure `image` is unchanged. */
+DM_API bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
+                             int32_t width, int32_t height,
+                             const DmSampleOptions *options,
+                             const DmAreaOptions *area_options,
+                             DmProgressFunc progress, void *progress_data,
+                             GError **error);
+/* Seconds the network has taken in dm_model_inpaint/generate since the
+ * model was made, and the pixels those evaluations covered (tiles counted
+ * with their overlaps): the measured speed behind time estimates. */
+DM_API void dm_model_network_time(const DmModel *model, double *seconds,
+                                  double *pixels);
+/* image (C, H, W) = an unconditional sample of the model. */
+DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,
+                              int32_t height, const DmSampleOptions *options,
+                              const DmAreaOptions *area_options,
+                              DmProgressFunc progress, void *progress_data,
+                              GError **error);
 
 G_END_DECLS
 

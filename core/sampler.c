@@ -3,20 +3,29 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
  * Randomness: every normal deviate comes from Philox(seed, stream, index)
- * (rng.h), with index = the element's position in x. Stream 0 is the
+ * (rng.h), with index = sub << 48 | channel << 40 | Y << 20 | X for the
+ * element at absolute pixel (X, Y) of the image (DmSampleGrid), so a pixel's
+ * noise does not depend on the window it is sampled in. Stream 0 is the
  * initial noise x_T and stream 1 the noise of the first replacement; the
  * c-th move of the run (0-based; a step down or a RePaint jump up) draws
- * from stream 2c + 2 (its j-th sub-draw at indices from j * count on), the
- * replacement after a step down from stream 2c + 3, sub-draw 0, and the
- * replacement after its j-th Langevin correction from sub-draw j + 1.
- * So a result depends only on the seed and the options, never on threads. */
+ * from stream 2c + 2 (its j-th draw has sub = j), the replacement after a
+ * step down from stream 2c + 3, sub 0, and the replacement after its j-th
+ * Langevin correction from sub j + 1. So a pixel's result depends only on
+ * the seed, the options and the network's outputs, never on threads; the
+ * one exception to window independence is pc's corrector, whose step size
+ * uses norms over the whole window (Song et al. 2021, Alg. 5). */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "discrete.h"
 #include "dm-private.h"
 #include "rng.h"
+
+/* Grid limits of the noise index layout above. */
+#define DM_GRID_MAX_CHANNELS 255
+#define DM_GRID_MAX_COORDINATE (1 << 20)
 
 static const struct {
   const char *name;
@@ -104,9 +113,18 @@ int32_t dm_sample_evaluations(const DmSampleOptions *options) {
   return total > INT32_MAX ? INT32_MAX : (int32_t)total;
 }
 
+/* Whether the grid is non-empty and fits the noise index layout. */
+static bool grid_fits(const DmSampleGrid *g) {
+  return g->channels >= 1 && g->channels <= DM_GRID_MAX_CHANNELS &&
+         g->height >= 1 && g->width >= 1 && g->origin_x >= 0 &&
+         g->origin_y >= 0 &&
+         (int64_t)g->origin_x + g->width <= DM_GRID_MAX_COORDINATE &&
+         (int64_t)g->origin_y + g->height <= DM_GRID_MAX_COORDINATE;
+}
+
 static bool check_options(const DmSampleOptions *o,
-                          const DmScheduleConfig *config, size_t count,
-                          GError **error) {
+                          const DmScheduleConfig *config,
+                          const DmSampleGrid *grid, GError **error) {
   const char *problem = NULL;
   if (o->sampler < 0 || o->sampler >= DM_SAMPLER_COUNT)
     problem = "unknown sampler";
@@ -114,8 +132,9 @@ static bool check_options(const DmSampleOptions *o,
     problem = "steps must be between 1 and the training length";
   else if (o->sampler == DM_SAMPLER_DDIM && !(o->eta >= 0.0f && o->eta <= 1.0f))
     problem = "eta must be between 0 and 1";
-  else if (count == 0)
-    problem = "nothing to sample (count is 0)";
+  else if (!grid_fits(grid))
+    problem = "the sample grid is empty or too large (channels 1 .. 255, "
+              "origin + size up to 2^20 pixels a side)";
   else if (uses_corrector(o->sampler) &&
            (!(o->snr > 0.0f && o->snr <= 10.0f) || o->corrector_steps < 1 ||
             o->corrector_steps > 100))
@@ -141,6 +160,7 @@ typedef struct {
   DmDenoiseFunc denoise;
   void *denoise_data;
   const DmInpaint *inpaint; /* or NULL */
+  const DmSampleGrid *grid;
   float *model_output;  /* (count) */
   float *noise;         /* (count) */
   float *scratch;       /* (count) */
@@ -164,11 +184,21 @@ static bool evaluate(Run *run, float *out, const float *x, int32_t t,
   return true;
 }
 
-/* z (count) ~ N(0, I): the `sub`-th draw of `stream` (sub-draws occupy
- * consecutive index ranges, so they never overlap). */
+/* z (count) ~ N(0, I): draw `sub` of `stream`, row by row at the absolute
+ * pixel positions of the grid (rows in parallel: each value is a pure
+ * function of its index). */
 static void draw_noise(Run *run, float *z, uint64_t stream, uint64_t sub) {
-  dm_rng_normal_fill(z, run->count, run->options->seed, stream,
-                     sub * run->count);
+  const DmSampleGrid *g = run->grid;
+  const int64_t rows = (int64_t)g->channels * g->height;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < rows; row++) {
+    const uint64_t channel = (uint64_t)(row / g->height);
+    const uint64_t y = (uint64_t)(row % g->height + g->origin_y);
+    const uint64_t first = sub << 48 | channel << 40 | y << 20 |
+                           (uint64_t)g->origin_x;
+    dm_rng_normal_fill(z + row * g->width, (size_t)g->width,
+                       run->options->seed, stream, first);
+  }
 }
 
 /* Replacement (Lugmayr et al. 2022, eq. 8): x = m x + (1 - m) x_known,
@@ -384,7 +414,7 @@ static bool run_steps(Run *run, float *x, GError **error) {
   int32_t *repeats_left = g_new(int32_t, o->steps + 1);
   for (int32_t k = 0; k <= o->steps; k++)
     repeats_left[k] = is_jump_point(o, k) ? o->jump_repeats - 1 : 0;
-  dm_rng_normal_fill(x, run->count, o->seed, 0, 0); /* x_T ~ N(0, I) */
+  draw_noise(run, x, 0, 0); /* x_T ~ N(0, I) */
   float alpha_bar = level(run, 0);
   if (run->inpaint) replace_known(run, x, run->inpaint, alpha_bar, 1, 0);
   bool ok = true;
@@ -407,13 +437,16 @@ static bool run_steps(Run *run, float *x, GError **error) {
   return ok;
 }
 
-bool dm_sample(float *x, size_t count, const DmScheduleConfig *config,
-               const DmSampleOptions *options, DmDenoiseFunc denoise,
-               void *denoise_data, const DmInpaint *inpaint,
-               DmProgressFunc progress, void *progress_data, GError **error) {
-  if (!check_options(options, config, count, error)) return false;
+bool dm_sample(float *x, const DmSampleGrid *grid,
+               const DmScheduleConfig *config, const DmSampleOptions *options,
+               DmDenoiseFunc denoise, void *denoise_data,
+               const DmInpaint *inpaint, DmProgressFunc progress,
+               void *progress_data, GError **error) {
+  if (!check_options(options, config, grid, error)) return false;
+  const size_t count = (size_t)grid->channels * grid->height * grid->width;
   Run run = {.config = config, .options = options, .denoise = denoise,
-             .denoise_data = denoise_data, .inpaint = inpaint, .count = count,
+             .denoise_data = denoise_data, .inpaint = inpaint, .grid = grid,
+             .count = count,
              .progress = progress, .progress_data = progress_data,
              .total = dm_sample_evaluations(options)};
   run.schedule = dm_schedule_new(config, error);

@@ -379,6 +379,28 @@ int32_t dm_model_size_multiple(const DmModel *model) {
   return 1 << (model->config.n_levels - 1);
 }
 
+/* The reach of the convolution path through the deepest level: a 3x3 conv
+ * at a level where one pixel spans `scale` input pixels reaches `scale`
+ * further (a stride-2 downsampler with right/bottom-only padding reaches
+ * 2 scale on one side; nearest upsampling adds at most half a coarse
+ * pixel, i.e. scale). Group norms and attention are global and not counted. */
+int32_t dm_model_receptive_radius(const DmModel *model) {
+  const DmUnetConfig *config = &model->config;
+  const int32_t convs_down = 2 * config->layers_per_block;
+  const int32_t convs_up = 2 * (config->layers_per_block + 1);
+  const int32_t down_reach = config->downsample_padding == 0 ? 2 : 1;
+  int32_t radius = 2; /* conv_in and conv_out */
+  for (int32_t i = 0; i < config->n_levels; i++) {
+    const int32_t scale = 1 << i;
+    radius += scale * (convs_down + convs_up);
+    if (i < config->n_levels - 1) /* downsampler; nearest + conv going up */
+      radius += scale * (down_reach + 2);
+  }
+  if (config->has_mid_block)
+    radius += 4 << (config->n_levels - 1); /* two resnets, two convs each */
+  return radius;
+}
+
 void dm_model_set_inspect(DmModel *model, DmInspectFunc func,
                           void *user_data) {
   model->inspect = func;

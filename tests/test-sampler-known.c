@@ -460,7 +460,8 @@ static void run_sampler(float *x, size_t count, const DmScheduleConfig *config,
   int32_t progress[3] = {0, total, 0};
   fm->calls = 0;
   memset(x, 0, count * sizeof *x);
-  const bool ok = dm_sample(x, count, config, o, f, fm, inpaint,
+  const DmSampleGrid grid = {1, 1, (int32_t)count, 0, 0};
+  const bool ok = dm_sample(x, &grid, config, o, f, fm, inpaint,
                             count_progress, progress, &error);
   DM_CHECK_OK(ok, error);
   DM_CHECK(fm->calls == total && progress[0] == total && !progress[2],
@@ -838,6 +839,7 @@ static void test_errors(const DmSchedule *schedule,
   gaussian_init(&fm, schedule);
   fm.n = N;
   float x[N * GD];
+  const DmSampleGrid grid = {1, N, GD, 0, 0};
   const struct {
     const char *what;
     DmSampleOptions o;
@@ -858,7 +860,7 @@ static void test_errors(const DmSchedule *schedule,
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     GError *error = NULL;
     fm.calls = 0;
-    const bool ok = dm_sample(x, N * GD, config, &bad[i].o, gaussian_eps, &fm,
+    const bool ok = dm_sample(x, &grid, config, &bad[i].o, gaussian_eps, &fm,
                               NULL, NULL, NULL, &error);
     const bool pass = !ok &&
                       g_error_matches(error, DM_ERROR,
@@ -873,7 +875,7 @@ static void test_errors(const DmSchedule *schedule,
   GError *error = NULL;
   DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0};
   fm.calls = 0;
-  bool ok = dm_sample(x, N * GD, config, &o, gaussian_eps, &fm, NULL,
+  bool ok = dm_sample(x, &grid, config, &o, gaussian_eps, &fm, NULL,
                       cancel_at_3, NULL, &error);
   bool pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_CANCELLED) &&
               fm.calls == 3;
@@ -881,8 +883,23 @@ static void test_errors(const DmSchedule *schedule,
          fm.calls, error ? error->message : "(no error)");
   DM_CHECK(pass, "cancel: ok=%d, %d evaluations", ok, fm.calls);
   g_clear_error(&error);
+  /* grids that are empty or do not fit the noise index layout */
+  const DmSampleGrid bad_grids[] = {{1, N, 0, 0, 0}, {0, N, GD, 0, 0},
+                                    {256, 1, 1, 0, 0}, {1, 1, GD, 1 << 20, 0},
+                                    {1, 1, GD, -1, 0}};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_grids); i++) {
+    fm.calls = 0;
+    ok = dm_sample(x, &bad_grids[i], config, &o, gaussian_eps, &fm, NULL,
+                   NULL, NULL, &error);
+    pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT) &&
+           fm.calls == 0;
+    printf("%s refused grid %d: %s\n", pass ? "ok  " : "FAIL", (int)i,
+           error ? error->message : "(no error)");
+    DM_CHECK(pass, "grid %d accepted", (int)i);
+    g_clear_error(&error);
+  }
   /* the model's own error is passed through */
-  ok = dm_sample(x, N * GD, config, &o, failing_model, NULL, NULL, NULL, NULL,
+  ok = dm_sample(x, &grid, config, &o, failing_model, NULL, NULL, NULL, NULL,
                  &error);
   pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_IO);
   printf("%s model error passed through: %s\n", pass ? "ok  " : "FAIL",

@@ -1,0 +1,349 @@
+/* gimp-diffusion core: sampling whole images with a model: the work area
+ * of an inpainting (the mask's bounding box plus context) and the network
+ * run on overlapping tiles when that area is large.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * Tiles change only how the network output is computed: the sampler's
+ * state, its noise and its updates live on the whole area, so tiles agree
+ * wherever they overlap except for the network output itself, which is
+ * blended there with weights that ramp from 0 at a tile's inner edge to 1
+ * where the neighbour's overlap ends. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dm-private.h"
+
+void dm_area_options_default(DmAreaOptions *options) {
+  *options = (DmAreaOptions){.context_margin = -1,
+                             .tile_size = DM_DEFAULT_TILE_SIZE,
+                             .tile_overlap = DM_DEFAULT_TILE_OVERLAP};
+}
+
+static bool check_area_options(const DmAreaOptions *o, GError **error) {
+  if (o->tile_size >= 32 && o->tile_size <= 4096 && o->tile_overlap >= 0 &&
+      o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+              "tile size must be 32 .. 4096 with an overlap of 0 .. half of "
+              "it, and the context margin at most 65536 (got tile %d, "
+              "overlap %d, margin %d)", o->tile_size, o->tile_overlap,
+              o->context_margin);
+  return false;
+}
+
+bool dm_inpaint_work_area(const float *mask, int32_t width, int32_t height,
+                          int32_t margin, DmRect *area, GError **error) {
+  int32_t x0 = width, y0 = height, x1 = -1, y1 = -1;
+  for (int32_t y = 0; y < height; y++)
+    for (int32_t x = 0; x < width; x++)
+      if (mask[(size_t)y * width + x] > 0.0f) {
+        x0 = MIN(x0, x), x1 = MAX(x1, x);
+        y0 = MIN(y0, y), y1 = MAX(y1, y);
+      }
+  if (x1 < 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "the mask selects nothing: no pixel to fill");
+    return false;
+  }
+  margin = MAX(margin, 0);
+  area->x = MAX(x0 - margin, 0);
+  area->y = MAX(y0 - margin, 0);
+  area->width = MIN(x1 + margin, width - 1) - area->x + 1;
+  area->height = MIN(y1 + margin, height - 1) - area->y + 1;
+  return true;
+}
+
+/* ---- tiles --------------------------------------------------------------- */
+
+/* Tiles along one axis of `length` pixels: `count` tiles of `size` at
+ * `start[i]`, spread evenly so that neighbours share at least `overlap`. */
+typedef struct {
+  int32_t count, size;
+  int32_t *start; /* (count) */
+} Axis;
+
+static void axis_init(Axis *axis, int32_t length, int32_t size,
+                      int32_t overlap) {
+  if (length <= size) {
+    axis->count = 1, axis->size = length;
+  } else {
+    const int32_t stride = size - overlap;
+    axis->count = (length - overlap + stride - 1) / stride;
+    axis->size = size;
+  }
+  axis->start = g_new(int32_t, axis->count);
+  for (int32_t i = 0; i < axis->count; i++)
+    axis->start[i] = axis->count == 1 ? 0 :
+        (int32_t)((int64_t)i * (length - size) / (axis->count - 1));
+}
+
+/* Blend weight of tile i at absolute coordinate u: a linear ramp over the
+ * part shared with each neighbour, rising away from the tile's edge
+ * (pixel centres, so no weight is exactly 0), 1 elsewhere. */
+static float axis_weight(const Axis *axis, int32_t i, int32_t u) {
+  float weight = 1.0f;
+  const int32_t start = axis->start[i], end = start + axis->size;
+  if (i > 0) {
+    const int32_t shared = axis->start[i - 1] + axis->size - start;
+    if (u - start < shared) weight = (u - start + 0.5f) / shared;
+  }
+  if (i < axis->count - 1) {
+    const int32_t shared = end - axis->start[i + 1];
+    if (end - u <= shared) weight = MIN(weight, (end - u - 0.5f) / shared);
+  }
+  return weight;
+}
+
+/* The network as a DmDenoiseFunc on a (C, H, W) area, tile by tile. */
+typedef struct {
+  DmModel *model;
+  int32_t height, width;
+  Axis rows, cols;
+  DmTensor *tile_in, *tile_out; /* (1, C, tile rows, tile cols) */
+  float *weight_sum;            /* (H, W): sum of the tiles' weights */
+} Tiler;
+
+static void tiler_free(Tiler *tiler) {
+  g_free(tiler->rows.start);
+  g_free(tiler->cols.start);
+  dm_tensor_free(tiler->tile_in);
+  dm_tensor_free(tiler->tile_out);
+  free(tiler->weight_sum);
+}
+
+static void add_weight_sums(Tiler *tiler) {
+  const int32_t w = tiler->width;
+  for (int32_t r = 0; r < tiler->rows.count; r++)
+    for (int32_t c = 0; c < tiler->cols.count; c++)
+      for (int32_t y = 0; y < tiler->rows.size; y++) {
+        const int32_t row = tiler->rows.start[r] + y;
+        const float wy = axis_weight(&tiler->rows, r, row);
+        for (int32_t x = 0; x < tiler->cols.size; x++) {
+          const int32_t col = tiler->cols.start[c] + x;
+          tiler->weight_sum[(size_t)row * w + col] +=
+              wy * axis_weight(&tiler->cols, c, col);
+        }
+      }
+}
+
+/* The tiles of a height x width area: one, the whole area, when it has at
+ * most tile_size^2 pixels. */
+static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
+                      const DmAreaOptions *options) {
+  int32_t size = options->tile_size;
+  if ((int64_t)height * width <= (int64_t)size * size)
+    size = MAX(height, width);
+  axis_init(rows, height, size, options->tile_overlap);
+  axis_init(cols, width, size, options->tile_overlap);
+}
+
+static bool tiler_init(Tiler *tiler, DmModel *model, int32_t channels,
+                       int32_t height, int32_t width,
+                       const DmAreaOptions *options, GError **error) {
+  *tiler = (Tiler){.model = model, .height = height, .width = width};
+  tile_axes(&tiler->rows, &tiler->cols, height, width, options);
+  tiler->tile_in = dm_tensor_new(1, channels, tiler->rows.size,
+                                 tiler->cols.size, error);
+  tiler->tile_out = tiler->tile_in == NULL ? NULL :
+      dm_tensor_new(1, dm_model_config(model)->out_channels, tiler->rows.size,
+                    tiler->cols.size, error);
+  tiler->weight_sum = calloc((size_t)height * width, sizeof(float));
+  if (tiler->tile_out && tiler->weight_sum) {
+    add_weight_sums(tiler);
+    return true;
+  }
+  if (tiler->tile_out)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a %dx%d work area", width, height);
+  tiler_free(tiler);
+  return false;
+}
+
+/* Copies the tile at (top, left) of x (C, H, W) into tiler->tile_in. */
+static void gather_tile(Tiler *tiler, const float *x, int32_t top,
+                        int32_t left) {
+  const DmTensor *tile = tiler->tile_in;
+  for (int32_t c = 0; c < tile->c; c++)
+    for (int32_t y = 0; y < tile->h; y++)
+      memcpy(tile->data + ((size_t)c * tile->h + y) * tile->w,
+             x + ((size_t)c * tiler->height + top + y) * tiler->width + left,
+             (size_t)tile->w * sizeof(float));
+}
+
+/* out += weight * tiler->tile_out at the tile (r, c). */
+static void scatter_tile(Tiler *tiler, float *out, int32_t r, int32_t c) {
+  const DmTensor *tile = tiler->tile_out;
+  const int32_t top = tiler->rows.start[r], left = tiler->cols.start[c];
+  for (int32_t y = 0; y < tile->h; y++) {
+    const float wy = axis_weight(&tiler->rows, r, top + y);
+    for (int32_t x = 0; x < tile->w; x++) {
+      const float weight = wy * axis_weight(&tiler->cols, c, left + x);
+      for (int32_t k = 0; k < tile->c; k++)
+        out[((size_t)k * tiler->height + top + y) * tiler->width + left + x] +=
+            weight * tile->data[((size_t)k * tile->h + y) * tile->w + x];
+    }
+  }
+}
+
+static bool tiled_denoise(float *model_output, const float *x_t, float t,
+                          void *user_data, GError **error) {
+  Tiler *tiler = user_data;
+  const size_t plane = (size_t)tiler->height * tiler->width;
+  const int32_t out_channels = tiler->tile_out->c;
+  memset(model_output, 0, out_channels * plane * sizeof(float));
+  for (int32_t r = 0; r < tiler->rows.count; r++)
+    for (int32_t c = 0; c < tiler->cols.count; c++) {
+      gather_tile(tiler, x_t, tiler->rows.start[r], tiler->cols.start[c]);
+      const gint64 start = g_get_monotonic_time();
+      if (!dm_model_forward_any_size(tiler->model, tiler->tile_out,
+                                     tiler->tile_in, &t, error))
+        return false;
+      tiler->model->network_seconds += (g_get_monotonic_time() - start) / 1e6;
+      tiler->model->network_pixels +=
+          (double)tiler->tile_in->h * tiler->tile_in->w;
+      scatter_tile(tiler, model_output, r, c);
+    }
+  for (int32_t k = 0; k < out_channels; k++)
+    for (size_t p = 0; p < plane; p++)
+      model_output[k * plane + p] /= tiler->weight_sum[p];
+  return true;
+}
+
+int32_t dm_area_tile_count(int32_t width, int32_t height,
+                           const DmAreaOptions *options) {
+  Axis rows, cols;
+  tile_axes(&rows, &cols, height, width, options);
+  const int32_t count = rows.count * cols.count;
+  g_free(rows.start);
+  g_free(cols.start);
+  return count;
+}
+
+void dm_model_network_time(const DmModel *model, double *seconds,
+                           double *pixels) {
+  *seconds = model->network_seconds;
+  *pixels = model->network_pixels;
+}
+
+/* ---- inpainting and generation --------------------------------------------- */
+
+static bool check_model_image(const DmModel *model, int32_t width,
+                              int32_t height, GError **error) {
+  const DmUnetConfig *config = dm_model_config(model);
+  if (config->in_channels != config->out_channels) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "the model takes %d channels and gives %d; sampling an image "
+                "needs the same number", config->in_channels,
+                config->out_channels);
+    return false;
+  }
+  if (width < 1 || height < 1 || width > DM_MAX_IMAGE_SIDE ||
+      height > DM_MAX_IMAGE_SIDE) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "image size %dx%d is outside 1 .. %d pixels a side", width,
+                height, DM_MAX_IMAGE_SIDE);
+    return false;
+  }
+  return true;
+}
+
+/* Runs the sampler on x (C, area) with the model on tiles. */
+static bool sample_area(DmModel *model, float *x, const DmSampleGrid *grid,
+                        const DmSampleOptions *options,
+                        const DmAreaOptions *area_options,
+                        const DmInpaint *inpaint, DmProgressFunc progress,
+                        void *progress_data, GError **error) {
+  Tiler tiler;
+  if (!tiler_init(&tiler, model, grid->channels, grid->height, grid->width,
+                  area_options, error))
+    return false;
+  const bool ok = dm_sample(x, grid, dm_model_schedule_config(model), options,
+                            tiled_denoise, &tiler, inpaint, progress,
+                            progress_data, error);
+  tiler_free(&tiler);
+  return ok;
+}
+
+/* known and mask (C, area) from the image (C, H, W) and mask (H, W); the
+ * mask clamped to [0, 1] (NaN counts as 0). */
+static void crop_inputs(float *known, float *mask_area, const float *image,
+                        const float *mask, int32_t channels, int32_t width,
+                        int32_t height, const DmRect *area) {
+  const size_t area_plane = (size_t)area->width * area->height;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < area->height; y++)
+      for (int32_t x = 0; x < area->width; x++) {
+        const size_t pixel = (size_t)(area->y + y) * width + area->x + x;
+        const size_t at = c * area_plane + (size_t)y * area->width + x;
+        known[at] = image[(size_t)c * width * height + pixel];
+        mask_area[at] = fminf(fmaxf(mask[pixel], 0.0f), 1.0f);
+      }
+}
+
+/* image (C, H, W) = sample (C, area) wherever the mask is above 0. */
+static void paste_result(float *image, const float *sample,
+                         const float *mask_area, int32_t channels,
+                         int32_t width, int32_t height, const DmRect *area) {
+  const size_t area_plane = (size_t)area->width * area->height;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < area->height; y++)
+      for (int32_t x = 0; x < area->width; x++) {
+        const size_t at = c * area_plane + (size_t)y * area->width + x;
+        if (mask_area[at] > 0.0f)
+          image[(size_t)c * width * height +
+                (size_t)(area->y + y) * width + area->x + x] = sample[at];
+      }
+}
+
+bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
+                      int32_t width, int32_t height,
+                      const DmSampleOptions *options,
+                      const DmAreaOptions *area_options,
+                      DmProgressFunc progress, void *progress_data,
+                      GError **error) {
+  DmRect area;
+  const int32_t margin = area_options->context_margin < 0
+                             ? dm_model_receptive_radius(model)
+                             : area_options->context_margin;
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error) ||
+      !dm_inpaint_work_area(mask, width, height, margin, &area, error))
+    return false;
+  const int32_t channels = dm_model_config(model)->in_channels;
+  const size_t count = (size_t)channels * area.width * area.height;
+  float *sample = malloc(count * sizeof(float));
+  float *known = malloc(count * sizeof(float));
+  float *mask_area = malloc(count * sizeof(float));
+  bool ok = sample && known && mask_area;
+  if (!ok)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a %dx%d work area", area.width, area.height);
+  if (ok) {
+    crop_inputs(known, mask_area, image, mask, channels, width, height, &area);
+    const DmSampleGrid grid = {channels, area.height, area.width, area.x,
+                               area.y};
+    const DmInpaint inpaint = {known, mask_area};
+    ok = sample_area(model, sample, &grid, options, area_options, &inpaint,
+                     progress, progress_data, error);
+  }
+  if (ok) paste_result(image, sample, mask_area, channels, width, height, &area);
+  free(sample);
+  free(known);
+  free(mask_area);
+  return ok;
+}
+
+bool dm_model_generate(DmModel *model, float *image, int32_t width,
+                       int32_t height, const DmSampleOptions *options,
+                       const DmAreaOptions *area_options,
+                       DmProgressFunc progress, void *progress_data,
+                       GError **error) {
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error))
+    return false;
+  const DmSampleGrid grid = {dm_model_config(model)->in_channels, height,
+                             width, 0, 0};
+  return sample_area(model, image, &grid, options, area_options, NULL,
+                     progress, progress_data, error);
+}

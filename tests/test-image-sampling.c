@@ -1,0 +1,313 @@
+/* Whole-image sampling: noise indexed by absolute pixel position (window,
+ * tiling and thread independence), the inpainting work area, tiles and
+ * their seams, and the image API's guarantees (bit-exact known pixels,
+ * unchanged image on cancel, clear errors).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <glib.h>
+
+#include "dm-test.h"
+
+/* ---- a pointwise fake model: the exact epsilon of i.i.d. N(MU, S^2) data */
+
+#define MU 0.3
+#define S 0.5
+
+typedef struct {
+  DmSchedule *schedule;
+  size_t count; /* values in the window being sampled */
+} Pointwise;
+
+/* eps(x_t) = sqrt(1 - ab) (x_t - sqrt(ab) mu) / (ab s^2 + 1 - ab): the
+ * posterior mean of the noise for Gaussian data (Tweedie's formula). */
+static bool pointwise_eps(float *out, const float *x, float t, void *user_data,
+                          GError **error) {
+  (void)error;
+  const Pointwise *model = user_data;
+  const double ab = model->schedule->alphas_cumprod[(int32_t)t];
+  const double scale = sqrt(1.0 - ab) / (ab * S * S + 1.0 - ab);
+  for (size_t i = 0; i < model->count; i++)
+    out[i] = (float)(scale * (x[i] - sqrt(ab) * MU));
+  return true;
+}
+
+enum { C = 3, H = 24, W = 20 };
+
+/* A sample of the window (c, h, w) at (ox, oy) of an H x W image whose
+ * known values and mask are `known`, `mask` (C, H, W) (or no inpainting). */
+static float *sample_window(const DmScheduleConfig *config, Pointwise *model,
+                            const DmSampleOptions *options, int32_t ox,
+                            int32_t oy, int32_t h, int32_t w,
+                            const float *known, const float *mask) {
+  const size_t count = (size_t)C * h * w;
+  float *x = g_new(float, count), *known_window = g_new(float, count);
+  float *mask_window = g_new(float, count);
+  for (int32_t c = 0; c < C; c++)
+    for (int32_t y = 0; y < h; y++)
+      for (int32_t i = 0; i < w; i++) {
+        const size_t from = ((size_t)c * H + oy + y) * W + ox + i;
+        const size_t to = ((size_t)c * h + y) * w + i;
+        known_window[to] = known ? known[from] : 0.0f;
+        mask_window[to] = known ? mask[from] : 1.0f;
+      }
+  const DmSampleGrid grid = {C, h, w, ox, oy};
+  const DmInpaint inpaint = {known_window, mask_window};
+  GError *error = NULL;
+  model->count = count;
+  const bool ok = dm_sample(x, &grid, config, options, pointwise_eps, model,
+                            known ? &inpaint : NULL, NULL, NULL, &error);
+  DM_CHECK_OK(ok, error);
+  g_free(known_window);
+  g_free(mask_window);
+  return x;
+}
+
+/* Max |full[window] - window| over the window at (ox, oy). */
+static double window_difference(const float *full, const float *window,
+                                int32_t ox, int32_t oy, int32_t h, int32_t w) {
+  double max_diff = 0.0;
+  for (int32_t c = 0; c < C; c++)
+    for (int32_t y = 0; y < h; y++)
+      for (int32_t i = 0; i < w; i++) {
+        const double d = fabs(full[((size_t)c * H + oy + y) * W + ox + i] -
+                              window[((size_t)c * h + y) * w + i]);
+        if (!(d <= max_diff)) max_diff = d;
+      }
+  return max_diff;
+}
+
+/* With a pointwise model, a pixel's result depends only on its own noise:
+ * sampling a window at an offset must give the same values bit-exactly as
+ * the same pixels sampled as part of the whole image, for every sampler
+ * but pc (whose Langevin step size uses norms over the whole window). */
+static void test_window_independence(const DmScheduleConfig *config,
+                                     Pointwise *model) {
+  const struct {
+    const char *label;
+    DmSampleOptions o;
+  } cases[] = {
+      {"ddpm", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 0, 0}},
+      {"ddim eta 1", {DM_SAMPLER_DDIM, 20, 7, 1.0f, 0.16f, 1, 0, 0}},
+      {"sde", {DM_SAMPLER_SDE, 20, 7, 0.0f, 0.16f, 1, 0, 0}},
+      {"ode", {DM_SAMPLER_ODE, 10, 7, 0.0f, 0.16f, 1, 0, 0}},
+      {"langevin", {DM_SAMPLER_LANGEVIN, 10, 7, 0.0f, 0.16f, 2, 0, 0}},
+      {"ddpm + RePaint", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 5, 3}},
+  };
+  float *known = g_new(float, C * H * W), *mask = g_new(float, C * H * W);
+  for (int32_t i = 0; i < C * H * W; i++) {
+    const int32_t y = (i / W) % H, x = i % W;
+    known[i] = 0.5f * sinf(0.3f * x + 0.2f * y);
+    mask[i] = x >= 6 && x < 14 && y >= 8 && y < 18 ? 1.0f : x == 5 ? 0.5f : 0.0f;
+  }
+  for (size_t k = 0; k < G_N_ELEMENTS(cases); k++)
+    for (int inpaint = 0; inpaint < 2; inpaint++) {
+      const float *kn = inpaint ? known : NULL;
+      float *full = sample_window(config, model, &cases[k].o, 0, 0, H, W, kn,
+                                  mask);
+      float *window = sample_window(config, model, &cases[k].o, 5, 7, 10, 9,
+                                    kn, mask);
+      const double d = window_difference(full, window, 5, 7, 10, 9);
+      printf("%s %-15s %-9s window at (5, 7) vs whole image: max|d| = %g\n",
+             d == 0.0 ? "ok  " : "FAIL", cases[k].label,
+             inpaint ? "inpaint" : "sample", d);
+      DM_CHECK(d == 0.0, "%s: window differs", cases[k].label);
+      g_free(full);
+      g_free(window);
+    }
+  g_free(known);
+  g_free(mask);
+}
+
+/* The same options on 1 and 2 threads give bit-identical samples. */
+static void test_thread_independence(const DmScheduleConfig *config,
+                                     Pointwise *model) {
+  const DmSampleOptions o = {DM_SAMPLER_PC, 10, 3, 0.0f, 0.16f, 2, 0, 0};
+  dm_set_num_threads(1);
+  float *one = sample_window(config, model, &o, 0, 0, H, W, NULL, NULL);
+  dm_set_num_threads(2);
+  float *two = sample_window(config, model, &o, 0, 0, H, W, NULL, NULL);
+  const bool same = memcmp(one, two, sizeof(float) * C * H * W) == 0;
+  printf("%s pc sample on 1 and 2 threads bit-identical\n",
+         same ? "ok  " : "FAIL");
+  DM_CHECK(same, "thread count changes the sample");
+  g_free(one);
+  g_free(two);
+}
+
+/* ---- work area --------------------------------------------------------- */
+
+static void test_work_area(void) {
+  float mask[30 * 40] = {0};
+  for (int32_t y = 10; y < 15; y++)
+    for (int32_t x = 20; x < 26; x++) mask[y * 40 + x] = 1.0f;
+  mask[12 * 40 + 27] = 0.25f; /* soft edge counts */
+  DmRect area;
+  GError *error = NULL;
+  bool ok = dm_inpaint_work_area(mask, 40, 30, 4, &area, &error);
+  DM_CHECK_OK(ok, error);
+  bool pass = area.x == 16 && area.y == 6 && area.width == 16 &&
+              area.height == 13;
+  printf("%s work area of box (20..27, 10..14) + 4: (%d, %d) %dx%d\n",
+         pass ? "ok  " : "FAIL", area.x, area.y, area.width, area.height);
+  DM_CHECK(pass, "work area");
+  ok = dm_inpaint_work_area(mask, 40, 30, 100, &area, &error);
+  pass = ok && area.x == 0 && area.y == 0 && area.width == 40 &&
+         area.height == 30;
+  printf("%s a margin past the edges is clipped to the image\n",
+         pass ? "ok  " : "FAIL");
+  DM_CHECK(pass, "clipped work area");
+  memset(mask, 0, sizeof mask);
+  ok = dm_inpaint_work_area(mask, 40, 30, 4, &area, &error);
+  pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  printf("%s empty mask refused: %s\n", pass ? "ok  " : "FAIL",
+         error ? error->message : "(no error)");
+  DM_CHECK(pass, "empty mask accepted");
+  g_clear_error(&error);
+}
+
+/* ---- the image API with a real model ---------------------------------- */
+
+static void record_conv_in(const char *stage, const DmTensor *value,
+                           void *user_data) {
+  int32_t *size = user_data;
+  if (strcmp(stage, "conv_in") == 0) size[0] = value->h, size[1] = value->w;
+}
+
+static float *test_image(int32_t width, int32_t height) {
+  float *image = g_new(float, 3 * (size_t)width * height);
+  for (size_t i = 0; i < 3 * (size_t)width * height; i++)
+    image[i] = 0.8f * sinf(0.37f * (float)i) * cosf(0.011f * (float)i);
+  return image;
+}
+
+static bool cancel_at_2(int32_t done, int32_t total, void *user_data) {
+  (void)total, (void)user_data;
+  return done < 2;
+}
+
+static void test_model_inpaint(DmModel *model) {
+  enum { IW = 48, IH = 40 };
+  float *image = test_image(IW, IH), *before = g_memdup2(image, sizeof(float) * 3 * IW * IH);
+  float mask[IW * IH] = {0};
+  for (int32_t y = 12; y < 18; y++)
+    for (int32_t x = 10; x < 21; x++) mask[y * IW + x] = y == 12 ? 0.5f : 1.0f;
+  DmSampleOptions o;
+  dm_sample_options_default(&o);
+  o.steps = 4;
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.context_margin = 5;
+  int32_t seen[2] = {0, 0};
+  dm_model_set_inspect(model, record_conv_in, seen);
+  GError *error = NULL;
+  bool ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, NULL, NULL,
+                             &error);
+  dm_model_set_inspect(model, NULL, NULL);
+  DM_CHECK_OK(ok, error);
+  /* area (5, 7) 21 x 16 -> the network sees it padded to multiples of 2 */
+  bool pass = seen[0] == 16 && seen[1] == 22;
+  printf("%s the network ran on the work area only: %dx%d (want 22x16)\n",
+         pass ? "ok  " : "FAIL", seen[1], seen[0]);
+  DM_CHECK(pass, "network input size");
+  size_t changed = 0, kept_differs = 0;
+  for (size_t i = 0; i < 3 * (size_t)IW * IH; i++) {
+    const bool selected = mask[i % (IW * IH)] > 0.0f;
+    if (selected) changed += image[i] != before[i];
+    else kept_differs += memcmp(&image[i], &before[i], sizeof(float)) != 0;
+  }
+  pass = kept_differs == 0 && changed == 3 * 11 * 6;
+  printf("%s inpaint: %zu of %d selected values changed, %zu unselected "
+         "differ (want 0)\n", pass ? "ok  " : "FAIL", changed, 3 * 11 * 6,
+         kept_differs);
+  DM_CHECK(pass, "inpaint changed the wrong values");
+  /* cancelled: the image is left as it was */
+  memcpy(before, image, sizeof(float) * 3 * IW * IH);
+  ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, cancel_at_2,
+                        NULL, &error);
+  pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_CANCELLED) &&
+         memcmp(image, before, sizeof(float) * 3 * IW * IH) == 0;
+  printf("%s cancelled inpaint leaves the image unchanged: %s\n",
+         pass ? "ok  " : "FAIL", error ? error->message : "(no error)");
+  DM_CHECK(pass, "cancel");
+  g_clear_error(&error);
+  /* absurd options are refused before any work */
+  area.tile_size = 8;
+  ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, NULL, NULL,
+                        &error);
+  pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  printf("%s tile size 8 refused: %s\n", pass ? "ok  " : "FAIL",
+         error ? error->message : "(no error)");
+  DM_CHECK(pass, "tile size 8 accepted");
+  g_clear_error(&error);
+  g_free(image);
+  g_free(before);
+}
+
+/* Mean |x(col) - x(col - 1)| over channels and rows, for the columns in
+ * `seams` (is_seam[col] true) and for the others. */
+static void column_steps(const float *x, int32_t width, int32_t height,
+                         const bool *is_seam, double *seam, double *inside) {
+  double sums[2] = {0, 0};
+  size_t counts[2] = {0, 0};
+  for (int32_t c = 0; c < 3; c++)
+    for (int32_t y = 0; y < height; y++)
+      for (int32_t i = 1; i < width; i++) {
+        const float *row = x + ((size_t)c * height + y) * width;
+        sums[is_seam[i]] += fabs(row[i] - row[i - 1]);
+        counts[is_seam[i]]++;
+      }
+  *seam = sums[1] / counts[1];
+  *inside = sums[0] / counts[0];
+}
+
+/* Generation on 32-pixel tiles sharing 8: noise and updates cover the
+ * whole area, the network output is blended in the overlaps, so the steps
+ * between columns where a tile starts or ends are no larger than elsewhere
+ * (within the spread of the column means). */
+static void test_tile_seams(DmModel *model) {
+  enum { TW = 104, TH = 32 };
+  DmSampleOptions o;
+  dm_sample_options_default(&o);
+  o.steps = 10;
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.tile_size = 32, area.tile_overlap = 8;
+  const int32_t tiles = dm_area_tile_count(TW, TH, &area);
+  float *x = g_new(float, 3 * TW * TH);
+  GError *error = NULL;
+  const bool ok = dm_model_generate(model, x, TW, TH, &o, &area, NULL, NULL,
+                                    &error);
+  DM_CHECK_OK(ok, error);
+  /* tiles of 32 over 104 columns, stride 24: starts 0, 24, 48, 72 */
+  bool is_seam[TW] = {false};
+  const int32_t starts[] = {24, 48, 72}, ends[] = {32, 56, 80};
+  for (int k = 0; k < 3; k++) is_seam[starts[k]] = is_seam[ends[k]] = true;
+  double seam, inside;
+  column_steps(x, TW, TH, is_seam, &seam, &inside);
+  const bool pass = tiles == 4 && seam <= 1.15 * inside;
+  printf("%s %d tiles: mean step across tile borders %.4f, inside %.4f "
+         "(ratio %.3f, want <= 1.15)\n", pass ? "ok  " : "FAIL", tiles, seam,
+         inside, seam / inside);
+  DM_CHECK(pass, "tile seams");
+  g_free(x);
+}
+
+int main(void) {
+  DmScheduleConfig config;
+  dm_schedule_config_default(&config);
+  GError *error = NULL;
+  Pointwise pointwise = {dm_schedule_new(&config, &error), 0};
+  DM_CHECK_OK(pointwise.schedule != NULL, error);
+  test_window_independence(&config, &pointwise);
+  test_thread_independence(&config, &pointwise);
+  dm_schedule_free(pointwise.schedule);
+  test_work_area();
+  char *path = dm_test_data_path("tiny_plain");
+  DmModel *model = dm_model_load(path, &error);
+  DM_CHECK_OK(model != NULL, error);
+  g_free(path);
+  test_model_inpaint(model);
+  test_tile_seams(model);
+  dm_model_free(model);
+  printf("%s\n", dm_test_failures ? "FAILED" : "all passed");
+  return dm_test_failures ? 1 : 0;
+}
