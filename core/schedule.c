@@ -55,24 +55,6 @@ static const char *const variance_type_names[DM_VARIANCE_COUNT] = {
     [DM_VARIANCE_FIXED_LARGE] = "fixed_large",
 };
 
-/* The name at `index`, or NULL when `index` is not a member of the enum (a
- * programmer error). */
-static const char *table_name(const char *const *table, int count, int index) {
-  return index >= 0 && index < count ? table[index] : NULL;
-}
-
-static bool table_find(const char *const *table, int count, const char *name,
-                       int *out) {
-  if (name == NULL) return false;
-  for (int i = 0; i < count; i++) {
-    if (strcmp(table[i], name) == 0) {
-      *out = i;
-      return true;
-    }
-  }
-  return false;
-}
-
 /* Joins a table's names with ", " for messages (caller g_free()s). */
 static char *table_list(const char *const *table, int count) {
   GString *s = g_string_new(NULL);
@@ -80,17 +62,6 @@ static char *table_list(const char *const *table, int count) {
     g_string_append_printf(s, "%s%s", i ? ", " : "", table[i]);
   return g_string_free(s, FALSE);
 }
-
-#define DM_DEFINE_NAME_HELPERS(prefix, Type, table, COUNT)                   \
-  const char *prefix##_name(Type value) {                                    \
-    return table_name(table, COUNT, (int)value);                             \
-  }                                                                          \
-  bool prefix##_from_name(const char *name, Type *out) {                     \
-    int index;                                                               \
-    if (!table_find(table, COUNT, name, &index)) return false;               \
-    if (out) *out = (Type)index;                                             \
-    return true;                                                             \
-  }
 
 DM_DEFINE_NAME_HELPERS(dm_beta_schedule, DmBetaSchedule, beta_schedule_names,
                        DM_BETA_SCHEDULE_COUNT)
@@ -286,7 +257,7 @@ static bool get_enum(const char *key, JsonNode *node, const char *const *table,
                      int count, int *out, GError **error) {
   if (!node_is(node, G_TYPE_STRING))
     return type_error(key, node, "a string", error);
-  if (table_find(table, count, json_node_get_string(node), out)) return true;
+  if (dm_table_find(table, count, json_node_get_string(node), out)) return true;
   char *list = table_list(table, count);
   char *why = g_strdup_printf("supported values are %s", list);
   unsupported(key, node, why, error);

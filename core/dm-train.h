@@ -1,0 +1,153 @@
+/* gimp-diffusion core: the optimiser side of training.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * Everything here works on flat float32 arrays of `count` values laid out
+ * like the model's parameter block: parameters, gradients, Adam moments and
+ * the EMA weights all share one layout, so element i of each belongs to the
+ * same weight. A training step, in the order a trainer calls them:
+ *
+ *   lr = dm_lr_at(&schedule, adam->step);          (updates done: 0, 1, ..)
+ *   if (!dm_clip_grad_norm(grads, count, max_norm, &norm)) skip the step;
+ *   dm_adamw_step(adam, params, grads, lr, &options);   (adam->step += 1)
+ *   dm_ema_update(ema, params, count, dm_ema_decay(ema_decay, adam->step));
+ *
+ * Every loop is OpenMP-parallel over a fixed partition of the array that
+ * does not depend on the thread count, so results are bit-identical for
+ * any number of threads.
+ *
+ * Conventions as in dm.h: pointers are borrowed for the call; `_new`
+ * results belong to the caller, who releases them with the `_free`.
+ */
+#ifndef DM_TRAIN_H
+#define DM_TRAIN_H
+
+#include "dm.h"
+
+G_BEGIN_DECLS
+
+/* ---- AdamW ------------------------------------------------------------- */
+
+/* Hyper-parameters of AdamW (Loshchilov & Hutter 2019, Alg. 2) apart from
+ * the learning rate, which changes every step and is passed to
+ * dm_adamw_step() (from dm_lr_at()). */
+typedef struct {
+  float beta1;        /* decay of the first moment, in [0, 1) */
+  float beta2;        /* decay of the second moment, in [0, 1) */
+  float eps;          /* added to sqrt(v_hat) in the denominator, > 0 */
+  float weight_decay; /* lambda, >= 0: decoupled, each step p *= 1 - lr λ */
+} DmAdamWOptions;
+
+/* torch.optim.AdamW's defaults: beta1 0.9, beta2 0.999, eps 1e-8,
+ * weight_decay 0.01. */
+DM_API void dm_adamw_options_default(DmAdamWOptions *options);
+/* false with a DM_ERROR_INVALID_ARGUMENT naming the field when a value is
+ * out of its range (or NaN). */
+DM_API bool dm_adamw_options_check(const DmAdamWOptions *options,
+                                   GError **error);
+
+/* The optimiser's state, plain data so that a checkpoint can store it as
+ * is: m and v as two float arrays in the parameter layout, and the step.
+ * To restore, create a state of the same count, copy m and v in and set
+ * `step`. */
+typedef struct {
+  size_t count; /* parameters */
+  int64_t step; /* updates applied so far (t of the last update); 0 = fresh */
+  float *m;     /* (count) first moment m_t, owned */
+  float *v;     /* (count) second moment v_t, owned */
+} DmAdamWState;
+
+/* A state with m = v = 0 and step 0 for `count` parameters (count >= 1),
+ * or NULL with *error set (DM_ERROR_NO_MEMORY when the allocation fails).
+ * Free with dm_adamw_state_free(). */
+DM_API DmAdamWState *dm_adamw_state_new(size_t count, GError **error);
+DM_API void dm_adamw_state_free(DmAdamWState *state);
+
+/* One AdamW update of params (state->count) with grads (state->count) at
+ * learning rate lr (finite, >= 0), as torch.optim.AdamW does it
+ * (torch/optim/adam.py, _single_tensor_adam with decoupled weight decay),
+ * with t = ++state->step:
+ *   p <- p (1 - lr λ)                         decoupled decay, first
+ *   m <- β1 m + (1 - β1) g
+ *   v <- β2 v + (1 - β2) g²
+ *   p <- p - lr / (1 - β1^t) · m / (sqrt(v) / sqrt(1 - β2^t) + eps)
+ * which is Kingma & Ba 2015, Alg. 1 (p - lr m_hat / (sqrt(v_hat) + eps))
+ * plus Loshchilov & Hutter 2019, Alg. 2 line 12 with the schedule
+ * multiplier η_t folded into lr (λ is scaled by lr, as in PyTorch). The
+ * decay uses the parameter from before the update, as both papers do.
+ * `options` must pass dm_adamw_options_check(). Scalars are computed in
+ * double, the elements in float. */
+DM_API void dm_adamw_step(DmAdamWState *state, float *params,
+                          const float *grads, float lr,
+                          const DmAdamWOptions *options);
+
+/* ---- learning-rate schedule -------------------------------------------- */
+
+/* After a linear warm-up, the shape of the rest of the run; names are
+ * diffusers' --lr_scheduler values. */
+typedef enum {
+  DM_LR_CONSTANT, /* "constant": lr after warm-up */
+  DM_LR_COSINE,   /* "cosine": half a cosine from lr down to lr_min */
+  DM_LR_LINEAR,   /* "linear": a straight line from lr down to lr_min */
+  DM_LR_SCHEDULE_COUNT
+} DmLrScheduleType;
+
+DM_API const char *dm_lr_schedule_name(DmLrScheduleType type);
+DM_API bool dm_lr_schedule_from_name(const char *name, DmLrScheduleType *out);
+
+typedef struct {
+  DmLrScheduleType type;
+  float lr;             /* peak rate, reached at the end of warm-up, >= 0 */
+  float lr_min;         /* floor at the end of a decay, 0 <= lr_min <= lr */
+  int64_t warmup_steps; /* W >= 0 */
+  int64_t total_steps;  /* T >= W: the decay runs over steps W .. T */
+} DmLrSchedule;
+
+/* false with a DM_ERROR_INVALID_ARGUMENT naming the field. */
+DM_API bool dm_lr_schedule_check(const DmLrSchedule *schedule, GError **error);
+
+/* The learning rate of update number `step` (0 for the first; step >= 0),
+ * following diffusers' get_scheduler() (src/diffusers/optimization.py),
+ * where the scheduler is stepped after each update:
+ *   step < W    lr · step / W               (so the first update has 0)
+ *   then, with progress p = min(1, (step - W) / max(1, T - W)):
+ *   constant    lr
+ *   cosine      lr_min + (lr - lr_min) · (1 + cos(π p)) / 2
+ *   linear      lr_min + (lr - lr_min) · (1 - p)
+ * With lr_min = 0 and step <= T these are diffusers' values exactly; the
+ * floor is that of SGDR (Loshchilov & Hutter 2017, eq. 5), and past T the
+ * rate stays at lr_min (diffusers' cosine would rise again).
+ * `schedule` must pass dm_lr_schedule_check(). */
+DM_API float dm_lr_at(const DmLrSchedule *schedule, int64_t step);
+
+/* ---- gradient clipping ------------------------------------------------- */
+
+/* Global L2 norm of grads (count), summed in double in a fixed order; when
+ * it exceeds max_norm > 0, grads are scaled by max_norm / norm (PyTorch's
+ * clip_grad_norm_ divides by norm + 1e-6 instead; we do not). max_norm <= 0
+ * only measures. *norm (may be NULL) receives the norm before clipping.
+ * Returns false, leaving grads untouched, when the norm is not finite (a
+ * NaN or infinite gradient): the trainer should then skip the update. */
+DM_API bool dm_clip_grad_norm(float *grads, size_t count, float max_norm,
+                              double *norm);
+
+/* ---- exponential moving average of the weights ------------------------- */
+
+/* The decay of EMA update number `update` (1 for the first):
+ *   min(max_decay, (1 + update) / (10 + update))
+ * the warm-up of TensorFlow's ExponentialMovingAverage(num_updates) and of
+ * CompVis latent-diffusion's LitEma (ldm/modules/ema.py), which counts the
+ * updates from 1: 2/11 for the first, 0.5 at the 8th, 0.9 at the 80th,
+ * then max_decay. (diffusers' EMAModel no longer uses this form: without
+ * use_ema_warmup it returns 0 once and then max_decay.) max_decay in
+ * [0, 1]; update >= 1. */
+DM_API float dm_ema_decay(float max_decay, int64_t update);
+
+/* ema (count) <- ema - (1 - decay) (ema - params (count)), the form of
+ * LitEma and diffusers' EMAModel.step: an EMA equal to the parameters stays
+ * bit-identical. Start with ema a copy of the parameters. */
+DM_API void dm_ema_update(float *ema, const float *params, size_t count,
+                          float decay);
+
+G_END_DECLS
+
+#endif /* DM_TRAIN_H */
