@@ -163,8 +163,26 @@ typedef enum {
   DM_VARIANCE_COUNT
 } DmVarianceType;
 
+/* The forward process: variance preserving (Ho et al. 2020; Song et al.
+ * 2021 eq. 11) or variance exploding (Song & Ermon 2019; Song et al. 2021
+ * eq. 9) with geometric noise levels. */
+typedef enum {
+  DM_SDE_VP,
+  DM_SDE_VE,
+  DM_SDE_COUNT
+} DmSde;
+
 typedef struct {
+  DmSde sde;
   int32_t num_train_timesteps;
+  /* VE: noise level sigma_t = sigma_min (sigma_max / sigma_min)^(t / (T-1))
+   * at training timestep t = 0 .. T - 1; the network gets the VE variable
+   * x + sigma_t z and t (the level's index, as a VP network gets its
+   * timestep) and predicts z (epsilon), so its score is -epsilon / sigma_t.
+   * Such a schedule is also a VP schedule with alpha_bar_t =
+   * 1 / (1 + sigma_t^2) seen through x_vp = x / sqrt(1 + sigma^2), which is
+   * how every sampler runs on it. The beta fields are ignored. */
+  float sigma_min, sigma_max;
   float beta_start;
   float beta_end;
   DmBetaSchedule beta_schedule;
@@ -177,6 +195,8 @@ typedef struct {
   bool set_alpha_to_one; /* DDIM's final alpha_bar = 1 (else alphas_cumprod[0]) */
 } DmScheduleConfig;
 
+DM_API const char *dm_sde_name(DmSde sde); /* "vp", "ve" */
+DM_API bool dm_sde_from_name(const char *name, DmSde *out);
 DM_API const char *dm_beta_schedule_name(DmBetaSchedule schedule);
 DM_API bool dm_beta_schedule_from_name(const char *name, DmBetaSchedule *out);
 DM_API const char *dm_prediction_name(DmPrediction prediction);
@@ -186,10 +206,13 @@ DM_API bool dm_spacing_from_name(const char *name, DmSpacing *out);
 DM_API const char *dm_variance_type_name(DmVarianceType type);
 DM_API bool dm_variance_type_from_name(const char *name, DmVarianceType *out);
 
-/* DDPMScheduler's defaults (linear 1e-4..0.02 over 1000 steps, epsilon,
- * clip_sample true, fixed_small, leading, offset 0). */
+/* DDPMScheduler's defaults (VP, linear 1e-4..0.02 over 1000 steps,
+ * epsilon, clip_sample true, fixed_small, leading, offset 0; for VE
+ * sigma 0.01 .. 50). */
 DM_API void dm_schedule_config_default(DmScheduleConfig *config);
-/* Parses a scheduler_config.json text over the defaults. */
+/* Parses a scheduler_config.json text over the defaults. "_class_name":
+ * "ScoreSdeVeScheduler" makes it VE (sigma_min, sigma_max read; only
+ * epsilon prediction). */
 DM_API bool dm_schedule_config_from_json(DmScheduleConfig *config,
                                          const char *json, GError **error);
 /* A newly allocated scheduler_config.json text (caller g_free()s). */
@@ -217,7 +240,7 @@ DM_API bool dm_schedule_timesteps(const DmScheduleConfig *config,
 typedef enum {
   DM_SAMPLER_DDPM,     /* ancestral sampling (Ho et al. 2020, Alg. 2) */
   DM_SAMPLER_DDIM,     /* Song, Meng & Ermon 2020, eq. 12, eta in [0, 1] */
-  DM_SAMPLER_SDE,      /* reverse VP-SDE, Euler-Maruyama (Song et al. 2021) */
+  DM_SAMPLER_SDE,      /* reverse SDE (VP or VE as the model), Euler-Maruyama */
   DM_SAMPLER_PC,       /* predictor-corrector, Langevin corrector (idem) */
   DM_SAMPLER_ODE,      /* probability-flow ODE, Heun's method (idem) */
   DM_SAMPLER_LANGEVIN, /* annealed Langevin dynamics (Song & Ermon 2019) */

@@ -164,6 +164,7 @@ typedef struct {
   float *model_output;  /* (count) */
   float *noise;         /* (count) */
   float *scratch;       /* (count) */
+  float *network_input; /* (count), VE models: x in their own variable */
   size_t count;
   DmProgressFunc progress; /* or NULL */
   void *progress_data;
@@ -171,9 +172,16 @@ typedef struct {
 } Run;
 
 /* out (count) = the network's output for x at timestep t; then reports
- * progress, and a `false` from it cancels. */
+ * progress, and a `false` from it cancels. x is the VP view; a VE network
+ * gets its own variable x / sqrt(alpha_bar_t) = x0 + sigma_t z. */
 static bool evaluate(Run *run, float *out, const float *x, int32_t t,
                      GError **error) {
+  if (run->config->sde == DM_SDE_VE) {
+    const float to_ve = 1.0f / sqrtf(run->schedule->alphas_cumprod[t]);
+    for (size_t i = 0; i < run->count; i++)
+      run->network_input[i] = x[i] * to_ve;
+    x = run->network_input;
+  }
   if (!run->denoise(out, x, (float)t, run->denoise_data, error)) return false;
   run->done++;
   if (run->progress && !run->progress(run->done, run->total, run->progress_data)) {
@@ -260,25 +268,43 @@ static bool discrete_step(Run *run, float *x, int32_t k, uint64_t stream,
   return ok;
 }
 
+/* sigma of the VE view at alpha_bar: sqrt((1 - ab) / ab). */
+static float ve_sigma(float alpha_bar) {
+  return sqrtf((1.0f - alpha_bar) / alpha_bar);
+}
+
 /* Reverse VP-SDE by Euler-Maruyama (Song et al. 2021, eq. 6 with the VP
  * drift f = -beta x / 2 and g^2 = beta, their eq. 11), on the grid:
  * beta_k = 1 - ab_k / ab_{k+1}, score s = -eps / sqrt(1 - ab_k),
- *   x <- x + (beta x / 2 + beta s) + sqrt(beta) z,
- * the last step without noise (its mean, as Song et al.'s samplers end). */
+ *   x <- x + (beta x / 2 + beta s) + sqrt(beta) z;
+ * for VE models the reverse VE-SDE (their eq. 9 discretised as in Alg. 2's
+ * predictor) in the VE variable y = x / sqrt(ab), with s = -eps / sigma_k:
+ *   y <- y + (sigma_k^2 - sigma_{k+1}^2) s + sqrt(sigma_k^2 - sigma_{k+1}^2) z.
+ * The last step goes without noise (its mean, as Song et al.'s samplers
+ * end). */
 static bool sde_step(Run *run, float *x, int32_t k, uint64_t stream,
                      uint64_t sub, GError **error) {
-  const float alpha_bar = level(run, k);
-  const float beta = 1.0f - alpha_bar / level(run, k + 1);
+  const float alpha_bar = level(run, k), alpha_bar_next = level(run, k + 1);
   const bool last = k == run->options->steps - 1;
   if (!epsilon_at(run, run->model_output, x, k, error)) return false;
   if (!last) draw_noise(run, run->noise, stream, sub);
+  const float *eps = run->model_output, *z = run->noise;
+  if (run->config->sde == DM_SDE_VE) {
+    const float sigma = ve_sigma(alpha_bar);
+    const float variance = sigma * sigma - (1.0f - alpha_bar_next) / alpha_bar_next;
+    const float to_ve = 1.0f / sqrtf(alpha_bar), to_vp = sqrtf(alpha_bar_next);
+    const float noise_scale = last ? 0.0f : sqrtf(variance);
+    for (size_t i = 0; i < run->count; i++)
+      x[i] = (x[i] * to_ve - variance * eps[i] / sigma +
+              (last ? 0.0f : noise_scale * z[i])) * to_vp;
+    return true;
+  }
+  const float beta = 1.0f - alpha_bar / alpha_bar_next;
   const float score_scale = -1.0f / sqrtf(1.0f - alpha_bar);
   const float noise_scale = last ? 0.0f : sqrtf(beta);
-  for (size_t i = 0; i < run->count; i++) {
-    const float score = score_scale * run->model_output[i];
-    x[i] += 0.5f * beta * x[i] + beta * score +
-            (last ? 0.0f : noise_scale * run->noise[i]);
-  }
+  for (size_t i = 0; i < run->count; i++)
+    x[i] += 0.5f * beta * x[i] + beta * score_scale * eps[i] +
+            (last ? 0.0f : noise_scale * z[i]);
   return true;
 }
 
@@ -292,11 +318,15 @@ static double norm(const float *v, size_t count) {
 /* Langevin corrector at grid position k (Song et al. 2021, Alg. 5, VP):
  * step = 2 alpha (r |z| / |s|)^2 with alpha = 1 - beta_k,
  *   x <- x + step s + sqrt(2 step) z;
+ * for VE models Alg. 4, which is the same with alpha = 1 (in the VE
+ * variable the score and the noise scale by 1 / sqrt(ab) and sqrt(ab)
+ * cancel in the step);
  * then the known pixels are replaced at this level. */
 static bool corrector_step(Run *run, float *x, int32_t k, uint64_t stream,
                            uint64_t sub, GError **error) {
   const float alpha_bar = level(run, k);
-  const float alpha = alpha_bar / level(run, k + 1);
+  const float alpha = run->config->sde == DM_SDE_VE
+                          ? 1.0f : alpha_bar / level(run, k + 1);
   if (!epsilon_at(run, run->model_output, x, k, error)) return false;
   float *score = run->model_output;
   const float score_scale = -1.0f / sqrtf(1.0f - alpha_bar);
@@ -321,11 +351,6 @@ static bool pc_step(Run *run, float *x, int32_t k, uint64_t stream,
   for (int32_t j = 0; j < corrections; j++)
     if (!corrector_step(run, x, k, stream, (uint64_t)j, error)) return false;
   return sde_step(run, x, k, stream, (uint64_t)corrections, error);
-}
-
-/* sigma of the VE view at alpha_bar: sqrt((1 - ab) / ab). */
-static float ve_sigma(float alpha_bar) {
-  return sqrtf((1.0f - alpha_bar) / alpha_bar);
 }
 
 /* Probability-flow ODE (Song et al. 2021, eq. 13) in the VE variable
@@ -455,7 +480,10 @@ bool dm_sample(float *x, const DmSampleGrid *grid,
   run.model_output = malloc(count * sizeof(float));
   run.noise = malloc(count * sizeof(float));
   run.scratch = malloc(count * sizeof(float));
-  bool ok = run.model_output && run.noise && run.scratch;
+  run.network_input =
+      config->sde == DM_SDE_VE ? malloc(count * sizeof(float)) : NULL;
+  bool ok = run.model_output && run.noise && run.scratch &&
+            (config->sde != DM_SDE_VE || run.network_input);
   if (!ok)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for %zu sample values", count);
@@ -467,6 +495,7 @@ bool dm_sample(float *x, const DmSampleGrid *grid,
   free(run.model_output);
   free(run.noise);
   free(run.scratch);
+  free(run.network_input);
   g_free(run.timesteps);
   dm_schedule_free(run.schedule);
   return ok;

@@ -55,6 +55,11 @@ static const char *const variance_type_names[DM_VARIANCE_COUNT] = {
     [DM_VARIANCE_FIXED_LARGE] = "fixed_large",
 };
 
+static const char *const sde_names[DM_SDE_COUNT] = {
+    [DM_SDE_VP] = "vp",
+    [DM_SDE_VE] = "ve",
+};
+
 /* Joins a table's names with ", " for messages (caller g_free()s). */
 static char *table_list(const char *const *table, int count) {
   GString *s = g_string_new(NULL);
@@ -63,6 +68,7 @@ static char *table_list(const char *const *table, int count) {
   return g_string_free(s, FALSE);
 }
 
+DM_DEFINE_NAME_HELPERS(dm_sde, DmSde, sde_names, DM_SDE_COUNT)
 DM_DEFINE_NAME_HELPERS(dm_beta_schedule, DmBetaSchedule, beta_schedule_names,
                        DM_BETA_SCHEDULE_COUNT)
 DM_DEFINE_NAME_HELPERS(dm_prediction, DmPrediction, prediction_names,
@@ -74,13 +80,18 @@ DM_DEFINE_NAME_HELPERS(dm_variance_type, DmVarianceType, variance_type_names,
 /* ---- configuration ----------------------------------------------------- */
 
 #define DM_MAX_TRAIN_TIMESTEPS 100000
+/* How a VE network of ours is conditioned: the noise level's index t. */
+#define VE_TIMESTEP_INPUT "level_index"
 
 void dm_schedule_config_default(DmScheduleConfig *config) {
   g_return_if_fail(config != NULL);
   /* DDPMScheduler.__init__'s defaults; DDIMScheduler's agree on every field
    * both have, and set_alpha_to_one is DDIM's own (default True). */
   *config = (DmScheduleConfig){
+      .sde = DM_SDE_VP,
       .num_train_timesteps = 1000,
+      .sigma_min = 0.01f,
+      .sigma_max = 50.0f,
       .beta_start = 0.0001f,
       .beta_end = 0.02f,
       .beta_schedule = DM_BETA_LINEAR,
@@ -132,10 +143,24 @@ static bool config_check(const DmScheduleConfig *c, DmErrorCode code,
                 what, c->steps_offset, c->num_train_timesteps - 1);
     return false;
   }
+  if (c->sde == DM_SDE_VE &&
+      !(c->sigma_min > 0.0f && c->sigma_min < c->sigma_max &&
+        c->sigma_max <= 1e6f && c->num_train_timesteps >= 2 &&
+        c->prediction_type == DM_PREDICT_EPSILON)) {
+    g_set_error(error, DM_ERROR, code,
+                "%s: a VE schedule needs 0 < sigma_min < sigma_max <= 1e6, "
+                "at least 2 timesteps and epsilon prediction (got sigma "
+                "%g .. %g, %d timesteps, %s)", what, (double)c->sigma_min,
+                (double)c->sigma_max, c->num_train_timesteps,
+                dm_prediction_name(c->prediction_type)
+                    ? dm_prediction_name(c->prediction_type) : "?");
+    return false;
+  }
   struct {
     const char *field;
     int value, count;
   } enums[] = {
+      {"sde", (int)c->sde, DM_SDE_COUNT},
       {"beta_schedule", (int)c->beta_schedule, DM_BETA_SCHEDULE_COUNT},
       {"prediction_type", (int)c->prediction_type, DM_PREDICTION_COUNT},
       {"variance_type", (int)c->variance_type, DM_VARIANCE_COUNT},
@@ -318,6 +343,24 @@ static bool parse_clip_sample(DmScheduleConfig *c, const char *key,
                               JsonNode *node, GError **error) {
   return get_bool(key, node, &c->clip_sample, error);
 }
+/* VE configs we write say how their network is conditioned; diffusers' own
+ * VE models (NCSN++) take sigma and predict the score instead. */
+static bool parse_timestep_input(DmScheduleConfig *c, const char *key,
+                                 JsonNode *node, GError **error) {
+  (void)c;
+  if (node_is(node, G_TYPE_STRING) &&
+      strcmp(json_node_get_string(node), VE_TIMESTEP_INPUT) == 0)
+    return true;
+  return unsupported(key, node, "only \"" VE_TIMESTEP_INPUT "\" is", error);
+}
+static bool parse_sigma_min(DmScheduleConfig *c, const char *key,
+                            JsonNode *node, GError **error) {
+  return get_float(key, node, &c->sigma_min, error);
+}
+static bool parse_sigma_max(DmScheduleConfig *c, const char *key,
+                            JsonNode *node, GError **error) {
+  return get_float(key, node, &c->sigma_max, error);
+}
 static bool parse_clip_sample_range(DmScheduleConfig *c, const char *key,
                                     JsonNode *node, GError **error) {
   return get_float(key, node, &c->clip_sample_range, error);
@@ -373,7 +416,24 @@ static const struct {
     {"steps_offset", parse_steps_offset},
     {"rescale_betas_zero_snr", parse_must_be_false},
     {"set_alpha_to_one", parse_set_alpha_to_one},
+    {"timestep_input", parse_timestep_input},
+    {"sigma_min", parse_sigma_min},
+    {"sigma_max", parse_sigma_max},
+    /* ScoreSdeVeScheduler's sampling settings: ours are sampler options */
+    {"snr", parse_ignored_number},
+    {"sampling_eps", parse_ignored_number},
+    {"correct_steps", parse_ignored_number},
 };
+
+/* The forward process a config's "_class_name" names (VP unless it is
+ * diffusers' ScoreSdeVeScheduler). */
+static DmSde class_sde(JsonObject *object) {
+  JsonNode *node = json_object_get_member(object, "_class_name");
+  const char *name = node && JSON_NODE_HOLDS_VALUE(node) &&
+                             json_node_get_value_type(node) == G_TYPE_STRING
+                         ? json_node_get_string(node) : "";
+  return strcmp(name, "ScoreSdeVeScheduler") == 0 ? DM_SDE_VE : DM_SDE_VP;
+}
 
 bool dm_schedule_config_from_json(DmScheduleConfig *config, const char *json,
                                   GError **error) {
@@ -391,6 +451,7 @@ bool dm_schedule_config_from_json(DmScheduleConfig *config, const char *json,
   JsonObject *object = json_node_get_object(json_parser_get_root(parser));
   DmScheduleConfig c;
   dm_schedule_config_default(&c);
+  c.sde = class_sde(object);
   GList *members = json_object_get_members(object);
   bool ok = true;
   for (GList *l = members; l != NULL && ok; l = l->next) {
@@ -407,6 +468,13 @@ bool dm_schedule_config_from_json(DmScheduleConfig *config, const char *json,
      * as diffusers' from_config ignores them. */
   }
   g_list_free(members);
+  if (ok && c.sde == DM_SDE_VE && !json_object_has_member(object, "timestep_input")) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "scheduler config: a ScoreSdeVeScheduler model without "
+                "\"timestep_input\": \"" VE_TIMESTEP_INPUT "\" is a diffusers "
+                "NCSN++ model (score from sigma), which is not supported");
+    ok = false;
+  }
   if (ok) ok = config_check(&c, DM_ERROR_FORMAT, error);
   if (ok) *config = c;
   g_object_unref(parser);
@@ -445,10 +513,33 @@ static void append_float(GString *s, float value) {
   if (strpbrk(buf, ".eEn") == NULL) g_string_append(s, ".0");
 }
 
+/* diffusers' ScoreSdeVeScheduler keys (its sampling defaults for snr,
+ * sampling_eps and correct_steps) plus how our network is conditioned. */
+static char *ve_config_to_json(const DmScheduleConfig *config) {
+  GString *s = g_string_new("{\n");
+  g_string_append(s, "  \"_class_name\": \"ScoreSdeVeScheduler\",\n");
+  g_string_append(s, "  \"correct_steps\": 1,\n");
+  g_string_append_printf(s, "  \"num_train_timesteps\": %d,\n",
+                         config->num_train_timesteps);
+  g_string_append(s, "  \"prediction_type\": \"epsilon\",\n");
+  g_string_append(s, "  \"sampling_eps\": 1e-05,\n");
+  g_string_append(s, "  \"sigma_max\": ");
+  append_float(s, config->sigma_max);
+  g_string_append(s, ",\n  \"sigma_min\": ");
+  append_float(s, config->sigma_min);
+  g_string_append(s, ",\n  \"snr\": 0.15,\n");
+  g_string_append_printf(s, "  \"timestep_input\": \"%s\",\n",
+                         VE_TIMESTEP_INPUT);
+  g_string_append_printf(s, "  \"timestep_spacing\": \"%s\"\n}\n",
+                         dm_spacing_name(config->timestep_spacing));
+  return g_string_free(s, FALSE);
+}
+
 char *dm_schedule_config_to_json(const DmScheduleConfig *config) {
   g_return_val_if_fail(config != NULL, NULL);
   g_return_val_if_fail(config_check(config, DM_ERROR_INVALID_ARGUMENT, NULL),
                        NULL);
+  if (config->sde == DM_SDE_VE) return ve_config_to_json(config);
   /* The layout of diffusers' save_config(): keys sorted, two-space indent.
    * set_alpha_to_one is DDIMScheduler's; DDPMScheduler.from_config drops it
    * silently (DDIM is one of its _compatibles), DDIMScheduler reads it.
@@ -515,6 +606,23 @@ static double cosine_alpha_bar(double t) {
   return pow(cos((t + 0.008) / 1.008 * G_PI / 2), 2.0);
 }
 
+/* A VE schedule's VP view: alpha_bar_t = 1 / (1 + sigma_t^2) with the
+ * geometric sigma_t (Song & Ermon 2019 §4.2), betas from consecutive
+ * ratios. In double, then rounded. */
+static void ve_tables(const DmScheduleConfig *config, float *betas,
+                      float *alphas_cumprod) {
+  const int32_t T = config->num_train_timesteps;
+  const double log_ratio = log((double)config->sigma_max / config->sigma_min);
+  double previous = 1.0;
+  for (int32_t t = 0; t < T; t++) {
+    const double sigma = config->sigma_min * exp(log_ratio * t / (T - 1));
+    const double alpha_bar = 1.0 / (1.0 + sigma * sigma);
+    alphas_cumprod[t] = (float)alpha_bar;
+    betas[t] = (float)(1.0 - alpha_bar / previous);
+    previous = alpha_bar;
+  }
+}
+
 DmSchedule *dm_schedule_new(const DmScheduleConfig *config, GError **error) {
   if (config == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -533,6 +641,13 @@ DmSchedule *dm_schedule_new(const DmScheduleConfig *config, GError **error) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "dm_schedule_new: out of memory for %d timesteps", T);
     return NULL;
+  }
+  if (config->sde == DM_SDE_VE) {
+    ve_tables(config, betas, alphas_cumprod);
+    s->num_train_timesteps = T;
+    s->betas = betas;
+    s->alphas_cumprod = alphas_cumprod;
+    return s;
   }
   switch (config->beta_schedule) {
     case DM_BETA_LINEAR:
