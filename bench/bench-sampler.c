@@ -11,7 +11,9 @@
  *   bench-sampler --seam [--steps N]
  *        a 1024x1024 hole in a 1152x1152 image on default tiles (N DDIM
  *        steps, default 4): the mean step between neighbouring pixels across
- *        tile borders vs inside tiles, and peak RSS */
+ *        tile borders vs inside tiles, and peak RSS
+ * Timings share the machine with whatever else runs: compare figures from
+ * one run only. */
 #include <math.h>
 #include <sys/wait.h>
 #include <unistd.h>

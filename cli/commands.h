@@ -21,6 +21,7 @@ extern gdouble dm_cli_eta;
 extern gint dm_cli_jump_length, dm_cli_jump_repeats, dm_cli_corrector_steps;
 extern gdouble dm_cli_snr;
 extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
+extern gint64 dm_cli_pixel_budget;
 extern gboolean dm_cli_quiet;
 
 #define DM_CLI_SAMPLING_OPTIONS                                               \
@@ -42,6 +43,9 @@ extern gboolean dm_cli_quiet;
    "RePaint resampling: jump back this many steps (default 0: off)", "J"},   \
   {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
    "RePaint resampling: sample each stretch this many times", "R"},          \
+  {"pixel-budget", 0, 0, G_OPTION_ARG_INT64, &dm_cli_pixel_budget,          \
+   "Largest area the network runs on whole; larger ones go in tiles "        \
+   "(262144)", "N"},                                                         \
   {"tile-size", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_size,                   \
    "Run the network on tiles of this side for large areas (256)", "PX"},     \
   {"tile-overlap", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_overlap,             \

@@ -390,8 +390,11 @@ typedef struct {
 
 /* Largest image side dm_model_inpaint/generate accept (GIMP's limit). */
 #define DM_MAX_IMAGE_SIDE 524288
-/* Tiles of 256 x 256 sharing 64 pixels: measured on tiny64 (README), the
- * cost per pixel is lowest near this size and peak memory stays ~100 MiB. */
+/* Measured on tiny64 (bench-sampler --tiles, README): a forward costs
+ * least per pixel on 256 x 256 tiles (~100 MiB peak); with 64 pixels shared
+ * between tiles, tiling costs ~1.8x per pixel, as much as one untiled
+ * 512 x 512 forward (~290 MiB), so areas up to 512 x 512 run untiled. */
+#define DM_DEFAULT_PIXEL_BUDGET (512 * 512)
 #define DM_DEFAULT_TILE_SIZE 256
 #define DM_DEFAULT_TILE_OVERLAP 64
 
@@ -400,15 +403,18 @@ typedef struct {
    * receptive radius (default), so every pixel the convolutions could use
    * to fill the hole is in the work area. */
   int32_t context_margin;
-  /* When the work area has more than tile_size^2 pixels, the network runs
-   * on tile_size x tile_size tiles (32 .. 4096) that share at least
-   * tile_overlap pixels (0 .. tile_size / 2) with each neighbour, blended
-   * linearly there. The sampler's state and noise cover the whole area. */
+  /* When the work area has more than pixel_budget pixels (1024 .. 2^28),
+   * the network runs on tile_size x tile_size tiles (32 .. 4096) that share
+   * at least tile_overlap pixels (0 .. tile_size / 2) with each neighbour,
+   * blended linearly there. The sampler's state and noise cover the whole
+   * area. */
+  int64_t pixel_budget;
   int32_t tile_size;
   int32_t tile_overlap;
 } DmAreaOptions;
 
-/* Receptive-radius margin, 256-pixel tiles sharing 64. */
+/* Receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel
+ * tiles sharing 64. */
 DM_API void dm_area_options_default(DmAreaOptions *options);
 
 /* The part of a width x height image that inpainting computes: the

@@ -16,18 +16,21 @@
 
 void dm_area_options_default(DmAreaOptions *options) {
   *options = (DmAreaOptions){.context_margin = -1,
+                             .pixel_budget = DM_DEFAULT_PIXEL_BUDGET,
                              .tile_size = DM_DEFAULT_TILE_SIZE,
                              .tile_overlap = DM_DEFAULT_TILE_OVERLAP};
 }
 
 static bool check_area_options(const DmAreaOptions *o, GError **error) {
   if (o->tile_size >= 32 && o->tile_size <= 4096 && o->tile_overlap >= 0 &&
-      o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536)
+      o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536 &&
+      o->pixel_budget >= 1024 && o->pixel_budget <= ((int64_t)1 << 28))
     return true;
   g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
               "tile size must be 32 .. 4096 with an overlap of 0 .. half of "
-              "it, and the context margin at most 65536 (got tile %d, "
-              "overlap %d, margin %d)", o->tile_size, o->tile_overlap,
+              "it, the pixel budget 1024 .. 2^28 and the context margin at "
+              "most 65536 (got tile %d, overlap %d, budget %" G_GINT64_FORMAT
+              ", margin %d)", o->tile_size, o->tile_overlap, o->pixel_budget,
               o->context_margin);
   return false;
 }
@@ -128,11 +131,11 @@ static void add_weight_sums(Tiler *tiler) {
 }
 
 /* The tiles of a height x width area: one, the whole area, when it has at
- * most tile_size^2 pixels. */
+ * most pixel_budget pixels. */
 static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
                       const DmAreaOptions *options) {
   int32_t size = options->tile_size;
-  if ((int64_t)height * width <= (int64_t)size * size)
+  if ((int64_t)height * width <= options->pixel_budget)
     size = MAX(height, width);
   axis_init(rows, height, size, options->tile_overlap);
   axis_init(cols, width, size, options->tile_overlap);

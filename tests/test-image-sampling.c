@@ -270,7 +270,7 @@ static void test_tile_seams(DmModel *model) {
   o.steps = 10;
   DmAreaOptions area;
   dm_area_options_default(&area);
-  area.tile_size = 32, area.tile_overlap = 8;
+  area.pixel_budget = 1024, area.tile_size = 32, area.tile_overlap = 8;
   const int32_t tiles = dm_area_tile_count(TW, TH, &area);
   float *x = g_new(float, 3 * TW * TH);
   GError *error = NULL;
