@@ -139,15 +139,19 @@ static void append_shape(GString *out, int32_t rank, const int64_t *shape) {
   g_string_append_c(out, ']');
 }
 
-/* Every tensor in the file must be in the table. */
+/* Every tensor in the file must be in the table (in a training checkpoint,
+ * every tensor without a "/" in its name: the others are its EMA and
+ * optimiser state). */
 static bool check_no_unexpected(const DmParams *table, const DmSafetensors *st,
                                 const char *label, GError **error) {
   GHashTable *names = g_hash_table_new(g_str_hash, g_str_equal);
   for (int32_t i = 0; i < table->count; i++)
     g_hash_table_add(names, table->info[i].name);
+  const bool checkpoint = dm_safetensors_metadata(st, DM_CHECKPOINT_KEY) != NULL;
   bool ok = true;
   for (int32_t i = 0; ok && i < dm_safetensors_count(st); i++) {
     const char *name = dm_safetensors_entry(st, i)->name;
+    if (checkpoint && strchr(name, '/')) continue;
     if (!g_hash_table_contains(names, name)) {
       g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
                   "%s: unexpected tensor '%s' (not part of a network with "
@@ -491,18 +495,43 @@ static DmStTensor *tensors_of(const DmModel *model) {
   return tensors;
 }
 
-static bool write_weights(const DmModel *model, const char *path,
-                          const char *const *metadata, GError **error) {
-  DmStTensor *tensors = tensors_of(model);
-  bool ok = dm_safetensors_write(path, tensors, model->params.count, metadata,
-                                 DM_DTYPE_F32, error);
+/* The tensors of `model` followed by, for each prefix, the same layout
+ * under "<prefix>/<name>" with the data of extra[k]: one file holds a
+ * model and arrays in its parameter layout (EMA, optimiser moments). */
+bool dm_model_write_with_extras(const DmModel *model, const char *path,
+                                const char *const *prefixes,
+                                const float *const *extras, int32_t n_extras,
+                                const char *const *metadata, GError **error) {
+  const int32_t count = model->params.count;
+  DmStTensor *tensors = g_new(DmStTensor, (size_t)count * (n_extras + 1) + 1);
+  DmStTensor *own = tensors_of(model);
+  memcpy(tensors, own, count * sizeof(DmStTensor));
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  for (int32_t k = 0; k < n_extras; k++)
+    for (int32_t i = 0; i < count; i++) {
+      const DmParamInfo *info = &model->params.info[i];
+      char *name = g_strdup_printf("%s/%s", prefixes[k], info->name);
+      g_ptr_array_add(names, name);
+      tensors[(size_t)(k + 1) * count + i] =
+          (DmStTensor){name, info->rank, info->shape, extras[k] + info->offset};
+    }
+  const bool ok = dm_safetensors_write(path, tensors, count * (n_extras + 1),
+                                       metadata, DM_DTYPE_F32, error);
+  g_ptr_array_free(names, TRUE);
+  g_free(own);
   g_free(tensors);
   return ok;
 }
 
+static bool write_weights(const DmModel *model, const char *path,
+                          const char *const *metadata, GError **error) {
+  return dm_model_write_with_extras(model, path, NULL, NULL, 0, metadata,
+                                    error);
+}
+
 /* Both config texts, or false when the model's configs cannot be written. */
-static bool config_texts(const DmModel *model, char **config_text,
-                         char **schedule_text, GError **error) {
+bool dm_model_config_texts(const DmModel *model, char **config_text,
+                           char **schedule_text, GError **error) {
   *config_text = dm_unet_config_to_json(&model->config);
   *schedule_text = dm_schedule_config_to_json(&model->schedule);
   if (*config_text && *schedule_text) return true;
@@ -516,7 +545,8 @@ static bool config_texts(const DmModel *model, char **config_text,
 static bool save_single_file(const DmModel *model, const char *path,
                              GError **error) {
   char *config_text, *schedule_text;
-  if (!config_texts(model, &config_text, &schedule_text, error)) return false;
+  if (!dm_model_config_texts(model, &config_text, &schedule_text, error))
+    return false;
   const char *card = dm_model_card(model);
   const char *metadata[] = {"format", "pt",
                             "dm.config", config_text,
@@ -649,7 +679,7 @@ static bool save_folder(const DmModel *model, const char *path,
   TextFile texts[N_TEXT_FILES] = {{"config.json", NULL},
                                   {"scheduler_config.json", NULL},
                                   {"README.md", NULL}};
-  if (!config_texts(model, &texts[0].text, &texts[1].text, error))
+  if (!dm_model_config_texts(model, &texts[0].text, &texts[1].text, error))
     return false;
   if (*dm_model_card(model)) texts[2].text = g_strdup(dm_model_card(model));
   bool ok = save_folder_staged(model, path, exists, texts, error);
