@@ -9,39 +9,18 @@
 
 #include "dm.h"
 
+/* The benchmark layouts: core's presets at their native sizes (tiny64 and
+ * small64 at 64 px; cifar10 is google/ddpm-cifar10-32's layout). */
 typedef struct {
   const char *name;
   int32_t native_size;
-  DmUnetConfig config;
+  const char *preset; /* dm_unet_config_preset() name */
 } Layout;
 
-/* tiny64: 32/64/128, one layer per block, attention (one head) at the
- * lowest level and in the mid block, 8 groups. small64: the same shape at
- * 64/128/256 with two layers per block and 32 groups. cifar10: the layout of
- * google/ddpm-cifar10-32. */
 static const Layout layouts[] = {
-    {"tiny64", 64,
-     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
-      .n_levels = 3, .block_out_channels = {32, 64, 128},
-      .down_attention = {false, false, true}, .up_attention = {true, false, false},
-      .layers_per_block = 1, .mid_block_scale_factor = 1, .downsample_padding = 1,
-      .norm_num_groups = 8, .norm_eps = 1e-5f, .has_mid_block = true,
-      .add_attention = true}},
-    {"small64", 64,
-     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
-      .n_levels = 3, .block_out_channels = {64, 128, 256},
-      .down_attention = {false, false, true}, .up_attention = {true, false, false},
-      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 1,
-      .norm_num_groups = 32, .norm_eps = 1e-5f, .has_mid_block = true,
-      .add_attention = true}},
-    {"cifar10", 32,
-     {.in_channels = 3, .out_channels = 3, .freq_shift = 1, .n_levels = 4,
-      .block_out_channels = {128, 256, 256, 256},
-      .down_attention = {false, true, false, false},
-      .up_attention = {false, false, true, false},
-      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 0,
-      .norm_num_groups = 32, .norm_eps = 1e-6f, .has_mid_block = true,
-      .add_attention = true}},
+    {"tiny64", 64, "tiny"},
+    {"small64", 64, "small"},
+    {"cifar10", 32, "base"},
 };
 
 static inline int compare_doubles(const void *a, const void *b) {
@@ -69,7 +48,9 @@ static inline double peak_rss_mib(void) {
 
 static inline DmModel *bench_make_model(const Layout *layout) {
   GError *error = NULL;
-  DmModel *model = dm_model_new_random(&layout->config, NULL, 1, &error);
+  DmUnetConfig config;
+  dm_unet_config_preset(layout->preset, layout->native_size, &config);
+  DmModel *model = dm_model_new_random(&config, NULL, 1, &error);
   if (model == NULL) {
     fprintf(stderr, "bench: %s: %s\n", layout->name, error->message);
     exit(1);

@@ -679,3 +679,53 @@ bool dm_unet_config_validate(const DmUnetConfig *c, GError **error) {
   return true;
 }
 
+
+/* ---- named layouts ------------------------------------------------------- */
+
+/* tiny: 32/64/128 channels, one layer per block, attention (one head) at
+ * the lowest level and in the mid block, 8 groups (~1.9 M parameters);
+ * small: the same shape at 64/128/256 with two layers per block and 32
+ * groups; base: google/ddpm-cifar10-32's layout (128/256/256/256). */
+static const struct {
+  const char *name;
+  DmUnetConfig config;
+} presets[] = {
+    {"tiny",
+     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
+      .n_levels = 3, .block_out_channels = {32, 64, 128},
+      .down_attention = {false, false, true}, .up_attention = {true, false, false},
+      .layers_per_block = 1, .mid_block_scale_factor = 1, .downsample_padding = 1,
+      .norm_num_groups = 8, .norm_eps = 1e-5f, .has_mid_block = true,
+      .add_attention = true}},
+    {"small",
+     {.in_channels = 3, .out_channels = 3, .flip_sin_to_cos = true,
+      .n_levels = 3, .block_out_channels = {64, 128, 256},
+      .down_attention = {false, false, true}, .up_attention = {true, false, false},
+      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 1,
+      .norm_num_groups = 32, .norm_eps = 1e-5f, .has_mid_block = true,
+      .add_attention = true}},
+    {"base",
+     {.in_channels = 3, .out_channels = 3, .freq_shift = 1, .n_levels = 4,
+      .block_out_channels = {128, 256, 256, 256},
+      .down_attention = {false, true, false, false},
+      .up_attention = {false, false, true, false},
+      .layers_per_block = 2, .mid_block_scale_factor = 1, .downsample_padding = 0,
+      .norm_num_groups = 32, .norm_eps = 1e-6f, .has_mid_block = true,
+      .add_attention = true}},
+};
+
+const char *dm_unet_preset_name(int32_t index) {
+  return index >= 0 && index < (int32_t)G_N_ELEMENTS(presets)
+             ? presets[index].name : NULL;
+}
+
+bool dm_unet_config_preset(const char *name, int32_t sample_size,
+                           DmUnetConfig *config) {
+  for (size_t i = 0; name && i < G_N_ELEMENTS(presets); i++)
+    if (strcmp(name, presets[i].name) == 0) {
+      *config = presets[i].config;
+      config->sample_size = sample_size;
+      return true;
+    }
+  return false;
+}

@@ -130,6 +130,12 @@ DM_API bool dm_unet_config_from_json(DmUnetConfig *config, const char *json,
                                      GError **error);
 /* A newly allocated config.json text for `config` (caller g_free()s). */
 DM_API char *dm_unet_config_to_json(const DmUnetConfig *config);
+/* Named layouts for training from scratch: "tiny", "small", "base" (index
+ * 0, 1, 2; NULL past the last). Fills `config` with the layout at
+ * sample_size; false for an unknown name. */
+DM_API const char *dm_unet_preset_name(int32_t index);
+DM_API bool dm_unet_config_preset(const char *name, int32_t sample_size,
+                                  DmUnetConfig *config);
 /* Checks internal consistency (group counts divide channels, ...). */
 DM_API bool dm_unet_config_validate(const DmUnetConfig *config,
                                     GError **error);
