@@ -9,43 +9,7 @@ failures=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dm-test-cli-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# expect STATUS NAME COMMAND...: runs COMMAND, keeps stdout/stderr in $tmp.
-expect() {
-  want=$1 name=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    echo "ok   $name (exit $got)"
-  else
-    echo "FAIL $name: exit $got, want $want"
-    sed 's/^/     | /' "$tmp/err"
-    failures=$((failures + 1))
-  fi
-}
-
-# check NAME FILE PATTERN: FILE must contain PATTERN (grep -E).
-check() {
-  if grep -Eq -- "$3" "$2"; then
-    echo "ok   $1"
-  else
-    echo "FAIL $1: no /$3/ in:"
-    sed 's/^/     | /' "$2"
-    failures=$((failures + 1))
-  fi
-}
-
-# check_one_error NAME: stderr is exactly one "gimp-diffusion: error:" line.
-check_one_error() {
-  if [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
-     grep -q '^gimp-diffusion: error: ' "$tmp/err"; then
-    echo "ok   $1: $(cat "$tmp/err")"
-  else
-    echo "FAIL $1: stderr is not one error line:"
-    sed 's/^/     | /' "$tmp/err"
-    failures=$((failures + 1))
-  fi
-}
+. "$(dirname "$0")/cli-lib.sh"
 
 expect 0 "info on tiny_attn" "$exe" info "$data/tiny_attn"
 check "info prints the parameter count" "$tmp/out" '^parameters: 702499 '
