@@ -128,11 +128,17 @@ static void print_unet_config(const DmUnetConfig *c) {
 
 static void print_schedule_config(const DmScheduleConfig *s) {
   printf("scheduler:\n");
+  printf("  %-24s%s\n", "sde", dm_sde_name(s->sde));
   printf("  %-24s%d\n", "num_train_timesteps", s->num_train_timesteps);
-  printf("  %-24s%g\n", "beta_start", (double)s->beta_start);
-  printf("  %-24s%g\n", "beta_end", (double)s->beta_end);
-  printf("  %-24s%s\n", "beta_schedule",
-         dm_beta_schedule_name(s->beta_schedule));
+  if (s->sde == DM_SDE_VE) {
+    printf("  %-24s%g\n", "sigma_min", (double)s->sigma_min);
+    printf("  %-24s%g\n", "sigma_max", (double)s->sigma_max);
+  } else {
+    printf("  %-24s%g\n", "beta_start", (double)s->beta_start);
+    printf("  %-24s%g\n", "beta_end", (double)s->beta_end);
+    printf("  %-24s%s\n", "beta_schedule",
+           dm_beta_schedule_name(s->beta_schedule));
+  }
   printf("  %-24s%s\n", "prediction_type",
          dm_prediction_name(s->prediction_type));
   printf("  %-24s%s\n", "clip_sample", yes_no(s->clip_sample));
