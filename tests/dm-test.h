@@ -11,6 +11,7 @@
 
 #include "dm.h"
 #include "rng.h"
+#include "safetensors.h"
 
 static int dm_test_failures = 0;
 
@@ -61,6 +62,18 @@ static inline float *dm_test_random_floats(size_t count, float scale,
   float *data = g_new(float, count);
   dm_rng_normal_fill(data, count, 1234, stream, 0);
   for (size_t i = 0; i < count; i++) data[i] *= scale;
+  return data;
+}
+
+/* The float32 tensor `name` of `st` (g_free it), its element count in
+ * *numel unless NULL; NULL when there is no such tensor. */
+static inline float *dm_test_read_tensor(const DmSafetensors *st,
+                                         const char *name, size_t *numel) {
+  const DmStEntry *entry = dm_safetensors_find(st, name);
+  if (entry == NULL) return NULL;
+  float *data = g_new(float, entry->numel);
+  dm_safetensors_read_f32(entry, data);
+  if (numel) *numel = entry->numel;
   return data;
 }
 
