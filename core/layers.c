@@ -65,6 +65,34 @@ static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
 #define DM_VECTOR_CLONES
 #endif
 
+/* sum_i (x_i - centre)^power for power 1 or 2: sixteen float lanes over
+ * chunks of 256 values (written lane by lane so the compiler vectorises it
+ * without reassociating), chunk totals summed in double. A fixed order, so
+ * deterministic; the float part rounds over at most 16 terms per lane. */
+DM_VECTOR_CLONES
+static double sum_centred_powers(const float *x, size_t count, float centre,
+                                 int power) {
+  double total = 0.0;
+  for (size_t start = 0; start < count; start += 256) {
+    const size_t end = MIN(count, start + 256);
+    float lanes[16] = {0};
+    size_t i = start;
+    for (; i + 16 <= end; i += 16)
+      for (int j = 0; j < 16; j++) {
+        const float d = x[i + j] - centre;
+        lanes[j] += power == 1 ? d : d * d;
+      }
+    for (; i < end; i++) {
+      const float d = x[i] - centre;
+      lanes[i % 16] += power == 1 ? d : d * d;
+    }
+    double chunk = 0.0;
+    for (int j = 0; j < 16; j++) chunk += lanes[j];
+    total += chunk;
+  }
+  return total;
+}
+
 /* ---- convolution ------------------------------------------------------- */
 
 /* Output columns x in [first, last] read input columns inside the image. */
@@ -167,6 +195,12 @@ static void conv_tile(float *result, const float *image, const float *weight,
               1.0f, result + p, (int)hw_out);
 }
 
+/* A 1x1 conv whose column matrix is the input itself. */
+static bool is_pointwise(const DmConvShape *s) {
+  return s->kernel == 1 && s->stride == 1 && s->pad_top == 0 &&
+         s->pad_left == 0;
+}
+
 /* The AVX-512 kernel, unless the CPU lacks it or DM_CONV_KERNEL=blas asks
  * for the OpenBLAS path (tests run both). */
 static bool use_avx512(void) {
@@ -182,8 +216,7 @@ static bool use_avx512(void) {
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *s,
                        bool accumulate) {
-  const bool pointwise = s->kernel == 1 && s->stride == 1 &&
-                         s->pad_top == 0 && s->pad_left == 0;
+  const bool pointwise = is_pointwise(s);
   if (!pointwise && use_avx512())
     return dm_conv2d_forward_avx512(out, in, weight, bias, s, accumulate);
   const size_t hw_in = (size_t)s->h_in * s->w_in;
@@ -208,35 +241,194 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
   return !failed;
 }
 
-/* ---- normalisation and activations ------------------------------------ */
+/* ---- convolution backward ---------------------------------------------- */
 
-/* sum_i (x_i - centre)^power for power 1 or 2: sixteen float lanes over
- * chunks of 256 values (written lane by lane so the compiler vectorises it
- * without reassociating), chunk totals summed in double. A fixed order, so
- * deterministic; the float part rounds over at most 16 terms per lane. */
-DM_VECTOR_CLONES
-static double sum_centred_powers(const float *x, size_t count, float centre,
-                                 int power) {
-  double total = 0.0;
-  for (size_t start = 0; start < count; start += 256) {
-    const size_t end = MIN(count, start + 256);
-    float lanes[16] = {0};
-    size_t i = start;
-    for (; i + 16 <= end; i += 16)
-      for (int j = 0; j < 16; j++) {
-        const float d = x[i + j] - centre;
-        lanes[j] += power == 1 ? d : d * d;
-      }
-    for (; i < end; i++) {
-      const float d = x[i] - centre;
-      lanes[i % 16] += power == 1 ? d : d * d;
-    }
-    double chunk = 0.0;
-    for (int j = 0; j < 16; j++) chunk += lanes[j];
-    total += chunk;
-  }
-  return total;
+/* dst[x * stride] += src[x - x0] for x in [x0, x1) inside [first, last]:
+ * the adjoint of copy_row_segment. */
+static void add_row_segment(float *dst, const float *src, int32_t x0,
+                            int32_t x1, int32_t first, int32_t last,
+                            int32_t stride) {
+  const int32_t inside_end = MIN(x1, last + 1);
+  for (int32_t x = MAX(x0, first); x < inside_end; x++)
+    dst[x * stride] += src[x - x0];
 }
+
+/* din (C_in, H_in, W_in) of one image += col2im of dcol (K, p_end -
+ * p_begin), the adjoint of im2col_tile, for tiles of whole output rows:
+ * each row of dcol is added back where im2col read it. */
+static void col2im_tile(float *din, const float *dcol, const DmConvShape *s,
+                        size_t p_begin, size_t p_end) {
+  const int32_t k = s->kernel, rows = s->c_in * k * k;
+  const size_t width = p_end - p_begin;
+  for (int32_t row = 0; row < rows; row++) {
+    const int32_t c = row / (k * k), ky = row / k % k, kx = row % k;
+    float *plane = din + (size_t)c * s->h_in * s->w_in;
+    const int32_t x_offset = kx - s->pad_left;
+    int32_t first, last;
+    valid_range(x_offset, s->stride, s->w_in, s->w_out, &first, &last);
+    for (size_t p = p_begin; p < p_end; p += (size_t)s->w_out) {
+      const int32_t y = (int32_t)(p / (size_t)s->w_out);
+      const int32_t iy = y * s->stride - s->pad_top + ky;
+      if (iy >= 0 && iy < s->h_in)
+        add_row_segment(plane + (size_t)iy * s->w_in + x_offset,
+                        dcol + (size_t)row * width + (p - p_begin), 0,
+                        s->w_out, first, last, s->stride);
+    }
+  }
+}
+
+/* dbias (C_out) += dout (N, C_out, hw) summed over images and pixels; one
+ * channel per iteration, images in order. */
+static void conv_bias_backward(float *dbias, const float *dout, int32_t n,
+                               int32_t c, size_t hw) {
+#pragma omp parallel for schedule(static)
+  for (int32_t ch = 0; ch < c; ch++) {
+    double total = 0.0;
+    for (int32_t i = 0; i < n; i++)
+      total += sum_centred_powers(dout + ((size_t)i * c + ch) * hw, hw, 0.0f,
+                                  1);
+    dbias[ch] += (float)total;
+  }
+}
+
+/* Output pixels per backward task. A pointwise conv has disjoint tasks of
+ * any size; otherwise tasks are whole output rows, at least enough rows
+ * that tiles t and t + 2 read disjoint input rows ((rows + 1) stride >= k),
+ * and twice as many tasks as the forward (two phases). */
+static size_t backward_tile_pixels(const DmConvShape *s, size_t rows) {
+  const size_t hw_out = (size_t)s->h_out * s->w_out;
+  if (is_pointwise(s)) return tile_size(rows, hw_out, s->n);
+  const size_t threads = (size_t)omp_get_max_threads();
+  const size_t wanted = 2 * ((threads + (size_t)s->n - 1) / (size_t)s->n);
+  const size_t min_rows =
+      MAX((size_t)((s->kernel + s->stride - 1) / s->stride) - 1, (size_t)1);
+  const size_t bound_rows = DM_SCRATCH_FLOATS / rows / (size_t)s->w_out;
+  size_t tile_rows = MIN(bound_rows, ((size_t)s->h_out + wanted - 1) / wanted);
+  tile_rows = MIN(MAX(tile_rows, min_rows), (size_t)s->h_out);
+  return tile_rows * (size_t)s->w_out;
+}
+
+/* One thread's scratch: a column tile (K, tile) for dweight and its
+ * gradient for din (none for a pointwise conv), and the thread's dweight
+ * partial (C_out, K); NULL where not wanted. */
+typedef struct {
+  float *col, *dcol, *dweight;
+} ConvScratch;
+
+static bool conv_scratch_alloc(ConvScratch *scratch, const DmConvShape *s,
+                               size_t rows, size_t tile, bool want_input,
+                               bool want_weight) {
+  const bool columns = !is_pointwise(s);
+  if (columns && want_weight)
+    scratch->col = malloc(rows * tile * sizeof(float));
+  if (columns && want_input)
+    scratch->dcol = malloc(rows * tile * sizeof(float));
+  if (want_weight)
+    scratch->dweight = calloc((size_t)s->c_out * rows, sizeof(float));
+  return (scratch->col || !columns || !want_weight) &&
+         (scratch->dcol || !columns || !want_input) &&
+         (scratch->dweight || !want_weight);
+}
+
+/* The gradients from output pixels [p, p_end) of one image: its dweight
+ * partial += dout_tile (C_out, P) col^T (P, K), and din += col2im(weight^T
+ * (K, C_out) dout_tile). A pointwise conv's col is the input itself and its
+ * col2im the identity. */
+static void conv_backward_tile(float *din, const float *dout,
+                               const float *image, const float *weight,
+                               const DmConvShape *s, ConvScratch *scratch,
+                               size_t p, size_t p_end) {
+  const size_t hw_out = (size_t)s->h_out * s->w_out;
+  const int32_t rows = s->c_in * s->kernel * s->kernel;
+  const int pixels = (int)(p_end - p);
+  const bool pointwise = is_pointwise(s);
+  if (scratch->dweight) {
+    const float *columns = pointwise ? image + p : scratch->col;
+    if (!pointwise) im2col_tile(scratch->col, image, s, p, p_end);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->c_out, rows,
+                pixels, 1.0f, dout + p, (int)hw_out, columns,
+                pointwise ? (int)hw_out : pixels, 1.0f, scratch->dweight,
+                rows);
+  }
+  if (din == NULL) return;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, pixels, s->c_out,
+              1.0f, weight, rows, dout + p, (int)hw_out,
+              pointwise ? 1.0f : 0.0f, pointwise ? din + p : scratch->dcol,
+              pointwise ? (int)hw_out : pixels);
+  if (!pointwise) col2im_tile(din, scratch->dcol, s, p, p_end);
+}
+
+/* dweight (count) += the threads' partials, summed in thread order. */
+static void add_partials(float *dweight, float *const *partials,
+                         int32_t threads, size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) {
+    float total = 0.0f;
+    for (int32_t t = 0; t < threads; t++)
+      if (partials[t]) total += partials[t][i];
+    dweight[i] += total;
+  }
+}
+
+/* Runs the tiles of every image, the even tiles of all images first and
+ * then the odd ones when din needs two phases; returns false when a
+ * thread's scratch cannot be allocated. */
+static bool conv_backward_tiles(float *din, float **partials,
+                                const float *dout, const float *in,
+                                const float *weight, const DmConvShape *s,
+                                size_t tile, bool want_weight) {
+  const size_t hw_in = (size_t)s->h_in * s->w_in;
+  const size_t hw_out = (size_t)s->h_out * s->w_out;
+  const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t tiles = (hw_out + tile - 1) / tile;
+  const size_t phases = din != NULL && !is_pointwise(s) ? 2 : 1;
+  bool failed = false;
+#pragma omp parallel reduction(|| : failed)
+  {
+    ConvScratch scratch = {0};
+    failed = !conv_scratch_alloc(&scratch, s, rows, tile, din != NULL,
+                                 want_weight);
+    partials[omp_get_thread_num()] = scratch.dweight;
+    for (size_t phase = 0; phase < phases; phase++) {
+      const size_t per_image = (tiles - phase + phases - 1) / phases;
+#pragma omp for schedule(static)
+      for (size_t task = 0; task < (size_t)s->n * per_image; task++) {
+        if (failed) continue;
+        const size_t image = task / per_image;
+        const size_t p = (task % per_image * phases + phase) * tile;
+        conv_backward_tile(din ? din + image * s->c_in * hw_in : NULL,
+                           dout + image * s->c_out * hw_out,
+                           in + image * s->c_in * hw_in, weight, s, &scratch,
+                           p, MIN(p + tile, hw_out));
+      }
+    }
+    free(scratch.col);
+    free(scratch.dcol);
+  }
+  return !failed;
+}
+
+bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
+                        const float *dout, const float *in,
+                        const float *weight, const DmConvShape *s) {
+  const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
+  if (dbias) conv_bias_backward(dbias, dout, s->n, s->c_out,
+                                (size_t)s->h_out * s->w_out);
+  if (din == NULL && dweight == NULL) return true;
+  const int32_t threads = omp_get_max_threads();
+  float **partials = calloc((size_t)threads, sizeof *partials);
+  if (partials == NULL) return false;
+  bool ok = conv_backward_tiles(din, partials, dout, in, weight, s,
+                                backward_tile_pixels(s, rows),
+                                dweight != NULL);
+  if (ok && dweight)
+    add_partials(dweight, partials, threads, (size_t)s->c_out * rows);
+  for (int32_t t = 0; t < threads; t++) free(partials[t]);
+  free(partials);
+  return ok;
+}
+
+/* ---- normalisation and activations ------------------------------------ */
 
 /* dst (count) = src * scale + shift, then SiLU when `with_silu`. */
 DM_VECTOR_CLONES
@@ -248,6 +440,16 @@ static void scale_shift_row(float *dst, const float *src, size_t count,
     for (size_t p = 0; p < count; p++) dst[p] = src[p] * scale + shift;
 }
 
+/* mean and rstd = 1 / sqrt(variance + eps) of one group's values (biased
+ * variance), in two passes: the mean, then the centred second moment. */
+static void group_statistics(const float *x, size_t count, float eps,
+                             double *mean, double *rstd) {
+  *mean = sum_centred_powers(x, count, 0.0f, 1) / (double)count;
+  const double variance =
+      sum_centred_powers(x, count, (float)*mean, 2) / (double)count;
+  *rstd = 1.0 / sqrt(variance + eps);
+}
+
 void dm_groupnorm_forward(float *out, const float *in, const float *weight,
                           const float *bias, int32_t n, int32_t c, size_t hw,
                           int32_t groups, float eps, bool with_silu) {
@@ -257,12 +459,8 @@ void dm_groupnorm_forward(float *out, const float *in, const float *weight,
   for (int32_t task = 0; task < n * groups; task++) {
     const size_t base = (size_t)task * group_size;
     const float *x = in + base;
-    /* Two passes: the mean, then the centred second moment. */
-    const double mean = sum_centred_powers(x, group_size, 0.0f, 1) /
-                        (double)group_size;
-    const double variance =
-        sum_centred_powers(x, group_size, (float)mean, 2) / (double)group_size;
-    const double rstd = 1.0 / sqrt(variance + eps);
+    double mean, rstd;
+    group_statistics(x, group_size, eps, &mean, &rstd);
     const int32_t first_channel = (task % groups) * per_group;
     for (int32_t j = 0; j < per_group; j++) {
       const int32_t ch = first_channel + j;
@@ -274,10 +472,147 @@ void dm_groupnorm_forward(float *out, const float *in, const float *weight,
   }
 }
 
+/* silu'(x) = s (1 + x (1 - s)), s = sigmoid(x). */
+static inline float silu_grad(float x) {
+  const float s = 1.0f / (1.0f + exp_approx(-x));
+  return s * (1.0f + x * (1.0f - s));
+}
+
+/* dy (count) = dout * silu'(x * scale + shift), or dout without SiLU: the
+ * gradient at the affine output y of one channel. */
+DM_VECTOR_CLONES
+static void affine_output_grad(float *dy, const float *dout, const float *x,
+                               size_t count, float scale, float shift,
+                               bool with_silu) {
+  if (with_silu)
+    for (size_t p = 0; p < count; p++)
+      dy[p] = dout[p] * silu_grad(x[p] * scale + shift);
+  else
+    memcpy(dy, dout, count * sizeof(float));
+}
+
+/* dx (count) += a dy + b xhat + c. */
+DM_VECTOR_CLONES
+static void add_affine_pair(float *dx, const float *dy, const float *xhat,
+                            size_t count, float a, float b, float c) {
+  for (size_t p = 0; p < count; p++) dx[p] += a * dy[p] + b * xhat[p] + c;
+}
+
+/* One (image, group) of a groupnorm backward: rows of per_group channels
+ * of hw pixels, the group's parameters and statistics. */
+typedef struct {
+  const float *dout, *x;       /* (per_group, hw) */
+  const float *weight, *bias;  /* (per_group) */
+  double mean, rstd;
+  size_t hw;
+  bool with_silu;
+} NormGroup;
+
+/* Scratch rows of one thread: xhat = (x - mean) rstd and dy, the gradient
+ * at y, of one channel. */
+typedef struct {
+  float *dy, *xhat; /* (hw) each */
+} NormRows;
+
+static void norm_channel_rows(const NormRows *rows, const NormGroup *g,
+                              int32_t j) {
+  const float *x = g->x + (size_t)j * g->hw;
+  const float scale = (float)(g->rstd * g->weight[j]);
+  const float shift = (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
+  scale_shift_row(rows->xhat, x, g->hw, (float)g->rstd,
+                  (float)(-g->mean * g->rstd), false);
+  affine_output_grad(rows->dy, g->dout + (size_t)j * g->hw, x, g->hw, scale,
+                     shift, g->with_silu);
+}
+
+/* One (image, group) task: sums (per_group, 2) = per channel (sum dy,
+ * sum dy xhat), then din (per_group, hw) += rstd (g - mean(g) -
+ * xhat mean(g xhat)) with g = dy * weight, the means over the group. */
+static void groupnorm_group_backward(float *din, double *sums,
+                                     NormGroup *g, int32_t per_group,
+                                     float eps, const NormRows *rows) {
+  group_statistics(g->x, (size_t)per_group * g->hw, eps, &g->mean, &g->rstd);
+  double mean_g = 0.0, mean_g_xhat = 0.0;
+  for (int32_t j = 0; j < per_group; j++) {
+    norm_channel_rows(rows, g, j);
+    sums[2 * j] = sum_centred_powers(rows->dy, g->hw, 0.0f, 1);
+    sums[2 * j + 1] = cblas_dsdot((int)g->hw, rows->dy, 1, rows->xhat, 1);
+    mean_g += g->weight[j] * sums[2 * j];
+    mean_g_xhat += g->weight[j] * sums[2 * j + 1];
+  }
+  if (din == NULL) return;
+  const double count = (double)per_group * (double)g->hw;
+  mean_g /= count;
+  mean_g_xhat /= count;
+  for (int32_t j = 0; j < per_group; j++) {
+    norm_channel_rows(rows, g, j);
+    add_affine_pair(din + (size_t)j * g->hw, rows->dy, rows->xhat, g->hw,
+                    (float)(g->rstd * g->weight[j]),
+                    (float)(-g->rstd * mean_g_xhat),
+                    (float)(-g->rstd * mean_g));
+  }
+}
+
+/* dweight (C) += sums[.][1] and dbias (C) += sums[.][0] of (N, C, 2),
+ * images in order. */
+static void add_channel_sums(float *dweight, float *dbias,
+                             const double *sums, int32_t n, int32_t c) {
+  for (int32_t ch = 0; ch < c; ch++) {
+    double weight_total = 0.0, bias_total = 0.0;
+    for (int32_t i = 0; i < n; i++) {
+      bias_total += sums[((size_t)i * c + ch) * 2];
+      weight_total += sums[((size_t)i * c + ch) * 2 + 1];
+    }
+    if (dweight) dweight[ch] += (float)weight_total;
+    if (dbias) dbias[ch] += (float)bias_total;
+  }
+}
+
+bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
+                           const float *dout, const float *in,
+                           const float *weight, const float *bias, int32_t n,
+                           int32_t c, size_t hw, int32_t groups, float eps,
+                           bool with_silu) {
+  const int32_t per_group = c / groups;
+  const size_t group_size = (size_t)per_group * hw;
+  double *sums = malloc((size_t)n * c * 2 * sizeof(double));
+  if (sums == NULL) return false;
+  bool failed = false;
+#pragma omp parallel reduction(|| : failed)
+  {
+    NormRows rows = {malloc(hw * sizeof(float)), malloc(hw * sizeof(float))};
+    failed = !rows.dy || !rows.xhat;
+#pragma omp for schedule(static)
+    for (int32_t task = 0; task < n * groups; task++) {
+      if (failed) continue;
+      const size_t base = (size_t)task * group_size;
+      const int32_t first = (task % groups) * per_group;
+      NormGroup group = {.dout = dout + base, .x = in + base,
+                         .weight = weight + first, .bias = bias + first,
+                         .hw = hw, .with_silu = with_silu};
+      groupnorm_group_backward(din ? din + base : NULL,
+                               sums + (size_t)task * per_group * 2, &group,
+                               per_group, eps, &rows);
+    }
+    free(rows.dy);
+    free(rows.xhat);
+  }
+  if (!failed) add_channel_sums(dweight, dbias, sums, n, c);
+  free(sums);
+  return !failed;
+}
+
 DM_VECTOR_CLONES
 void dm_silu_forward(float *out, const float *in, size_t count) {
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < count; i++) out[i] = silu(in[i]);
+}
+
+DM_VECTOR_CLONES
+void dm_silu_backward(float *din, const float *dout, const float *in,
+                      size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) din[i] += dout[i] * silu_grad(in[i]);
 }
 
 void dm_linear_forward(float *out, const float *in, const float *weight,
@@ -289,6 +624,42 @@ void dm_linear_forward(float *out, const float *in, const float *weight,
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features,
               in_features, 1.0f, in, in_features, weight, in_features, 1.0f,
               out, out_features);
+}
+
+void dm_linear_backward(float *din, float *dweight, float *dbias,
+                        const float *dout, const float *in,
+                        const float *weight, int32_t n, int32_t in_features,
+                        int32_t out_features) {
+  if (din) /* din (N, in) += dout (N, out) weight (out, in) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in_features,
+                out_features, 1.0f, dout, out_features, weight, in_features,
+                1.0f, din, in_features);
+  if (dweight) /* dweight (out, in) += dout^T (out, N) in (N, in) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_features,
+                in_features, n, 1.0f, dout, out_features, in, in_features,
+                1.0f, dweight, in_features);
+  for (int32_t j = 0; dbias && j < out_features; j++) {
+    double total = 0.0;
+    for (int32_t i = 0; i < n; i++) total += dout[(size_t)i * out_features + j];
+    dbias[j] += (float)total;
+  }
+}
+
+void dm_channel_shift_forward(float *out, const float *shift, int32_t n,
+                              int32_t c, size_t hw) {
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < (int64_t)n * c; plane++) {
+    float *dst = out + (size_t)plane * hw;
+    for (size_t p = 0; p < hw; p++) dst[p] += shift[plane];
+  }
+}
+
+void dm_channel_shift_backward(float *dshift, const float *dout, int32_t n,
+                               int32_t c, size_t hw) {
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < (int64_t)n * c; plane++)
+    dshift[plane] += (float)sum_centred_powers(dout + (size_t)plane * hw, hw,
+                                               0.0f, 1);
 }
 
 /* ---- resampling and concatenation -------------------------------------- */
@@ -306,6 +677,21 @@ void dm_upsample2x_forward(float *out, const float *in, int32_t n, int32_t c,
   }
 }
 
+void dm_upsample2x_backward(float *din, const float *dout, int32_t n,
+                            int32_t c, int32_t h, int32_t w) {
+  const int64_t planes = (int64_t)n * c;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; p++) {
+    const float *src = dout + (size_t)p * 4 * h * w;
+    float *dst = din + (size_t)p * h * w;
+    for (int32_t y = 0; y < h; y++)
+      for (int32_t x = 0; x < w; x++) {
+        const float *top = src + (size_t)(2 * y) * 2 * w + 2 * x;
+        dst[(size_t)y * w + x] += top[0] + top[1] + top[2 * w] + top[2 * w + 1];
+      }
+  }
+}
+
 void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
                        int32_t c_a, int32_t c_b, size_t hw) {
   for (int32_t i = 0; i < n; i++) {
@@ -313,6 +699,17 @@ void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
     memcpy(dst, a + (size_t)i * c_a * hw, (size_t)c_a * hw * sizeof(float));
     memcpy(dst + (size_t)c_a * hw, b + (size_t)i * c_b * hw,
            (size_t)c_b * hw * sizeof(float));
+  }
+}
+
+void dm_concat_backward(float *da, float *db, const float *dout, int32_t n,
+                        int32_t c_a, int32_t c_b, size_t hw) {
+  const size_t count_a = (size_t)c_a * hw, count_b = (size_t)c_b * hw;
+  for (int32_t i = 0; i < n; i++) {
+    const float *src = dout + (size_t)i * (count_a + count_b);
+    for (size_t p = 0; da && p < count_a; p++) da[i * count_a + p] += src[p];
+    for (size_t p = 0; db && p < count_b; p++)
+      db[i * count_b + p] += src[count_a + p];
   }
 }
 
@@ -365,18 +762,43 @@ static void scale_row(float *row, size_t count, float factor) {
   for (size_t j = 0; j < count; j++) row[j] *= factor;
 }
 
-/* Softmax of one row, in place (max-shifted for range). */
-static void softmax_row(float *row, size_t cols) {
-  exp_shifted(row, cols, max_lanes(row, cols));
-  scale_row(row, cols, (float)(1.0 / sum_centred_powers(row, cols, 0.0f, 1)));
+/* Softmax of one row, in place (max-shifted for range). Returns the row's
+ * log-sum-exp lse = log sum_j exp(row_j), so that softmax_j =
+ * exp(row_j - lse). */
+static float softmax_row(float *row, size_t cols) {
+  const float max = max_lanes(row, cols);
+  exp_shifted(row, cols, max);
+  const double total = sum_centred_powers(row, cols, 0.0f, 1);
+  scale_row(row, cols, (float)(1.0 / total));
+  return max + (float)log(total);
 }
 
-/* A token-wise linear map in channel-major form: dst (C, hw) = W (C, C)
- * src (C, hw) + b, i.e. a 1x1 convolution. */
+/* The token-wise linear map dst (C, hw) = W (C, C) src (C, hw) + b in
+ * channel-major form is a 1x1 convolution of this shape. */
+static DmConvShape projection_shape(int32_t c, size_t hw) {
+  return (DmConvShape){1, c, 1, (int32_t)hw, c, 1, (int32_t)hw, 1, 1, 0, 0};
+}
+
 static bool project(float *dst, const float *src, const float *weight,
                     const float *bias, int32_t c, size_t hw) {
-  const DmConvShape shape = {1, c, 1, (int32_t)hw, c, 1, (int32_t)hw, 1, 1, 0, 0};
+  const DmConvShape shape = projection_shape(c, hw);
   return dm_conv2d_forward(dst, src, weight, bias, &shape, false);
+}
+
+/* normed, q, k, v (C, hw) of one image x (C, hw): GroupNorm, then the three
+ * projections, q scaled by q_scale = 1 / sqrt(d). */
+static bool attention_inputs(float *normed, float *q, float *k, float *v,
+                             const float *x, const DmAttentionWeights *w,
+                             int32_t c, size_t hw, int32_t groups, float eps,
+                             float q_scale) {
+  dm_groupnorm_forward(normed, x, w->norm_weight, w->norm_bias, 1, c, hw,
+                       groups, eps, false);
+  if (!project(q, normed, w->query_weight, w->query_bias, c, hw) ||
+      !project(k, normed, w->key_weight, w->key_bias, c, hw) ||
+      !project(v, normed, w->value_weight, w->value_bias, c, hw))
+    return false;
+  for (size_t p = 0; p < (size_t)c * hw; p++) q[p] *= q_scale;
+  return true;
 }
 
 /* context (C, hw) = per head softmax(q_h^T k_h) v_h, one task per (head,
@@ -426,18 +848,209 @@ bool dm_attention_forward(float *out, const float *in,
   for (int32_t i = 0; i < n && ok; i++) {
     const float *x = in + (size_t)i * plane;
     float *y = out + (size_t)i * plane;
-    dm_groupnorm_forward(normed, x, w->norm_weight, w->norm_bias, 1, c, hw,
-                         groups, eps, false);
-    ok = project(q, normed, w->query_weight, w->query_bias, c, hw) &&
-         project(k, normed, w->key_weight, w->key_bias, c, hw) &&
-         project(v, normed, w->value_weight, w->value_bias, c, hw);
-    if (!ok) break;
-    for (size_t p = 0; p < plane; p++) q[p] *= q_scale;
-    ok = attend(context, q, k, v, heads, head_dim, hw) &&
+    ok = attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
+                          q_scale) &&
+         attend(context, q, k, v, heads, head_dim, hw) &&
          project(y, context, w->out_weight, w->out_bias, c, hw);
     /* Residual connection, then diffusers' rescale_output_factor. */
     for (size_t p = 0; ok && p < plane; p++) y[p] = (y[p] + x[p]) / rescale;
   }
+  free(work);
+  return ok;
+}
+
+/* ---- attention backward ------------------------------------------------ */
+
+/* One image's attention backward: the recomputed forward and the
+ * gradients, each (C, hw), heads of d = head_dim channels in turn. */
+typedef struct {
+  float *normed, *q, *k, *v, *context; /* q scaled by 1 / sqrt(d) */
+  float *dy, *dcontext, *dq, *dk, *dv; /* dy: the output gradient / rescale */
+  float *lse, *delta;                  /* (heads, hw): per query */
+  int32_t heads, head_dim;
+  size_t hw;
+} AttentionWork;
+
+/* p (count) = p o (dp - delta): a row of dS = P o (dP - D). */
+DM_VECTOR_CLONES
+static void softmax_grad_row(float *p, const float *dp, float delta,
+                             size_t count) {
+  for (size_t j = 0; j < count; j++) p[j] *= dp[j] - delta;
+}
+
+/* The same for a row of dS^T: delta (count) varies along it. */
+DM_VECTOR_CLONES
+static void softmax_grad_columns(float *p, const float *dp,
+                                 const float *delta, size_t count) {
+  for (size_t j = 0; j < count; j++) p[j] *= dp[j] - delta[j];
+}
+
+/* row (count) = exp(row - shift), shift (count) varying along it. */
+DM_VECTOR_CLONES
+static void exp_minus(float *row, const float *shift, size_t count) {
+  for (size_t j = 0; j < count; j++) row[j] = exp_approx(row[j] - shift[j]);
+}
+
+/* delta (heads, hw) = per query i, dC_i . C_i over each head's channels. */
+static void softmax_deltas(const AttentionWork *a) {
+#pragma omp parallel for schedule(static)
+  for (int32_t head = 0; head < a->heads; head++) {
+    float *delta = a->delta + (size_t)head * a->hw;
+    memset(delta, 0, a->hw * sizeof(float));
+    for (int32_t j = 0; j < a->head_dim; j++) {
+      const size_t row = ((size_t)head * a->head_dim + j) * a->hw;
+      for (size_t i = 0; i < a->hw; i++)
+        delta[i] += a->dcontext[row + i] * a->context[row + i];
+    }
+  }
+}
+
+/* Queries [q0, q0 + rows) of one head: scores (rows, hw) = q^T k, P by
+ * softmax (keeping each row's lse), dprob (rows, hw) = dC^T v, dS = P o
+ * (dP - D) in scores, then dq[:, q0:q0+rows] (d, rows) = k dS^T. */
+static void query_block_backward(const AttentionWork *a, int32_t head,
+                                 float *scores, float *dprob, size_t q0,
+                                 size_t rows) {
+  const size_t off = (size_t)head * a->head_dim * a->hw, hw = a->hw;
+  const float *delta = a->delta + (size_t)head * hw;
+  float *lse = a->lse + (size_t)head * hw;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
+              a->head_dim, 1.0f, a->q + off + q0, (int)hw, a->k + off,
+              (int)hw, 0.0f, scores, (int)hw);
+  for (size_t r = 0; r < rows; r++)
+    lse[q0 + r] = softmax_row(scores + r * hw, hw);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
+              a->head_dim, 1.0f, a->dcontext + off + q0, (int)hw,
+              a->v + off, (int)hw, 0.0f, dprob, (int)hw);
+  for (size_t r = 0; r < rows; r++)
+    softmax_grad_row(scores + r * hw, dprob + r * hw, delta[q0 + r], hw);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->head_dim, (int)rows,
+              (int)hw, 1.0f, a->k + off, (int)hw, scores, (int)hw, 0.0f,
+              a->dq + off + q0, (int)hw);
+}
+
+/* Keys [k0, k0 + rows) of one head: P^T (rows, hw) = exp(k^T q - lse),
+ * dv[:, k0:k0+rows] (d, rows) = dC P; dP^T (rows, hw) = v^T dC, dS^T =
+ * P^T o (dP^T - D), dk[:, k0:k0+rows] (d, rows) = q dS. */
+static void key_block_backward(const AttentionWork *a, int32_t head,
+                               float *scores, float *dprob, size_t k0,
+                               size_t rows) {
+  const size_t off = (size_t)head * a->head_dim * a->hw, hw = a->hw;
+  const float *delta = a->delta + (size_t)head * hw;
+  const float *lse = a->lse + (size_t)head * hw;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
+              a->head_dim, 1.0f, a->k + off + k0, (int)hw, a->q + off,
+              (int)hw, 0.0f, scores, (int)hw);
+  for (size_t r = 0; r < rows; r++) exp_minus(scores + r * hw, lse, hw);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->head_dim, (int)rows,
+              (int)hw, 1.0f, a->dcontext + off, (int)hw, scores, (int)hw,
+              0.0f, a->dv + off + k0, (int)hw);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
+              a->head_dim, 1.0f, a->v + off + k0, (int)hw, a->dcontext + off,
+              (int)hw, 0.0f, dprob, (int)hw);
+  for (size_t r = 0; r < rows; r++)
+    softmax_grad_columns(scores + r * hw, dprob + r * hw, delta, hw);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, a->head_dim, (int)rows,
+              (int)hw, 1.0f, a->q + off, (int)hw, scores, (int)hw, 0.0f,
+              a->dk + off + k0, (int)hw);
+}
+
+/* One task of a pass: a block of rows (queries or keys) of one head. */
+typedef void (*BlockBackward)(const AttentionWork *a, int32_t head,
+                              float *scores, float *dprob, size_t first,
+                              size_t rows);
+
+/* dq, dk, dv of context = softmax(q^T k) v per head, from dcontext and
+ * delta: the query pass (dq, lse), a barrier, then the key pass (dk, dv).
+ * One task per (head, block) in each pass. */
+static bool attend_backward(const AttentionWork *a) {
+  static const BlockBackward passes[2] = {query_block_backward,
+                                          key_block_backward};
+  const size_t hw = a->hw, block = tile_size(hw, hw, a->heads);
+  const size_t blocks = (hw + block - 1) / block;
+  const size_t tasks = (size_t)a->heads * blocks;
+  bool failed = false;
+#pragma omp parallel reduction(|| : failed)
+  {
+    float *scores = malloc(block * hw * sizeof(float));
+    float *dprob = malloc(block * hw * sizeof(float));
+    failed = !scores || !dprob;
+    for (int pass = 0; pass < 2; pass++) {
+#pragma omp for schedule(static)
+      for (size_t task = 0; task < tasks; task++) {
+        const size_t first = task % blocks * block;
+        if (!failed)
+          passes[pass](a, (int32_t)(task / blocks), scores, dprob, first,
+                       MIN(block, hw - first));
+      }
+    }
+    free(scores);
+    free(dprob);
+  }
+  return !failed;
+}
+
+/* One image: out = (to_out(attend(q, k, v)) + x) / rescale backwards, from
+ * dout (C, hw) to din (C, hw) and the weights' gradients. */
+static bool attention_image_backward(float *din, const DmAttentionGrads *g,
+                                     const float *dout, const float *x,
+                                     const DmAttentionWeights *w,
+                                     const AttentionWork *a, int32_t groups,
+                                     float eps, float rescale) {
+  const int32_t c = a->heads * a->head_dim;
+  const size_t plane = (size_t)c * a->hw;
+  const DmConvShape shape = projection_shape(c, a->hw);
+  const float q_scale = 1.0f / sqrtf((float)a->head_dim);
+  if (!attention_inputs(a->normed, a->q, a->k, a->v, x, w, c, a->hw, groups,
+                        eps, q_scale) ||
+      !attend(a->context, a->q, a->k, a->v, a->heads, a->head_dim, a->hw))
+    return false;
+  for (size_t p = 0; p < plane; p++) a->dy[p] = dout[p] / rescale;
+  for (size_t p = 0; din && p < plane; p++) din[p] += a->dy[p]; /* residual */
+  memset(a->dcontext, 0, plane * sizeof(float));
+  if (!dm_conv2d_backward(a->dcontext, g->out_weight, g->out_bias, a->dy,
+                          a->context, w->out_weight, &shape))
+    return false;
+  softmax_deltas(a);
+  if (!attend_backward(a)) return false;
+  /* q = (W_q normed + b_q) q_scale */
+  for (size_t p = 0; p < plane; p++) a->dq[p] *= q_scale;
+  float *dnormed = a->context; /* the context is dead */
+  memset(dnormed, 0, plane * sizeof(float));
+  return dm_conv2d_backward(dnormed, g->query_weight, g->query_bias, a->dq,
+                            a->normed, w->query_weight, &shape) &&
+         dm_conv2d_backward(dnormed, g->key_weight, g->key_bias, a->dk,
+                            a->normed, w->key_weight, &shape) &&
+         dm_conv2d_backward(dnormed, g->value_weight, g->value_bias, a->dv,
+                            a->normed, w->value_weight, &shape) &&
+         dm_groupnorm_backward(din, g->norm_weight, g->norm_bias, dnormed, x,
+                               w->norm_weight, w->norm_bias, 1, c, a->hw,
+                               groups, eps, false);
+}
+
+bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
+                           const float *dout, const float *in,
+                           const DmAttentionWeights *weights, int32_t n,
+                           int32_t c, size_t hw, int32_t heads,
+                           int32_t groups, float eps, float rescale) {
+  const DmAttentionGrads none = {0};
+  const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
+  float *work = malloc((10 * plane + 2 * stats) * sizeof(float));
+  if (work == NULL) return false;
+  AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
+  float **planes[] = {&a.normed, &a.q, &a.k, &a.v, &a.context,
+                      &a.dy, &a.dcontext, &a.dq, &a.dk, &a.dv};
+  for (size_t i = 0; i < G_N_ELEMENTS(planes); i++)
+    *planes[i] = work + i * plane;
+  a.lse = work + 10 * plane;
+  a.delta = a.lse + stats;
+  bool ok = true;
+  for (int32_t i = 0; i < n && ok; i++)
+    ok = attention_image_backward(din ? din + (size_t)i * plane : NULL,
+                                  dweights ? dweights : &none,
+                                  dout + (size_t)i * plane,
+                                  in + (size_t)i * plane, weights, &a, groups,
+                                  eps, rescale);
   free(work);
   return ok;
 }

@@ -7,7 +7,16 @@
  * that each output element is computed by one thread in a fixed order:
  * results do not depend on the thread count except through OpenBLAS.
  * Layers that need scratch memory return false when it cannot be
- * allocated (and leave `out` unspecified). */
+ * allocated (and leave `out` unspecified).
+ *
+ * Each `_backward` takes the forward's arguments with gradients first:
+ * gradients (d<name>, shaped like <name>), the output gradient `dout`, then
+ * the forward's inputs, weights and sizes. Gradients are ADDED to what the
+ * buffers hold (the caller zeroes them once), and any gradient pointer may be
+ * NULL when it is not wanted. Gradient buffers must not alias the inputs.
+ * Reductions over images and pixels run in a fixed order for a given thread
+ * count (per-thread partials summed in thread order, or one thread per
+ * output element): bit-identical results for a given thread count. */
 #ifndef DM_LAYERS_H
 #define DM_LAYERS_H
 
@@ -32,6 +41,17 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *shape,
                        bool accumulate);
 
+/* The adjoint of dm_conv2d_forward: din (N, C_in, H_in, W_in) += the
+ * transposed convolution of dout (N, C_out, H_out, W_out) (col2im of
+ * weight^T dout); dweight (C_out, C_in, k, k) += sum over images and pixels
+ * of dout col^T; dbias (C_out) += sum of dout over images and pixels.
+ * cblas_sgemm on tiles of whole output rows: neighbouring tiles' col2im can
+ * overlap (k > stride), so even tiles run first, then odd ones. Returns
+ * false when scratch memory cannot be allocated. */
+bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
+                        const float *dout, const float *in,
+                        const float *weight, const DmConvShape *shape);
+
 /* out (N, C, hw) = GroupNorm(in) * weight (C) + bias (C), statistics over
  * (C / groups) channels x hw pixels per group, biased variance, eps inside
  * the square root; then SiLU when `with_silu`. `out` may equal `in`. */
@@ -39,8 +59,28 @@ void dm_groupnorm_forward(float *out, const float *in, const float *weight,
                           const float *bias, int32_t n, int32_t c, size_t hw,
                           int32_t groups, float eps, bool with_silu);
 
+/* The adjoint of dm_groupnorm_forward, from `in` and the parameters alone
+ * (mean and rstd recomputed). With xhat = (x - mean) rstd and
+ * y = xhat * weight + bias: dy = dout * silu'(y) (or dout), then
+ * dbias += sum dy, dweight += sum dy xhat over images and pixels, and per
+ * group of M values, with g = dy * weight (batch-norm's gradient, Ioffe and
+ * Szegedy 2015 §3, over a group as Wu and He 2018 normalise):
+ *   din += rstd (g - mean(g) - xhat mean(g xhat)).
+ * `din` must not alias `dout`. Returns false when scratch memory cannot be
+ * allocated. */
+bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
+                           const float *dout, const float *in,
+                           const float *weight, const float *bias, int32_t n,
+                           int32_t c, size_t hw, int32_t groups, float eps,
+                           bool with_silu);
+
 /* out (count) = in * sigmoid(in). `out` may equal `in`. */
 void dm_silu_forward(float *out, const float *in, size_t count);
+
+/* din (count) += dout * silu'(in), silu'(x) = s (1 + x (1 - s)) with
+ * s = sigmoid(x). */
+void dm_silu_backward(float *din, const float *dout, const float *in,
+                      size_t count);
 
 /* out (N, out_features) = in (N, in_features) weight^T + bias, with weight
  * (out_features, in_features) as torch.nn.Linear stores it. */
@@ -48,13 +88,38 @@ void dm_linear_forward(float *out, const float *in, const float *weight,
                        const float *bias, int32_t n, int32_t in_features,
                        int32_t out_features);
 
+/* din (N, in_features) += dout (N, out_features) weight; dweight
+ * (out_features, in_features) += dout^T in; dbias (out_features) += sum of
+ * dout over N. */
+void dm_linear_backward(float *din, float *dweight, float *dbias,
+                        const float *dout, const float *in,
+                        const float *weight, int32_t n, int32_t in_features,
+                        int32_t out_features);
+
+/* out (N, C, hw) += shift (N, C) broadcast over the pixels: a resnet's time
+ * embedding added to its hidden state. */
+void dm_channel_shift_forward(float *out, const float *shift, int32_t n,
+                              int32_t c, size_t hw);
+
+/* dshift (N, C) += the sum over pixels of dout (N, C, hw). */
+void dm_channel_shift_backward(float *dshift, const float *dout, int32_t n,
+                               int32_t c, size_t hw);
+
 /* out (N, C, 2H, 2W) = nearest-neighbour upsampling of in (N, C, H, W). */
 void dm_upsample2x_forward(float *out, const float *in, int32_t n, int32_t c,
                            int32_t h, int32_t w);
 
+/* din (N, C, H, W) += the sum of each 2x2 block of dout (N, C, 2H, 2W). */
+void dm_upsample2x_backward(float *din, const float *dout, int32_t n,
+                            int32_t c, int32_t h, int32_t w);
+
 /* out (N, Ca + Cb, hw) = [a (N, Ca, hw) | b (N, Cb, hw)] along channels. */
 void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
                        int32_t c_a, int32_t c_b, size_t hw);
+
+/* da (N, Ca, hw) += dout's first Ca channels, db (N, Cb, hw) += the rest. */
+void dm_concat_backward(float *da, float *db, const float *dout, int32_t n,
+                        int32_t c_a, int32_t c_b, size_t hw);
 
 /* out (N, dim) = the sinusoidal timestep embedding of timesteps (N), as
  * diffusers' get_timestep_embedding computes it in float32 (Vaswani et al.
@@ -64,6 +129,8 @@ void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
 void dm_timestep_embedding_forward(float *out, const float *timesteps,
                                    int32_t n, int32_t dim, bool flip_sin_to_cos,
                                    int32_t freq_shift);
+/* No backward: the sinusoid has no parameters, and the timesteps are
+ * conditioning inputs that training never differentiates. */
 
 /* Weights of one diffusers Attention block used spatially. */
 typedef struct {
@@ -74,6 +141,15 @@ typedef struct {
   const float *out_weight, *out_bias;     /* to_out.0 */
 } DmAttentionWeights;
 
+/* Gradients of the same tensors (shapes as above); any may be NULL. */
+typedef struct {
+  float *norm_weight, *norm_bias;
+  float *query_weight, *query_bias;
+  float *key_weight, *key_bias;
+  float *value_weight, *value_bias;
+  float *out_weight, *out_bias;
+} DmAttentionGrads;
+
 /* out (N, C, hw) = (in + to_out(MHA(GroupNorm(in)))) / rescale, multi-head
  * self-attention over the hw pixels as tokens, `heads` heads of C / heads
  * channels, softmax(q k^T / sqrt(d)) v (Vaswani et al. 2017 eq. 1). The
@@ -83,5 +159,22 @@ bool dm_attention_forward(float *out, const float *in,
                           const DmAttentionWeights *weights, int32_t n,
                           int32_t c, size_t hw, int32_t heads, int32_t groups,
                           float eps, float rescale);
+
+/* The adjoint of dm_attention_forward (`dweights` NULL: only din). The
+ * normalised input, q, k, v and the context are recomputed per image; with
+ * P = softmax(S), S = q^T k / sqrt(d), and the context's gradient dC:
+ *   dP = dC^T v,  D_i = sum_j P_ij dP_ij = dC_i . C_i,
+ *   dS = P o (dP - D)          (the softmax Jacobian, row by row),
+ *   dq_i = sum_j dS_ij k_j / sqrt(d),  dk_j = sum_i dS_ij q_i / sqrt(d),
+ *   dv_j = sum_i P_ij dC_i,
+ * FlashAttention-2's backward (Dao 2023, Alg. 2) without atomics: one pass
+ * over blocks of queries gives dq and each row's log-sum-exp, a second pass
+ * over blocks of keys recomputes P^T from those and gives dk, dv. Every
+ * task writes its own columns, and memory stays linear in hw. */
+bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
+                           const float *dout, const float *in,
+                           const DmAttentionWeights *weights, int32_t n,
+                           int32_t c, size_t hw, int32_t heads,
+                           int32_t groups, float eps, float rescale);
 
 #endif /* DM_LAYERS_H */

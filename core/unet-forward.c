@@ -1,44 +1,61 @@
-/* gimp-diffusion core: UNet2DModel forward pass.
+/* gimp-diffusion core: UNet2DModel forward pass, for inference and for
+ * training.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
  * Activations are freed as soon as they are dead, so peak memory is a small
  * multiple of the largest activation (linear in the pixel count): the skip
  * tensors of the down path, the current hidden state and one block's
- * temporaries. */
+ * temporaries. A training forward runs the same code with a tape: each
+ * layer saves its input there (save), and the tape keeps what the forward
+ * would free (release); the two in-place group norms then write a new
+ * buffer so that their inputs survive. */
 #include <math.h>
 #include <string.h>
 
-#include "layers.h"
-#include "unet-layout.h"
+#include "unet-train.h"
 
-/* An activation (N, c, h, w) of the current batch. */
-typedef struct {
-  float *data;
-  int32_t c, h, w;
-} Activation;
+typedef DmActivation Activation;
 
 typedef struct {
   const DmModel *model;
   const float *params; /* DmParams.data */
   int32_t n;           /* batch size */
   float *temb_silu;    /* (N, temb_dim): SiLU of the time embedding */
+  DmUnetTape *tape;    /* NULL for inference */
   GError **error;
 } ForwardContext;
 
 #define PARAM(ctx, offset) ((ctx)->params + (offset))
 
-static float *alloc_activation(ForwardContext *ctx, int32_t c, int32_t h,
-                               int32_t w) {
+float *dm_activation_new(int32_t n, int32_t c, int32_t h, int32_t w,
+                         bool zeroed, GError **error) {
   size_t count = 0, bytes = 0;
   float *data = NULL;
-  if (dm_mul_size((size_t)ctx->n * c, (size_t)h * w, &count) &&
+  if (dm_mul_size((size_t)n * c, (size_t)h * w, &count) &&
       dm_mul_size(count, sizeof(float), &bytes))
-    data = malloc(bytes);
-  if (data == NULL && ctx->error && *ctx->error == NULL)
-    g_set_error(ctx->error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory for a (%d, %d, %d, %d) activation", ctx->n, c,
-                h, w);
+    data = zeroed ? calloc(count, sizeof(float)) : malloc(bytes);
+  if (data == NULL && error && *error == NULL)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a (%d, %d, %d, %d) activation", n, c, h,
+                w);
   return data;
+}
+
+static float *alloc_activation(ForwardContext *ctx, int32_t c, int32_t h,
+                               int32_t w) {
+  return dm_activation_new(ctx->n, c, h, w, false, ctx->error);
+}
+
+/* With a tape, records `data` (N, c, h, w), the input of a layer with
+ * parameters, for the backward; the tape owns it from now on. */
+static void save(ForwardContext *ctx, float *data, int32_t c, int32_t h,
+                 int32_t w) {
+  if (ctx->tape) dm_unet_tape_push(ctx->tape, data, c, h, w);
+}
+
+/* Frees an activation the forward is done with, unless the tape keeps it. */
+static void release(ForwardContext *ctx, float *data) {
+  if (ctx->tape == NULL || !dm_unet_tape_holds(ctx->tape, data)) free(data);
 }
 
 static bool out_of_memory(ForwardContext *ctx) {
@@ -54,13 +71,12 @@ static void inspect(const ForwardContext *ctx, const char *stage,
   ctx->model->inspect(stage, &view, ctx->model->inspect_data);
 }
 
-static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
-                         ParamPair conv, int32_t c_in, int32_t h_in,
-                         int32_t w_in, int32_t c_out, int32_t kernel,
-                         int32_t stride, int32_t pad_top, bool accumulate) {
+DmConvShape dm_unet_conv_shape(int32_t n, int32_t c_in, int32_t h_in,
+                               int32_t w_in, int32_t c_out, int32_t kernel,
+                               int32_t stride, int32_t pad_top) {
   const int32_t pad_total = kernel / 2 * 2; /* output = input / stride */
   DmConvShape shape = {
-      .n = ctx->n, .c_in = c_in, .h_in = h_in, .w_in = w_in, .c_out = c_out,
+      .n = n, .c_in = c_in, .h_in = h_in, .w_in = w_in, .c_out = c_out,
       .h_out = (h_in + pad_total - kernel) / stride + 1,
       .w_out = (w_in + pad_total - kernel) / stride + 1,
       .kernel = kernel, .stride = stride, .pad_top = pad_top,
@@ -69,6 +85,15 @@ static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
     shape.h_out = h_in / 2;
     shape.w_out = w_in / 2;
   }
+  return shape;
+}
+
+static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
+                         ParamPair conv, int32_t c_in, int32_t h_in,
+                         int32_t w_in, int32_t c_out, int32_t kernel,
+                         int32_t stride, int32_t pad_top, bool accumulate) {
+  const DmConvShape shape = dm_unet_conv_shape(ctx->n, c_in, h_in, w_in,
+                                               c_out, kernel, stride, pad_top);
   if (!dm_conv2d_forward(out, in, PARAM(ctx, conv.weight),
                          PARAM(ctx, conv.bias), &shape, accumulate))
     return out_of_memory(ctx);
@@ -76,14 +101,16 @@ static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
 }
 
 /* out = (shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x))) + proj(temb)))))
- *       / output_scale   — diffusers ResnetBlock2D, "default" time norm. */
-static float *resnet_forward(ForwardContext *ctx, const float *x, int32_t h,
+ *       / output_scale   — diffusers ResnetBlock2D, "default" time norm.
+ * Saves x, then norm2's input. */
+static float *resnet_forward(ForwardContext *ctx, float *x, int32_t h,
                              int32_t w, const ResnetLayout *r) {
   const size_t hw = (size_t)h * w;
   const int32_t n = ctx->n;
+  save(ctx, x, r->c_in, h, w);
   float *normed = alloc_activation(ctx, r->c_in, h, w);
   float *hidden = alloc_activation(ctx, r->c_out, h, w);
-  float *out = NULL;
+  float *normed2 = NULL, *out = NULL;
   float *temb_proj = malloc((size_t)n * r->c_out * sizeof(float));
   if (!normed || !hidden || !temb_proj) goto fail;
 
@@ -99,13 +126,14 @@ static float *resnet_forward(ForwardContext *ctx, const float *x, int32_t h,
                     PARAM(ctx, r->time_emb_proj.weight),
                     PARAM(ctx, r->time_emb_proj.bias), n,
                     ctx->model->layout->temb_dim, r->c_out);
-  for (int32_t i = 0; i < n; i++)
-    for (int32_t c = 0; c < r->c_out; c++) {
-      float *plane = hidden + ((size_t)i * r->c_out + c) * hw;
-      const float shift = temb_proj[(size_t)i * r->c_out + c];
-      for (size_t p = 0; p < hw; p++) plane[p] += shift;
-    }
-  dm_groupnorm_forward(hidden, hidden, PARAM(ctx, r->norm2.weight),
+  dm_channel_shift_forward(hidden, temb_proj, n, r->c_out, hw);
+  normed2 = hidden; /* in place, unless the tape keeps norm2's input */
+  if (ctx->tape) {
+    save(ctx, hidden, r->c_out, h, w);
+    normed2 = alloc_activation(ctx, r->c_out, h, w);
+    if (normed2 == NULL) goto fail;
+  }
+  dm_groupnorm_forward(normed2, hidden, PARAM(ctx, r->norm2.weight),
                        PARAM(ctx, r->norm2.bias), n, r->c_out, hw, r->groups,
                        r->eps, true);
 
@@ -118,36 +146,45 @@ static float *resnet_forward(ForwardContext *ctx, const float *x, int32_t h,
   } else {
     memcpy(out, x, (size_t)n * r->c_out * hw * sizeof(float));
   }
-  if (!conv_forward(ctx, out, hidden, r->conv2, r->c_out, h, w, r->c_out, 3,
+  if (!conv_forward(ctx, out, normed2, r->conv2, r->c_out, h, w, r->c_out, 3,
                     1, 1, true))
     goto fail;
   if (r->output_scale != 1.0f) {
     const size_t count = (size_t)n * r->c_out * hw;
     for (size_t p = 0; p < count; p++) out[p] /= r->output_scale;
   }
-  free(hidden);
+  if (normed2 != hidden) free(normed2);
+  release(ctx, hidden);
   free(temb_proj);
   return out;
 
 fail:
+  if (normed2 != hidden) free(normed2);
   free(normed);
-  free(hidden);
+  release(ctx, hidden);
   free(temb_proj);
   free(out);
   return NULL;
 }
 
-static float *attention_forward(ForwardContext *ctx, const float *x,
-                                int32_t h, int32_t w,
-                                const AttentionLayout *a) {
+DmAttentionWeights dm_unet_attention_weights(const float *params,
+                                             const AttentionLayout *a) {
+  return (DmAttentionWeights){
+      params + a->group_norm.weight, params + a->group_norm.bias,
+      params + a->to_q.weight,       params + a->to_q.bias,
+      params + a->to_k.weight,       params + a->to_k.bias,
+      params + a->to_v.weight,       params + a->to_v.bias,
+      params + a->to_out.weight,     params + a->to_out.bias};
+}
+
+/* Saves x. */
+static float *attention_forward(ForwardContext *ctx, float *x, int32_t h,
+                                int32_t w, const AttentionLayout *a) {
+  save(ctx, x, a->channels, h, w);
   float *out = alloc_activation(ctx, a->channels, h, w);
   if (out == NULL) return NULL;
-  const DmAttentionWeights weights = {
-      PARAM(ctx, a->group_norm.weight), PARAM(ctx, a->group_norm.bias),
-      PARAM(ctx, a->to_q.weight),       PARAM(ctx, a->to_q.bias),
-      PARAM(ctx, a->to_k.weight),       PARAM(ctx, a->to_k.bias),
-      PARAM(ctx, a->to_v.weight),       PARAM(ctx, a->to_v.bias),
-      PARAM(ctx, a->to_out.weight),     PARAM(ctx, a->to_out.bias)};
+  const DmAttentionWeights weights =
+      dm_unet_attention_weights(ctx->params, a);
   if (!dm_attention_forward(out, x, &weights, ctx->n, a->channels,
                             (size_t)h * w, a->heads, a->groups, a->eps,
                             a->rescale)) {
@@ -170,8 +207,9 @@ static void skips_push(SkipStack *skips, float *data, int32_t c, int32_t h,
   skips->items[skips->count++] = (Activation){data, c, h, w};
 }
 
-static void skips_clear(SkipStack *skips) {
-  for (int32_t i = 0; i < skips->count; i++) free(skips->items[i].data);
+static void skips_clear(ForwardContext *ctx, SkipStack *skips) {
+  for (int32_t i = 0; i < skips->count; i++)
+    release(ctx, skips->items[i].data);
   skips->count = 0;
 }
 
@@ -182,14 +220,14 @@ static bool block_layer_forward(ForwardContext *ctx, Activation *hidden,
                                 int32_t j) {
   const ResnetLayout *r = &block->resnets[j];
   float *next = resnet_forward(ctx, hidden->data, hidden->h, hidden->w, r);
-  if (owned) free(hidden->data);
+  if (owned) release(ctx, hidden->data);
   hidden->data = next;
   hidden->c = r->c_out;
   if (next == NULL) return false;
   if (block->has_attention) {
     float *attended = attention_forward(ctx, next, hidden->h, hidden->w,
                                         &block->attentions[j]);
-    free(next);
+    release(ctx, next);
     hidden->data = attended;
     if (attended == NULL) return false;
   }
@@ -212,6 +250,7 @@ static bool down_path(ForwardContext *ctx, SkipStack *skips,
       if (down == NULL) return false;
       skips_push(skips, down, top.c, top.h / 2, top.w / 2);
       const int32_t pad = config->downsample_padding;
+      save(ctx, top.data, top.c, top.h, top.w);
       if (!conv_forward(ctx, down, top.data, block->resample, top.c, top.h,
                         top.w, top.c, 3, 2, pad, false))
         return false;
@@ -240,7 +279,7 @@ static bool mid_path(ForwardContext *ctx, const SkipStack *skips,
   if (layout->mid_has_attention) {
     float *attended = attention_forward(ctx, hidden->data, hidden->h,
                                         hidden->w, &layout->mid_attention);
-    free(hidden->data);
+    release(ctx, hidden->data);
     hidden->data = attended;
     if (attended == NULL) return false;
   }
@@ -258,28 +297,30 @@ static bool concat_skip(ForwardContext *ctx, Activation *hidden, bool owned,
   if (joined != NULL)
     dm_concat_forward(joined, hidden->data, skip.data, ctx->n, hidden->c,
                       skip.c, (size_t)hidden->h * hidden->w);
-  if (owned) free(hidden->data);
-  free(skip.data);
+  if (owned) release(ctx, hidden->data);
+  release(ctx, skip.data);
   hidden->data = joined;
   hidden->c += skip.c;
   return joined != NULL;
 }
 
+/* Saves the hidden state (not the upsampled one: that is recomputed). */
 static bool upsample(ForwardContext *ctx, Activation *hidden,
                      const BlockLayout *block) {
   const int32_t c = hidden->c, h = hidden->h, w = hidden->w;
+  save(ctx, hidden->data, c, h, w);
   float *nearest = alloc_activation(ctx, c, 2 * h, 2 * w);
   float *out = alloc_activation(ctx, c, 2 * h, 2 * w);
   bool ok = nearest && out;
   if (ok) {
     dm_upsample2x_forward(nearest, hidden->data, ctx->n, c, h, w);
-    free(hidden->data);
+    release(ctx, hidden->data);
     hidden->data = NULL;
     ok = conv_forward(ctx, out, nearest, block->resample, c, 2 * h, 2 * w, c,
                       3, 1, 1, false);
   }
   free(nearest);
-  free(hidden->data);
+  release(ctx, hidden->data);
   hidden->data = ok ? out : NULL;
   if (!ok) free(out);
   hidden->h = 2 * h;
@@ -305,58 +346,73 @@ static bool up_path(ForwardContext *ctx, SkipStack *skips, Activation *hidden,
   return true;
 }
 
-/* temb_silu (N, 4 C0) = SiLU(linear_2(SiLU(linear_1(sinusoid(t))))). */
+/* temb_silu (N, 4 C0) = SiLU(linear_2(SiLU(linear_1(sinusoid(t))))).
+ * Saves the sinusoid and both linear outputs (SiLU then writes new
+ * buffers instead of working in place). */
 static bool time_embedding(ForwardContext *ctx, const float *timesteps) {
   const DmModel *model = ctx->model;
   const DmUnetLayout *layout = model->layout;
   const int32_t n = ctx->n, dim = layout->time_dim, temb = layout->temb_dim;
+  const size_t count = (size_t)n * temb;
   float *sinusoid = malloc((size_t)n * dim * sizeof(float));
-  float *hidden = malloc((size_t)n * temb * sizeof(float));
-  ctx->temb_silu = malloc((size_t)n * temb * sizeof(float));
-  bool ok = sinusoid && hidden && ctx->temb_silu;
+  float *linear_1 = malloc(count * sizeof(float));
+  float *linear_2 = malloc(count * sizeof(float));
+  float *hidden = ctx->tape ? malloc(count * sizeof(float)) : linear_1;
+  ctx->temb_silu = ctx->tape ? malloc(count * sizeof(float)) : linear_2;
+  bool ok = sinusoid && linear_1 && linear_2 && hidden && ctx->temb_silu;
   if (ok) {
     dm_timestep_embedding_forward(sinusoid, timesteps, n, dim,
                                   model->config.flip_sin_to_cos,
                                   model->config.freq_shift);
     inspect(ctx, "time_proj", sinusoid, dim, 1, 1);
-    dm_linear_forward(hidden, sinusoid, PARAM(ctx, layout->time_linear_1.weight),
+    dm_linear_forward(linear_1, sinusoid,
+                      PARAM(ctx, layout->time_linear_1.weight),
                       PARAM(ctx, layout->time_linear_1.bias), n, dim, temb);
-    dm_silu_forward(hidden, hidden, (size_t)n * temb);
-    dm_linear_forward(ctx->temb_silu, hidden,
+    dm_silu_forward(hidden, linear_1, count);
+    dm_linear_forward(linear_2, hidden,
                       PARAM(ctx, layout->time_linear_2.weight),
                       PARAM(ctx, layout->time_linear_2.bias), n, temb, temb);
-    inspect(ctx, "time_embedding", ctx->temb_silu, temb, 1, 1);
-    dm_silu_forward(ctx->temb_silu, ctx->temb_silu, (size_t)n * temb);
+    inspect(ctx, "time_embedding", linear_2, temb, 1, 1);
+    dm_silu_forward(ctx->temb_silu, linear_2, count);
+    save(ctx, sinusoid, dim, 1, 1);
+    save(ctx, linear_1, temb, 1, 1);
+    save(ctx, linear_2, temb, 1, 1);
   } else {
     out_of_memory(ctx);
   }
-  free(sinusoid);
-  free(hidden);
+  release(ctx, sinusoid);
+  if (hidden != linear_1) free(hidden);
+  release(ctx, linear_1);
+  if (linear_2 != ctx->temb_silu) release(ctx, linear_2);
   return ok;
 }
 
-/* conv_in of x (or of 2x - 1 when center_input_sample). */
+/* conv_in of x (or of 2x - 1 when center_input_sample). Saves a copy of
+ * conv_in's input. */
 static float *input_forward(ForwardContext *ctx, const DmTensor *x) {
   const DmUnetConfig *config = &ctx->model->config;
   const int32_t c0 = config->block_out_channels[0];
   float *out = alloc_activation(ctx, c0, x->h, x->w);
   if (out == NULL) return NULL;
   const float *input = x->data;
-  float *centred = NULL;
-  if (config->center_input_sample) {
+  float *copy = NULL;
+  if (config->center_input_sample || ctx->tape) {
     const size_t count = dm_tensor_numel(x);
-    centred = malloc(count * sizeof(float));
-    if (centred == NULL) {
+    const float scale = config->center_input_sample ? 2.0f : 1.0f;
+    const float shift = config->center_input_sample ? -1.0f : 0.0f;
+    copy = malloc(count * sizeof(float));
+    if (copy == NULL) {
       free(out);
       out_of_memory(ctx);
       return NULL;
     }
-    for (size_t i = 0; i < count; i++) centred[i] = 2.0f * x->data[i] - 1.0f;
-    input = centred;
+    for (size_t i = 0; i < count; i++) copy[i] = scale * x->data[i] + shift;
+    save(ctx, copy, x->c, x->h, x->w);
+    input = copy;
   }
   bool ok = conv_forward(ctx, out, input, ctx->model->layout->conv_in,
                          x->c, x->h, x->w, c0, 3, 1, 1, false);
-  free(centred);
+  release(ctx, copy);
   if (!ok) {
     free(out);
     return NULL;
@@ -365,20 +421,30 @@ static float *input_forward(ForwardContext *ctx, const DmTensor *x) {
   return out;
 }
 
-/* out = conv_out(SiLU(conv_norm_out(hidden))); consumes hidden. */
+/* out = conv_out(SiLU(conv_norm_out(hidden))); consumes hidden (in place,
+ * unless the tape saves it). */
 static bool output_forward(ForwardContext *ctx, DmTensor *out,
                            Activation *hidden) {
   const DmUnetLayout *layout = ctx->model->layout;
   const size_t hw = (size_t)hidden->h * hidden->w;
-  dm_groupnorm_forward(hidden->data, hidden->data,
+  float *normed = hidden->data;
+  if (ctx->tape) {
+    save(ctx, hidden->data, hidden->c, hidden->h, hidden->w);
+    normed = alloc_activation(ctx, hidden->c, hidden->h, hidden->w);
+    if (normed == NULL) return false;
+  }
+  dm_groupnorm_forward(normed, hidden->data,
                        PARAM(ctx, layout->conv_norm_out.weight),
                        PARAM(ctx, layout->conv_norm_out.bias), ctx->n,
                        hidden->c, hw, ctx->model->config.norm_num_groups,
                        ctx->model->config.norm_eps, false);
-  inspect(ctx, "conv_norm_out", hidden->data, hidden->c, hidden->h, hidden->w);
-  dm_silu_forward(hidden->data, hidden->data, (size_t)ctx->n * hidden->c * hw);
-  return conv_forward(ctx, out->data, hidden->data, layout->conv_out,
-                      hidden->c, hidden->h, hidden->w, out->c, 3, 1, 1, false);
+  inspect(ctx, "conv_norm_out", normed, hidden->c, hidden->h, hidden->w);
+  dm_silu_forward(normed, normed, (size_t)ctx->n * hidden->c * hw);
+  const bool ok = conv_forward(ctx, out->data, normed, layout->conv_out,
+                               hidden->c, hidden->h, hidden->w, out->c, 3, 1,
+                               1, false);
+  if (normed != hidden->data) free(normed);
+  return ok;
 }
 
 static bool check_shapes(const DmModel *model, const DmTensor *out,
@@ -415,13 +481,16 @@ static bool check_shapes(const DmModel *model, const DmTensor *out,
   return true;
 }
 
-bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
-                      const float *timesteps, GError **error) {
+/* The forward for inference (tape NULL) or training. The last thing it
+ * saves is the time embedding's SiLU, which every resnet's backward reads. */
+static bool unet_forward(DmModel *model, DmUnetTape *tape, DmTensor *out,
+                         const DmTensor *x, const float *timesteps,
+                         GError **error) {
   if (!check_shapes(model, out, x, timesteps, error)) return false;
   dm_threads_init();
   GError *local_error = NULL;
   ForwardContext ctx = {.model = model, .params = model->params.data,
-                        .n = x->n, .error = &local_error};
+                        .n = x->n, .tape = tape, .error = &local_error};
   SkipStack *skips = g_new0(SkipStack, 1);
   Activation hidden = {0};
   bool owned = false;
@@ -438,13 +507,29 @@ bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
     owned = true; /* from the first concatenation on, hidden is ours */
   }
   ok = ok && output_forward(&ctx, out, &hidden);
-  if (owned) free(hidden.data);
-  skips_clear(skips);
+  if (owned) release(&ctx, hidden.data);
+  skips_clear(&ctx, skips);
   g_free(skips);
-  free(ctx.temb_silu);
+  if (ok) save(&ctx, ctx.temb_silu, model->layout->temb_dim, 1, 1);
+  release(&ctx, ctx.temb_silu);
   if (!ok) g_propagate_error(error, local_error ? local_error
                                    : g_error_new(DM_ERROR, DM_ERROR_NO_MEMORY,
                                                  "out of memory"));
+  return ok;
+}
+
+bool dm_model_forward(DmModel *model, DmTensor *out, const DmTensor *x,
+                      const float *timesteps, GError **error) {
+  return unet_forward(model, NULL, out, x, timesteps, error);
+}
+
+bool dm_unet_forward_train(DmModel *model, DmUnetTape *tape, DmTensor *out,
+                           const DmTensor *x, const float *timesteps,
+                           GError **error) {
+  dm_unet_tape_clear(tape);
+  if (!dm_unet_tape_fits(tape, model, x, error)) return false;
+  const bool ok = unet_forward(model, tape, out, x, timesteps, error);
+  if (!ok) dm_unet_tape_clear(tape);
   return ok;
 }
 

@@ -32,6 +32,9 @@ typedef struct {
   AttentionLayout attentions[DM_MAX_BLOCK_LAYERS];
   bool has_resample; /* downsamplers.0.conv or upsamplers.0.conv */
   ParamPair resample;
+  /* Up blocks: channels of the skip tensor that resnet j's input ends
+   * with (its input is [hidden | skip]). */
+  int32_t skip_channels[DM_MAX_BLOCK_LAYERS];
 } BlockLayout;
 
 struct DmUnetLayout {

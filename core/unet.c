@@ -192,6 +192,7 @@ static void add_up_block(TableBuilder *b, BlockLayout *block, int32_t index,
   for (int32_t j = 0; j < block->n_resnets; j++) {
     const int32_t skip = j == block->n_resnets - 1 ? c_below : c_out;
     const int32_t hidden = j == 0 ? c_prev : c_out;
+    block->skip_channels[j] = skip;
     char *name = g_strdup_printf("up_blocks.%d.resnets.%d", index, j);
     block->resnets[j] = add_resnet(b, name, hidden + skip, c_out, temb_dim,
                                    config, 1.0f);

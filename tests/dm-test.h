@@ -10,6 +10,8 @@
 #include <stdlib.h>
 
 #include "dm.h"
+#include "rng.h"
+#include "safetensors.h"
 
 static int dm_test_failures = 0;
 
@@ -51,6 +53,28 @@ static inline double dm_test_compare(const char *label, const float *got,
          n > 1 ? got[1] : 0.0, n > 0 ? want[0] : 0.0, n > 1 ? want[1] : 0.0);
   if (!ok) dm_test_failures++;
   return max_diff;
+}
+
+/* count normal values times `scale`, from the test seed's stream `stream`
+ * (g_free the result). */
+static inline float *dm_test_random_floats(size_t count, float scale,
+                                           uint64_t stream) {
+  float *data = g_new(float, count);
+  dm_rng_normal_fill(data, count, 1234, stream, 0);
+  for (size_t i = 0; i < count; i++) data[i] *= scale;
+  return data;
+}
+
+/* The float32 tensor `name` of `st` (g_free it), its element count in
+ * *numel unless NULL; NULL when there is no such tensor. */
+static inline float *dm_test_read_tensor(const DmSafetensors *st,
+                                         const char *name, size_t *numel) {
+  const DmStEntry *entry = dm_safetensors_find(st, name);
+  if (entry == NULL) return NULL;
+  float *data = g_new(float, entry->numel);
+  dm_safetensors_read_f32(entry, data);
+  if (numel) *numel = entry->numel;
+  return data;
 }
 
 /* Path of a file under tests/data (DM_TEST_DATA is set by meson). */

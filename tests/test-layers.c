@@ -6,14 +6,6 @@
 
 #include "dm-test.h"
 #include "layers.h"
-#include "rng.h"
-
-static float *random_floats(size_t count, float scale, uint64_t stream) {
-  float *data = g_new(float, count);
-  dm_rng_normal_fill(data, count, 1234, stream, 0);
-  for (size_t i = 0; i < count; i++) data[i] *= scale;
-  return data;
-}
 
 /* ---- convolution ------------------------------------------------------- */
 
@@ -42,10 +34,10 @@ static void check_conv(const char *label, DmConvShape s, bool accumulate) {
   const size_t in_count = (size_t)s.n * s.c_in * s.h_in * s.w_in;
   const size_t out_count = (size_t)s.n * s.c_out * s.h_out * s.w_out;
   const size_t w_count = (size_t)s.c_out * s.c_in * s.kernel * s.kernel;
-  float *in = random_floats(in_count, 1.0f, 1);
-  float *weight = random_floats(w_count, 0.1f, 2);
-  float *bias = random_floats(s.c_out, 0.5f, 3);
-  float *got = random_floats(out_count, 1.0f, 4);
+  float *in = dm_test_random_floats(in_count, 1.0f, 1);
+  float *weight = dm_test_random_floats(w_count, 0.1f, 2);
+  float *bias = dm_test_random_floats(s.c_out, 0.5f, 3);
+  float *got = dm_test_random_floats(out_count, 1.0f, 4);
   float *want = g_new(float, out_count);
   conv_reference(want, in, weight, bias, &s);
   if (accumulate) /* want += the initial contents of got */
@@ -81,10 +73,10 @@ static void test_groupnorm(void) {
   const int32_t n = 2, c = 12, groups = 3;
   const size_t hw = 50, count = (size_t)n * c * hw;
   const float eps = 1e-5f;
-  float *in = random_floats(count, 2.0f, 5);
+  float *in = dm_test_random_floats(count, 2.0f, 5);
   for (size_t i = 0; i < count; i++) in[i] += 3.0f; /* a large mean */
-  float *weight = random_floats(c, 1.0f, 6);
-  float *bias = random_floats(c, 1.0f, 7);
+  float *weight = dm_test_random_floats(c, 1.0f, 6);
+  float *bias = dm_test_random_floats(c, 1.0f, 7);
   float *want = g_new(float, count), *want_silu = g_new(float, count);
   const int32_t per_group = c / groups;
   for (int32_t i = 0; i < n; i++)
@@ -122,9 +114,9 @@ static void test_groupnorm(void) {
 
 static void test_linear(void) {
   const int32_t n = 3, in_f = 17, out_f = 9;
-  float *in = random_floats((size_t)n * in_f, 1.0f, 8);
-  float *weight = random_floats((size_t)out_f * in_f, 0.3f, 9);
-  float *bias = random_floats(out_f, 1.0f, 10);
+  float *in = dm_test_random_floats((size_t)n * in_f, 1.0f, 8);
+  float *weight = dm_test_random_floats((size_t)out_f * in_f, 0.3f, 9);
+  float *bias = dm_test_random_floats(out_f, 1.0f, 10);
   float got[27], want[27];
   for (int32_t i = 0; i < n; i++)
     for (int32_t j = 0; j < out_f; j++) {
@@ -234,7 +226,7 @@ static void check_attention(const char *label, int32_t n, int32_t c,
   float *params[10];
   for (int i = 0; i < 10; i++) {
     const bool is_norm = i < 2, is_matrix = !is_norm && i % 2 == 0;
-    params[i] = random_floats(is_matrix ? (size_t)c * c : (size_t)c,
+    params[i] = dm_test_random_floats(is_matrix ? (size_t)c * c : (size_t)c,
                               is_matrix ? 0.5f / sqrtf((float)c) : 0.3f, 20 + i);
     if (i == 0) for (int32_t j = 0; j < c; j++) params[0][j] += 1.0f;
   }
@@ -242,7 +234,7 @@ static void check_attention(const char *label, int32_t n, int32_t c,
                                 params[4], params[5], params[6], params[7],
                                 params[8], params[9]};
   const size_t count = (size_t)n * c * hw;
-  float *in = random_floats(count, 1.0f, 30);
+  float *in = dm_test_random_floats(count, 1.0f, 30);
   float *got = g_new(float, count), *want = g_new(float, count);
   for (int32_t i = 0; i < n; i++)
     attention_reference(want + (size_t)i * c * hw, in + (size_t)i * c * hw, &w,

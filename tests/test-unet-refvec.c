@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "dm-test.h"
-#include "safetensors.h"
 
 typedef struct {
   const char *name;
@@ -29,16 +28,6 @@ static const RefCase ref_cases[] = {
 #define STAGE_ATOL 3e-5
 #define STAGE_RTOL 1e-5
 
-static float *read_tensor(const DmSafetensors *st, const char *name,
-                          size_t *numel) {
-  const DmStEntry *entry = dm_safetensors_find(st, name);
-  if (entry == NULL) return NULL;
-  float *data = g_new(float, entry->numel);
-  dm_safetensors_read_f32(entry, data);
-  if (numel) *numel = entry->numel;
-  return data;
-}
-
 typedef struct {
   const char *case_name;
   const DmSafetensors *intermediates;
@@ -51,7 +40,7 @@ static void check_stage(const char *stage, const DmTensor *value,
   if (state->intermediates == NULL) return;
   char *key = g_strdup_printf("inter.%s", stage);
   size_t numel = 0;
-  float *want = read_tensor(state->intermediates, key, &numel);
+  float *want = dm_test_read_tensor(state->intermediates, key, &numel);
   char *label = g_strdup_printf("%s %s", state->case_name, key);
   if (want == NULL) {
     printf("skip %s (no reference)\n", label);
@@ -92,9 +81,9 @@ static void run_case(const RefCase *ref) {
                               &error);
   DM_CHECK_OK(x != NULL, error);
   dm_safetensors_read_f32(x_entry, x->data);
-  float *timesteps = read_tensor(cases, "t", NULL);
+  float *timesteps = dm_test_read_tensor(cases, "t", NULL);
   size_t out_numel = 0;
-  float *want = read_tensor(cases, "out", &out_numel);
+  float *want = dm_test_read_tensor(cases, "out", &out_numel);
 
   InspectState state = {ref->name, intermediates, 0};
   dm_model_set_inspect(model, check_stage, &state);
