@@ -148,6 +148,73 @@ DM_API float dm_ema_decay(float max_decay, int64_t update);
 DM_API void dm_ema_update(float *ema, const float *params, size_t count,
                           float decay);
 
+/* ---- the trainer --------------------------------------------------------- */
+
+/* What a training run needs besides the model: the objective follows the
+ * model's scheduler config (VP: epsilon, v or x0 prediction, Ho et al.
+ * 2020 L_simple eq. 14 with uniform timesteps; VE: epsilon on the VE
+ * variable, denoising score matching with lambda(sigma) = sigma^2, Song &
+ * Ermon 2019 eq. 6). */
+typedef struct {
+  int32_t batch_size;      /* images per step, 1 .. 4096 */
+  uint64_t seed;           /* timesteps and noise of step s: Philox(seed, s) */
+  DmAdamWOptions adamw;
+  DmLrSchedule lr;
+  float max_grad_norm;     /* global gradient-norm clip; 0 = off */
+  float ema_decay;         /* EMA's maximum decay in [0, 1); 0 = no EMA */
+  float min_snr_gamma;     /* VP: min-SNR-gamma loss weights (Hang et al.
+                            * 2023), e.g. 5; 0 = off (uniform) */
+} DmTrainOptions;
+
+/* Batch 16, seed 0, AdamW (0.9, 0.999, 1e-8, no weight decay), lr 2e-4
+ * constant after 200 warm-up steps (of 10000), clip 1, EMA 0.999, no
+ * min-SNR weighting. */
+DM_API void dm_train_options_default(DmTrainOptions *options);
+
+typedef struct DmTrainer DmTrainer;
+
+/* A trainer of `model`, whose weights it updates in place (borrowed: free
+ * the trainer first). The EMA starts as a copy of the weights. */
+DM_API DmTrainer *dm_trainer_new(DmModel *model, const DmTrainOptions *options,
+                                 GError **error);
+DM_API void dm_trainer_free(DmTrainer *trainer);
+
+/* One step on images (batch_size, C, size, size) in [-1, 1]: draws t and
+ * noise from (seed, step), forward and backward pass, clipping, AdamW, EMA.
+ * A step whose gradient is not finite changes no weight (counted by
+ * dm_trainer_skipped_steps). *loss (may be NULL) = the batch's mean
+ * (weighted) squared error. size must be a multiple of the model's. */
+DM_API bool dm_trainer_step(DmTrainer *trainer, const float *images,
+                            int32_t size, float *loss, GError **error);
+/* Steps taken (including skipped ones). */
+DM_API int64_t dm_trainer_step_count(const DmTrainer *trainer);
+DM_API int64_t dm_trainer_skipped_steps(const DmTrainer *trainer);
+
+/* A new model (caller frees) with the EMA weights (or the raw weights when
+ * !ema or the run has no EMA), the same configs and card. */
+DM_API DmModel *dm_trainer_export(const DmTrainer *trainer, bool ema,
+                                  GError **error);
+
+/* The caller's notes (a JSON text kept in checkpoints: loss history, data
+ * summary, ...), "{}" when none; borrowed. set copies. */
+DM_API const char *dm_trainer_notes(const DmTrainer *trainer);
+DM_API void dm_trainer_set_notes(DmTrainer *trainer, const char *json);
+
+/* Checkpoint file: a single-file model (dm.h) of the current weights whose
+ * metadata also holds "dm.checkpoint" (the options as JSON),
+ * "dm.adam_step", "dm.skipped_steps" and "dm.train_notes", with the Adam
+ * moments and the EMA under "adam_m/<name>", "adam_v/<name>",
+ * "ema/<name>". Written to a temporary file, fsynced and renamed: a crash
+ * or a full disk leaves the previous checkpoint whole. dm_model_load()
+ * reads it as the model of its current weights. */
+DM_API bool dm_trainer_save(const DmTrainer *trainer, const char *path,
+                            GError **error);
+/* Restores a trainer and its model (*model, caller frees after the
+ * trainer) from a checkpoint; training on continues exactly as the run
+ * that wrote it would have. */
+DM_API DmTrainer *dm_trainer_load(const char *path, DmModel **model,
+                                  GError **error);
+
 G_END_DECLS
 
 #endif /* DM_TRAIN_H */
