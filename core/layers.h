@@ -46,8 +46,11 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
  * weight^T dout); dweight (C_out, C_in, k, k) += sum over images and pixels
  * of dout col^T; dbias (C_out) += sum of dout over images and pixels.
  * cblas_sgemm on tiles of whole output rows: neighbouring tiles' col2im can
- * overlap (k > stride), so even tiles run first, then odd ones. Returns
- * false when scratch memory cannot be allocated. */
+ * overlap (k > stride), so even tiles run first, then odd ones; each thread
+ * sums dweight into a private (C_out, C_in k k) partial, the partials are
+ * then added in thread order. Scratch per thread: two (C_in k k, tile)
+ * column tiles of at most 4 MiB each (at least the rows a tile needs).
+ * Returns false when scratch memory cannot be allocated. */
 bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
                         const float *dout, const float *in,
                         const float *weight, const DmConvShape *shape);
@@ -160,9 +163,11 @@ bool dm_attention_forward(float *out, const float *in,
                           int32_t c, size_t hw, int32_t heads, int32_t groups,
                           float eps, float rescale);
 
-/* The adjoint of dm_attention_forward (`dweights` NULL: only din). The
- * normalised input, q, k, v and the context are recomputed per image; with
- * P = softmax(S), S = q^T k / sqrt(d), and the context's gradient dC:
+/* The adjoint of dm_attention_forward (`dweights` NULL: only din):
+ * din += dout / rescale through the residual and through the attention.
+ * The normalised input, q, k, v and the context C are recomputed per
+ * image; with P = softmax(S), S = q^T k / sqrt(d), and C's gradient dC
+ * (from to_out's backward):
  *   dP = dC^T v,  D_i = sum_j P_ij dP_ij = dC_i . C_i,
  *   dS = P o (dP - D)          (the softmax Jacobian, row by row),
  *   dq_i = sum_j dS_ij k_j / sqrt(d),  dk_j = sum_i dS_ij q_i / sqrt(d),
