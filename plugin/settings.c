@@ -21,10 +21,10 @@ static GimpChoice *sampler_choice(void) {
 
 static void add_sampling_arguments(GimpProcedure *procedure,
                                    const DmSampleOptions *defaults) {
-  gimp_procedure_add_choice_argument(procedure, "sampler", _("Sa_mpler"),
+  gimp_procedure_add_choice_argument(procedure, "sampler", _("Sam_pler"),
       _("How the model is stepped from noise to image"), sampler_choice(),
       dm_sampler_name(defaults->sampler), G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument(procedure, "steps", _("_Steps"),
+  gimp_procedure_add_int_argument(procedure, "steps", _("S_teps"),
       _("Sampling steps: more is slower and usually better"), 1, 1000,
       defaults->steps, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "seed", _("See_d"),
@@ -34,11 +34,11 @@ static void add_sampling_arguments(GimpProcedure *procedure,
       _("DDIM: 0 is deterministic, 1 is as noisy as DDPM"), 0.0, 1.0,
       defaults->eta, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "corrector-steps",
-      _("_Corrector steps"),
+      _("Lan_gevin corrector steps"),
       _("pc, langevin: Langevin steps per noise level"), 1, 100,
       defaults->corrector_steps, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument(procedure, "snr",
-      _("Signal-to-noise _ratio"),
+      _("S_ignal-to-noise ratio"),
       _("pc, langevin: signal-to-noise ratio of the Langevin steps"), 0.001,
       1.0, defaults->snr, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "jump-length",
@@ -46,7 +46,7 @@ static void add_sampling_arguments(GimpProcedure *procedure,
       _("RePaint resampling: steps to jump back (0: off)"), 0, 1000,
       defaults->jump_length, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument(procedure, "jump-repeats",
-      _("Jump _repeats"),
+      _("J_ump repeats"),
       _("RePaint resampling: times each stretch is sampled (0, 1: off)"), 0,
       1000, defaults->jump_repeats, G_PARAM_READWRITE);
 }
@@ -65,7 +65,7 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
         _("Pixels around the selection the model sees (-1: its receptive "
           "radius)"), -1, 4096, -1, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument(procedure, "new-layer",
-      _("Output to a _new layer"),
+      _("Output to a ne_w layer"),
       _("Put the result in a new layer above the source (else change the "
         "layer itself)"), TRUE, G_PARAM_READWRITE);
 }

@@ -3,7 +3,8 @@
 # test installed in a fresh, temporary GIMP profile.
 # Usage: test-gimp.sh PLUGIN_EXE SCRIPT.py DATA_DIR
 # The script gets DM_TEST_DATA and DM_TEST_TMP, and must write "PASS" to
-# $DM_TEST_TMP/result when every check passed.
+# $DM_TEST_TMP/result when every check passed. GIMP is stopped after
+# DM_GIMP_TIMEOUT seconds (default 600).
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 set -eu
 plugin=$1 script=$2 data=$3
@@ -24,7 +25,7 @@ mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" \
 ln -s "$(readlink -f "$plugin")" "$GIMP3_DIRECTORY/plug-ins/$name/$name"
 
 status=0
-timeout 600 gimp-console-3.0 -i --no-fonts --no-data --quit \
+timeout "${DM_GIMP_TIMEOUT:-600}" gimp-console-3.0 -i --no-fonts --no-data --quit \
   --batch-interpreter=python-fu-eval \
   -b "exec(open('$script').read())" >"$tmp/log" 2>&1 || status=$?
 cat "$tmp/log"

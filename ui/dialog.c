@@ -43,8 +43,12 @@ static void add_seed_box(GimpProcedureDialog *dialog,
   g_signal_connect(button, "clicked", G_CALLBACK(new_seed), config);
 }
 
-/* The settings most runs leave alone, in a closed expander. */
+/* The settings most runs leave alone, in a closed expander; the two
+ * fractional ones as spin scales (their ranges are too short for the
+ * default spin button's steps). */
 static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
+  gimp_procedure_dialog_get_spin_scale(dialog, "eta", 1.0);
+  gimp_procedure_dialog_get_spin_scale(dialog, "snr", 1.0);
   gimp_procedure_dialog_fill_box(dialog, "advanced-box", "eta",
                                  "corrector-steps", "snr", "jump-length",
                                  "jump-repeats",
