@@ -178,9 +178,11 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
                            DM_PLUG_INPAINT_PROC) == 0,
       .image = image,
       .drawable = drawables[0]};
-  if (drawables[0] == NULL || drawables[1] != NULL) {
+  if (drawables[0] == NULL || drawables[1] != NULL ||
+      gimp_item_is_group(GIMP_ITEM(drawables[0]))) {
     g_set_error_literal(&error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                        _("Choose exactly one layer or channel"));
+                        _("Choose exactly one layer or channel (not a layer "
+                          "group)"));
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_CALLING_ERROR, error);
   }
