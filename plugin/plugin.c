@@ -1,0 +1,244 @@
+/* gimp-diffusion plug-in: heal a selection or generate an image with a
+ * diffusion model (the sampling is core's; this file is GIMP's side).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <glib/gi18n-lib.h>
+#include <libgimp/gimp.h>
+
+#include "dialog.h"
+#include "models.h"
+#include "pixels.h"
+#include "settings.h"
+
+typedef struct {
+  GimpPlugIn parent_instance;
+} DmPlug;
+
+typedef struct {
+  GimpPlugInClass parent_class;
+} DmPlugClass;
+
+#define DM_PLUG_TYPE (dm_plug_get_type())
+GType dm_plug_get_type(void) G_GNUC_CONST;
+
+G_DEFINE_TYPE(DmPlug, dm_plug, GIMP_TYPE_PLUG_IN)
+
+/* One run: what the procedures share. */
+typedef struct {
+  gboolean inpaint;
+  GimpImage *image;
+  GimpDrawable *drawable;
+  DmPlugSettings settings;
+  DmModel *model;
+  DmPlugArea *area;
+} DmPlugRun;
+
+static GList *dm_plug_query_procedures(GimpPlugIn *plug_in) {
+  (void)plug_in;
+  return g_list_append(g_list_append(NULL, g_strdup(DM_PLUG_INPAINT_PROC)),
+                       g_strdup(DM_PLUG_GENERATE_PROC));
+}
+
+/* Translations arrive with po/; until then the strings stay English. */
+static gboolean dm_plug_set_i18n(GimpPlugIn *plug_in, const gchar *name,
+                                 gchar **gettext_domain, gchar **catalog_dir) {
+  (void)plug_in, (void)name, (void)gettext_domain, (void)catalog_dir;
+  return FALSE;
+}
+
+/* DmProgressFunc: GIMP's progress bar, "Step i of N". A failed update
+ * means GIMP is gone or cancelled us: stop sampling. */
+static bool report_progress(int32_t done, int32_t total, void *user_data) {
+  (void)user_data;
+  gchar *text = g_strdup_printf(_("Step %d of %d"), done, total);
+  gboolean ok = gimp_progress_set_text(text) &&
+                gimp_progress_update((gdouble)done / total);
+  g_free(text);
+  return ok;
+}
+
+/* The part of the drawable the selection touches (all of it when nothing
+ * is selected), in drawable coordinates. Fails when inpainting has no
+ * selection, or when the selection misses the drawable. */
+static gboolean selected_rect(const DmPlugRun *run, GeglRectangle *rect,
+                              GError **error) {
+  if (run->inpaint && gimp_selection_is_empty(run->image)) {
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                        _("Nothing is selected: select the part of the layer "
+                          "to heal"));
+    return FALSE;
+  }
+  if (!gimp_drawable_mask_intersect(run->drawable, &rect->x, &rect->y,
+                                    &rect->width, &rect->height)) {
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                        _("The selection does not touch the active layer"));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The model reads the selection's bounds plus the context margin. */
+static GeglRectangle with_context(const DmPlugRun *run,
+                                  const GeglRectangle *selected) {
+  gint32 margin = run->settings.area.context_margin;
+  if (margin < 0) margin = dm_model_receptive_radius(run->model);
+  const GeglRectangle drawable = {
+      0, 0, gimp_drawable_get_width(run->drawable),
+      gimp_drawable_get_height(run->drawable)};
+  GeglRectangle grown = {selected->x - margin, selected->y - margin,
+                         selected->width + 2 * margin,
+                         selected->height + 2 * margin};
+  gegl_rectangle_intersect(&grown, &grown, &drawable);
+  return grown;
+}
+
+static gboolean check_model_channels(const DmModel *model, GError **error) {
+  const DmUnetConfig *config = dm_model_config(model);
+  if ((config->in_channels == 3 || config->in_channels == 1) &&
+      config->out_channels == config->in_channels)
+    return TRUE;
+  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+              _("The model has %d input and %d output channels; the plug-in "
+                "needs an RGB (3) or grey (1) model"),
+              config->in_channels, config->out_channels);
+  return FALSE;
+}
+
+/* Loads the model, reads the pixels and samples into run->area. */
+static gboolean sample(DmPlugRun *run, GError **error) {
+  GeglRectangle rect;
+  if (!selected_rect(run, &rect, error)) return FALSE;
+  run->model = dm_plug_model_load(run->settings.model, error);
+  if (run->model == NULL || !check_model_channels(run->model, error))
+    return FALSE;
+  const int32_t channels = dm_model_config(run->model)->in_channels;
+  const DmSampleOptions *options = &run->settings.sample;
+  gimp_progress_init(run->inpaint ? _("Healing the selection")
+                                  : _("Generating"));
+  if (!run->inpaint) {
+    run->area = dm_plug_area_read(run->drawable, &rect, channels, FALSE);
+    return dm_model_generate(run->model, run->area->planes, rect.width,
+                             rect.height, options, &run->settings.area,
+                             report_progress, NULL, error);
+  }
+  rect = with_context(run, &rect);
+  run->area = dm_plug_area_read(run->drawable, &rect, channels, TRUE);
+  return dm_model_inpaint(run->model, run->area->planes, run->area->mask,
+                          rect.width, rect.height, options,
+                          &run->settings.area, report_progress, NULL, error);
+}
+
+/* A copy of the source layer above it, named after the settings. */
+static GimpDrawable *result_layer(const DmPlugRun *run) {
+  GimpLayer *source = GIMP_LAYER(run->drawable);
+  GimpLayer *layer = gimp_layer_copy(source);
+  gchar *model = dm_plug_model_display_name(run->settings.model);
+  gchar *name = g_strdup_printf(
+      "%s %s %d #%" G_GUINT64_FORMAT, model,
+      dm_sampler_name(run->settings.sample.sampler),
+      run->settings.sample.steps, run->settings.sample.seed);
+  gimp_item_set_name(GIMP_ITEM(layer), name);
+  gimp_image_insert_layer(
+      run->image, layer,
+      GIMP_LAYER(gimp_item_get_parent(GIMP_ITEM(source))),
+      gimp_image_get_item_position(run->image, GIMP_ITEM(source)));
+  g_free(name);
+  g_free(model);
+  return GIMP_DRAWABLE(layer);
+}
+
+/* Writes the result, in one undo step. */
+static void write_result(const DmPlugRun *run) {
+  gimp_image_undo_group_start(run->image);
+  GimpDrawable *target = run->settings.new_layer &&
+                                 GIMP_IS_LAYER(run->drawable)
+                             ? result_layer(run)
+                             : run->drawable;
+  dm_plug_area_write(run->area, target);
+  gimp_image_undo_group_end(run->image);
+}
+
+static GimpPDBStatusType run_procedure(DmPlugRun *run, GError **error) {
+  if (!sample(run, error))
+    return g_error_matches(*error, DM_ERROR, DM_ERROR_CANCELLED)
+               ? GIMP_PDB_CANCEL
+               : GIMP_PDB_EXECUTION_ERROR;
+  write_result(run);
+  return GIMP_PDB_SUCCESS;
+}
+
+static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
+                                   GimpRunMode run_mode, GimpImage *image,
+                                   GimpDrawable **drawables,
+                                   GimpProcedureConfig *config,
+                                   gpointer run_data) {
+  (void)run_data;
+  GError *error = NULL;
+  DmPlugRun run = {
+      .inpaint = g_strcmp0(gimp_procedure_get_name(procedure),
+                           DM_PLUG_INPAINT_PROC) == 0,
+      .image = image,
+      .drawable = drawables[0]};
+  if (drawables[0] == NULL || drawables[1] != NULL ||
+      gimp_item_is_group(GIMP_ITEM(drawables[0]))) {
+    g_set_error_literal(&error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                        _("Choose exactly one layer or channel (not a layer "
+                          "group)"));
+    return gimp_procedure_new_return_values(
+        procedure, GIMP_PDB_CALLING_ERROR, error);
+  }
+  if (run_mode == GIMP_RUN_INTERACTIVE &&
+      !dm_ui_dialog_run(procedure, config, run.inpaint))
+    return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
+  dm_plug_settings_read(config, &run.settings);
+  const GimpPDBStatusType status = run_procedure(&run, &error);
+  dm_plug_area_free(run.area);
+  dm_model_free(run.model);
+  dm_plug_settings_clear(&run.settings);
+  if (status == GIMP_PDB_SUCCESS && run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush();
+  return gimp_procedure_new_return_values(procedure, status, error);
+}
+
+static GimpProcedure *dm_plug_create_procedure(GimpPlugIn *plug_in,
+                                               const gchar *name) {
+  const gboolean inpaint = g_strcmp0(name, DM_PLUG_INPAINT_PROC) == 0;
+  if (!inpaint && g_strcmp0(name, DM_PLUG_GENERATE_PROC) != 0) return NULL;
+  GimpProcedure *procedure = gimp_image_procedure_new(
+      plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, dm_plug_run, NULL, NULL);
+  gimp_procedure_set_image_types(procedure, "RGB*, GRAY*");
+  gimp_procedure_set_sensitivity_mask(procedure,
+                                      GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
+  gimp_procedure_set_menu_label(procedure,
+                                inpaint ? _("_Heal Selection (Diffusion)...")
+                                        : _("_Generate (Diffusion)..."));
+  gimp_procedure_add_menu_path(procedure, inpaint ? "<Image>/Filters/Enhance"
+                                                  : "<Image>/Filters/Render");
+  gimp_procedure_set_documentation(
+      procedure,
+      inpaint ? _("Fill the selection from its surroundings with a diffusion "
+                  "model")
+              : _("Fill the selection with an image drawn by a diffusion "
+                  "model"),
+      inpaint ? _("Heals the selected part of the layer: a diffusion model "
+                  "samples new pixels that fit the pixels around them. A "
+                  "feathered selection blends softly.")
+              : _("Fills the selection, or the whole layer when nothing is "
+                  "selected, with an unconditional sample of a diffusion "
+                  "model."),
+      name);
+  gimp_procedure_set_attribution(procedure, "the gimp-diffusion authors",
+                                 "the gimp-diffusion authors", "2026");
+  dm_plug_add_arguments(procedure, inpaint);
+  return procedure;
+}
+
+static void dm_plug_class_init(DmPlugClass *klass) {
+  GimpPlugInClass *plug_in_class = GIMP_PLUG_IN_CLASS(klass);
+  plug_in_class->query_procedures = dm_plug_query_procedures;
+  plug_in_class->create_procedure = dm_plug_create_procedure;
+  plug_in_class->set_i18n = dm_plug_set_i18n;
+}
+
+static void dm_plug_init(DmPlug *plug) { (void)plug; }
+
+GIMP_MAIN(DM_PLUG_TYPE)

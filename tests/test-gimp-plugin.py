@@ -1,0 +1,267 @@
+# The plug-in in GIMP 3 batch mode (run by test-gimp.sh inside
+# gimp-console-3.0 with python-fu-eval): pixels outside the selection stay
+# bit-exact, pixels inside change, the result layer, errors, precisions.
+# Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+import os
+import struct
+
+import gi
+gi.require_version('Gimp', '3.0')
+gi.require_version('Gegl', '0.4')
+from gi.repository import Gegl, Gimp  # noqa: E402
+
+DATA = os.environ['DM_TEST_DATA']
+MODEL = os.path.join(DATA, 'tiny_attn')
+FAST = {'steps': 3, 'seed': 7}
+failures = []
+
+
+def check(name, ok, detail=''):
+    print(('ok   ' if ok else 'FAIL ') + name + ('' if ok else ': ' + detail))
+    if not ok:
+        failures.append(name)
+
+
+def pattern(width, height, channels):
+    """Bytes of a u8 test pattern, alpha (last channel) varying too."""
+    out = bytearray()
+    for y in range(height):
+        for x in range(width):
+            for c in range(channels):
+                out.append((x * 7 + y * 13 + c * 50 + x * y) % 256)
+    return bytes(out)
+
+
+def new_image(base, precision, layer_type, size=(64, 48), layer_size=None,
+              offsets=(0, 0)):
+    width, height = layer_size or size
+    image = Gimp.Image.new_with_precision(size[0], size[1], base, precision)
+    layer = Gimp.Layer.new(image, 'source', width, height, layer_type, 100,
+                           Gimp.LayerMode.NORMAL)
+    image.insert_layer(layer, None, 0)
+    layer.set_offsets(*offsets)
+    channels = {Gimp.ImageType.RGB_IMAGE: 3, Gimp.ImageType.RGBA_IMAGE: 4,
+                Gimp.ImageType.GRAY_IMAGE: 1,
+                Gimp.ImageType.GRAYA_IMAGE: 2}[layer_type]
+    fmt = {1: "Y' u8", 2: "Y'A u8", 3: "R'G'B' u8", 4: "R'G'B'A u8"}[channels]
+    buffer = layer.get_buffer()
+    buffer.set(Gegl.Rectangle.new(0, 0, width, height), fmt,
+               pattern(width, height, channels))
+    buffer.flush()
+    layer.update(0, 0, width, height)
+    return image, layer
+
+
+def pixels(drawable, fmt):
+    """The drawable's pixels in `fmt`, as one tuple per pixel."""
+    width, height = drawable.get_width(), drawable.get_height()
+    data = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height),
+                                     1.0, fmt, Gegl.AbyssPolicy.NONE)
+    size = len(data) // (width * height)
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+def selection_values(image, drawable):
+    """The selection (0..255) over each pixel of the drawable."""
+    x, y = drawable.get_offsets()[1:]
+    width, height = drawable.get_width(), drawable.get_height()
+    buffer = image.get_selection().get_buffer()
+    return list(buffer.get(Gegl.Rectangle.new(x, y, width, height), 1.0,
+                           'Y u8', Gegl.AbyssPolicy.NONE))
+
+
+def run(name, image, drawable, **arguments):
+    """Runs procedure `name` non-interactively: (status, message)."""
+    procedure = Gimp.get_pdb().lookup_procedure(name)
+    config = procedure.create_config()
+    config.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE)
+    config.set_property('image', image)
+    config.set_core_object_array('drawables', [drawable])
+    for key, value in arguments.items():
+        config.set_property(key.replace('_', '-'), value)
+    result = procedure.run(config)
+    message = result.index(1) if result.length() > 1 else ''
+    return result.index(0), message or ''
+
+
+def same(a, b, tolerance):
+    """Pixels a and b (bytes) equal, or for tolerance > 0, float pixels
+    within that relative tolerance."""
+    if tolerance == 0:
+        return a == b
+    count = len(a) // 4
+    return all(abs(x - y) <= tolerance * max(abs(x), abs(y), 1e-3)
+               for x, y in zip(struct.unpack('%df' % count, a),
+                               struct.unpack('%df' % count, b)))
+
+
+def compare(name, before, after, selection, tolerance=0):
+    """Outside the selection bit-exact (or within `tolerance`); inside, some
+    pixels changed."""
+    outside = [i for i, s in enumerate(selection) if s == 0]
+    inside = [i for i, s in enumerate(selection) if s == 255]
+    kept = sum(same(before[i], after[i], tolerance) for i in outside)
+    changed = sum(before[i] != after[i] for i in inside)
+    check(name + ': pixels outside the selection unchanged',
+          kept == len(outside), '%d of %d differ' % (len(outside) - kept,
+                                                    len(outside)))
+    check(name + ': pixels inside the selection changed',
+          changed > len(inside) // 2, 'only %d of %d' % (changed, len(inside)))
+
+
+def test_inpaint_new_layer():
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    before = pixels(layer, "R'G'B' u8")
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL, **FAST)
+    check('inpaint succeeds', status == Gimp.PDBStatusType.SUCCESS, message)
+    layers = image.get_layers()
+    check('inpaint adds one layer', len(layers) == 2, str(len(layers)))
+    if len(layers) != 2:
+        return
+    check('the result layer is above the source, named after the settings',
+          layers[0].get_name() == 'tiny_attn ddim 3 #7' and
+          layers[1] == layer, layers[0].get_name())
+    check('the source layer is unchanged',
+          pixels(layer, "R'G'B' u8") == before)
+    compare('inpaint, new layer', before, pixels(layers[0], "R'G'B' u8"),
+            selection_values(image, layer))
+
+
+def test_inpaint_in_place_soft():
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 10, 8, 30, 24)
+    Gimp.Selection.feather(image, 6.0)
+    selection = selection_values(image, layer)
+    check('the feathered selection is soft',
+          any(0 < s < 255 for s in selection))
+    before = pixels(layer, "R'G'B' u8")
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL, new_layer=False, sampler='ddpm',
+                          **FAST)
+    check('inpaint in place succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    check('inpaint in place adds no layer', len(image.get_layers()) == 1)
+    compare('inpaint in place, feathered', before, pixels(layer, "R'G'B' u8"),
+            selection)
+
+
+def test_rgba16_offsets():
+    """RGBA, 16-bit linear, a layer with offsets and a selection partly
+    outside it: alpha and precision kept, outside bit-exact."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U16_LINEAR,
+                             Gimp.ImageType.RGBA_IMAGE, size=(64, 48),
+                             layer_size=(40, 30), offsets=(30, 20))
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 50, 36, 30, 30)
+    before = pixels(layer, 'RGBA u16')
+    selection = selection_values(image, layer)
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL, new_layer=False, **FAST)
+    check('RGBA 16-bit inpaint succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    after = pixels(layer, 'RGBA u16')
+    check('the image keeps its precision',
+          image.get_precision() == Gimp.Precision.U16_LINEAR)
+    check('the layer keeps its alpha channel', layer.has_alpha())
+    check('alpha unchanged everywhere',
+          all(b[6:8] == a[6:8] for b, a in zip(before, after)))
+    compare('RGBA 16-bit with offsets', before, after, selection)
+
+
+def test_grey_float():
+    """Grey float images. GIMP's merge of the shadow buffer composites the
+    selection's bounding box, so at float precision unselected pixels there
+    may move by float rounding (integer precisions round back exactly)."""
+    for precision, fmt, tolerance in (
+            (Gimp.Precision.FLOAT_LINEAR, 'YA float', 1e-5),
+            (Gimp.Precision.FLOAT_NON_LINEAR, "Y'A float", 1e-5)):
+        image, layer = new_image(Gimp.ImageBaseType.GRAY, precision,
+                                 Gimp.ImageType.GRAYA_IMAGE)
+        image.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 24, 24)
+        before = pixels(layer, fmt)
+        status, message = run('plug-in-diffusion-inpaint', image, layer,
+                              model=MODEL, new_layer=False, **FAST)
+        name = 'grey %s' % fmt
+        check(name + ': inpaint succeeds',
+              status == Gimp.PDBStatusType.SUCCESS, message)
+        compare(name, before, pixels(layer, fmt),
+                selection_values(image, layer), tolerance)
+
+
+def test_generate():
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 8, 8, 24, 16)
+    before = pixels(layer, "R'G'B' u8")
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=MODEL, new_layer=False, **FAST)
+    check('generate succeeds', status == Gimp.PDBStatusType.SUCCESS, message)
+    compare('generate into the selection', before, pixels(layer, "R'G'B' u8"),
+            selection_values(image, layer))
+    Gimp.Selection.none(image)
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=MODEL, **FAST)
+    layers = image.get_layers()
+    check('generate without a selection fills the whole layer',
+          status == Gimp.PDBStatusType.SUCCESS and len(layers) == 2 and
+          sum(a != b for a, b in zip(before, pixels(layers[0], "R'G'B' u8")))
+          > 0.9 * len(before), message)
+
+
+def expect_error(name, image, layer, procedure, wanted, **arguments):
+    """The run fails with a message containing `wanted`; nothing changes."""
+    before = pixels(layer, "R'G'B' u8")
+    status, message = run(procedure, image, layer, **arguments)
+    check(name + ': an error', status in (
+        Gimp.PDBStatusType.EXECUTION_ERROR, Gimp.PDBStatusType.CALLING_ERROR),
+        str(status))
+    check(name + ': the message says why', wanted in message, message)
+    check(name + ': the image is unchanged',
+          len(image.get_layers()) == 1 and pixels(layer, "R'G'B' u8") == before)
+
+
+def test_errors():
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE, layer_size=(32, 24),
+                             offsets=(0, 0))
+    expect_error('inpaint with nothing selected', image, layer,
+                 'plug-in-diffusion-inpaint', 'Nothing is selected',
+                 model=MODEL, **FAST)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 10, 10)
+    expect_error('a selection that misses the layer', image, layer,
+                 'plug-in-diffusion-inpaint', 'does not touch',
+                 model=MODEL, **FAST)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 4, 4, 10, 10)
+    missing = os.path.join(DATA, 'no-such-model')
+    expect_error('a missing model', image, layer,
+                 'plug-in-diffusion-inpaint', 'no-such-model',
+                 model=missing, **FAST)
+    expect_error('a file that is no model', image, layer,
+                 'plug-in-diffusion-generate', 'config.json',
+                 model=os.path.join(MODEL, 'config.json'), **FAST)
+    expect_error('no model given', image, layer, 'plug-in-diffusion-inpaint',
+                 'No model chosen', **FAST)
+
+
+for test in (test_inpaint_new_layer, test_inpaint_in_place_soft,
+             test_rgba16_offsets, test_grey_float, test_generate,
+             test_errors):
+    try:
+        test()
+    except Exception as exception:  # report, then go on with the others
+        check(test.__name__, False, repr(exception))
+
+for image in Gimp.get_images():
+    image.delete()
+print('%d failure(s)' % len(failures))
+if not failures:
+    with open(os.path.join(os.environ['DM_TEST_TMP'], 'result'), 'w') as out:
+        out.write('PASS')

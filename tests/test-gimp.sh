@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs a Python-Fu test script in GIMP 3 batch mode with the plug-in under
+# test installed in a fresh, temporary GIMP profile.
+# Usage: test-gimp.sh PLUGIN_EXE SCRIPT.py DATA_DIR
+# The script gets DM_TEST_DATA and DM_TEST_TMP, and must write "PASS" to
+# $DM_TEST_TMP/result when every check passed. GIMP is stopped after
+# DM_GIMP_TIMEOUT seconds (default 600).
+# Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+set -eu
+plugin=$1 script=$2 data=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# A fresh profile, caches and data folders, so nothing of a user's GIMP
+# (or of an earlier run) is read.
+export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/config" \
+  XDG_DATA_HOME="$tmp/data" XDG_CACHE_HOME="$tmp/cache" \
+  GIMP3_DIRECTORY="$tmp/profile" DM_TEST_DATA="$data" DM_TEST_TMP="$tmp"
+name=$(basename "$plugin")
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" \
+  "$GIMP3_DIRECTORY/plug-ins/$name"
+# GIMP runs plug-ins from <plug-in path>/<name>/<name>; the profile's
+# plug-ins folder is on the default path. A link, so that the binary finds
+# libdmcore through its $ORIGIN run path.
+ln -s "$(readlink -f "$plugin")" "$GIMP3_DIRECTORY/plug-ins/$name/$name"
+
+status=0
+timeout "${DM_GIMP_TIMEOUT:-600}" gimp-console-3.0 -i --no-fonts --no-data --quit \
+  --batch-interpreter=python-fu-eval \
+  -b "exec(open('$script').read())" >"$tmp/log" 2>&1 || status=$?
+cat "$tmp/log"
+if [ "$status" -ne 0 ]; then
+  echo "FAIL gimp-console exited with status $status"
+  exit 1
+fi
+if [ "$(cat "$tmp/result" 2>/dev/null)" != PASS ]; then
+  echo "FAIL the test script did not report PASS"
+  exit 1
+fi

@@ -1,0 +1,13 @@
+/* gimp-diffusion plug-in: the procedures' dialog.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_UI_DIALOG_H
+#define DM_UI_DIALOG_H
+
+#include <libgimp/gimp.h>
+
+/* Shows the dialog built from the procedure's arguments; the settings go
+ * into `config`. FALSE when the user cancels. */
+gboolean dm_ui_dialog_run(GimpProcedure *procedure,
+                          GimpProcedureConfig *config, gboolean inpaint);
+
+#endif /* DM_UI_DIALOG_H */
