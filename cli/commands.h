@@ -4,6 +4,8 @@
 #ifndef DM_CLI_COMMANDS_H
 #define DM_CLI_COMMANDS_H
 
+#include <signal.h>
+
 #include <glib.h>
 
 #include "dm.h"
@@ -12,6 +14,11 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`. */
 int dm_cli_fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Set by Ctrl-C once dm_cli_catch_interrupt() has run: long commands then
+ * stop at their next step, write nothing half-done and exit. */
+extern volatile sig_atomic_t dm_cli_interrupted;
+void dm_cli_catch_interrupt(void);
 
 /* Options of every sampling command, stored in sampling.c. */
 extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;

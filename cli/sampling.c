@@ -23,6 +23,7 @@ gboolean dm_cli_quiet = FALSE;
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
   if (!dm_cli_model_path || !dm_cli_out_path)
     return dm_cli_fail(EXIT_USAGE, "--model and --out are required");
+  dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
   dm_sample_options_default(options);
   if (dm_cli_sampler_name &&
       !dm_sampler_from_name(dm_cli_sampler_name, &options->sampler)) {
@@ -53,11 +54,14 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
   return EXIT_OK;
 }
 
-static volatile sig_atomic_t interrupted = 0;
+volatile sig_atomic_t dm_cli_interrupted = 0;
+
 static void on_interrupt(int signal_number) {
   (void)signal_number;
-  interrupted = 1;
+  dm_cli_interrupted = 1;
 }
+
+void dm_cli_catch_interrupt(void) { signal(SIGINT, on_interrupt); }
 
 /* DmProgressFunc: a bar on stderr when it is a terminal; Ctrl-C cancels.
  * user_data: the start time (monotonic microseconds). */
@@ -70,7 +74,7 @@ static bool report(int32_t done, int32_t total, void *user_data) {
             rate, (total - done) / rate);
     if (done == total) fprintf(stderr, "\n");
   }
-  return !interrupted;
+  return !dm_cli_interrupted;
 }
 
 int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
@@ -83,13 +87,11 @@ int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
   area.tile_size = dm_cli_tile_size;
   area.tile_overlap = dm_cli_tile_overlap;
   gint64 start = g_get_monotonic_time();
-  signal(SIGINT, on_interrupt);
   const bool ok =
       mask ? dm_model_inpaint(model, image->data, mask, image->w, image->h,
                               options, &area, report, &start, &error)
            : dm_model_generate(model, image->data, image->w, image->h, options,
                                &area, report, &start, &error);
-  signal(SIGINT, SIG_DFL);
   int status = EXIT_OK;
   if (!ok)
     status = dm_cli_fail(error->code == DM_ERROR_INVALID_ARGUMENT ||

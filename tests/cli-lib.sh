@@ -39,3 +39,18 @@ check_one_error() {
     failures=$((failures + 1))
   fi
 }
+
+# interrupt PID: Ctrl-C for a background command, repeated every second
+# until it ends (a background job starts with SIGINT ignored until the
+# program installs its handler, which a loaded machine can delay), at most
+# 60 times; then waits and sets $status to its exit status.
+interrupt() {
+  tries=0
+  sleep 1
+  while kill -INT "$1" 2>/dev/null && [ "$tries" -lt 60 ]; do
+    tries=$((tries + 1))
+    sleep 1
+  done
+  wait "$1"
+  status=$?
+}

@@ -146,11 +146,7 @@ fi
 # Ctrl-C: a long run interrupted after a second stops and writes nothing.
 "$exe" sample -q --model "$data/ddpm_like" --sampler ddpm --steps 1000 \
   --out "$tmp/interrupted.png" >"$tmp/out" 2>"$tmp/err" &
-sampler_pid=$!
-sleep 1
-kill -INT "$sampler_pid"
-wait "$sampler_pid"
-status=$?
+interrupt $!
 if [ "$status" -eq 1 ] && [ ! -e "$tmp/interrupted.png" ] &&
    grep -q cancelled "$tmp/err"; then
   echo "ok   Ctrl-C: exit 1, $(cat "$tmp/err"), no file"
