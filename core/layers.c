@@ -291,13 +291,46 @@ static void conv_bias_backward(float *dbias, const float *dout, int32_t n,
   }
 }
 
-/* Output pixels per backward task. A pointwise conv has disjoint tasks of
- * any size; otherwise tasks are whole output rows, at least enough rows
- * that tiles t and t + 2 read disjoint input rows ((rows + 1) stride >= k),
- * and twice as many tasks as the forward (two phases). */
-static size_t backward_tile_pixels(const DmConvShape *s, size_t rows) {
+/* True when din of the conv is itself a stride-1 conv (below): stride 1,
+ * and at most k - 1 rows or columns of padding on each side. */
+static bool adjoint_is_conv(const DmConvShape *s) {
+  return s->stride == 1 && s->pad_top < s->kernel &&
+         s->pad_left < s->kernel && s->h_out <= s->h_in + s->pad_top &&
+         s->w_out <= s->w_in + s->pad_left;
+}
+
+/* din (N, C_in, H_in, W_in) += the adjoint of a stride-1 conv, which is the
+ * conv of dout with the kernel transposed and flipped, flipped (C_in,
+ * C_out, k, k) = weight[co][ci][k-1-ky][k-1-kx], padded by k - 1 - pad on
+ * each side (a correlation's adjoint is the correlation with the reversed
+ * kernel): the forward's kernels compute it, with no col2im. */
+static bool transposed_conv(float *din, const float *dout,
+                            const float *weight, const DmConvShape *s) {
+  const size_t taps = (size_t)s->kernel * s->kernel;
+  float *flipped = malloc((size_t)s->c_in * s->c_out * taps * sizeof(float));
+  if (flipped == NULL) return false;
+  for (int32_t co = 0; co < s->c_out; co++)
+    for (int32_t ci = 0; ci < s->c_in; ci++)
+      for (size_t t = 0; t < taps; t++)
+        flipped[((size_t)ci * s->c_out + co) * taps + taps - 1 - t] =
+            weight[((size_t)co * s->c_in + ci) * taps + t];
+  const DmConvShape adjoint = {
+      s->n, s->c_out, s->h_out, s->w_out, s->c_in, s->h_in, s->w_in,
+      s->kernel, 1, s->kernel - 1 - s->pad_top, s->kernel - 1 - s->pad_left};
+  const bool ok = dm_conv2d_forward(din, dout, flipped, NULL, &adjoint, true);
+  free(flipped);
+  return ok;
+}
+
+/* Output pixels per backward task. Without din (or with din computed by
+ * transposed_conv), tasks are disjoint and of any size; otherwise they are
+ * whole output rows, at least enough rows that tiles t and t + 2 read
+ * disjoint input rows ((rows + 1) stride >= k), and twice as many tasks as
+ * the forward (two phases). */
+static size_t backward_tile_pixels(const DmConvShape *s, size_t rows,
+                                   bool col2im) {
   const size_t hw_out = (size_t)s->h_out * s->w_out;
-  if (is_pointwise(s)) return tile_size(rows, hw_out, s->n);
+  if (!col2im) return tile_size(rows, hw_out, s->n);
   const size_t threads = (size_t)omp_get_max_threads();
   const size_t wanted = 2 * ((threads + (size_t)s->n - 1) / (size_t)s->n);
   const size_t min_rows =
@@ -308,8 +341,8 @@ static size_t backward_tile_pixels(const DmConvShape *s, size_t rows) {
   return tile_rows * (size_t)s->w_out;
 }
 
-/* One thread's scratch: a column tile (K, tile) for dweight and its
- * gradient for din (none for a pointwise conv), and the thread's dweight
+/* One thread's scratch: a column tile (K, tile) for dweight (none for a
+ * pointwise conv) and one for din's col2im, and the thread's dweight
  * partial (C_out, K); NULL where not wanted. */
 typedef struct {
   float *col, *dcol, *dweight;
@@ -318,22 +351,19 @@ typedef struct {
 static bool conv_scratch_alloc(ConvScratch *scratch, const DmConvShape *s,
                                size_t rows, size_t tile, bool want_input,
                                bool want_weight) {
-  const bool columns = !is_pointwise(s);
-  if (columns && want_weight)
-    scratch->col = malloc(rows * tile * sizeof(float));
-  if (columns && want_input)
-    scratch->dcol = malloc(rows * tile * sizeof(float));
+  const bool columns = want_weight && !is_pointwise(s);
+  if (columns) scratch->col = malloc(rows * tile * sizeof(float));
+  if (want_input) scratch->dcol = malloc(rows * tile * sizeof(float));
   if (want_weight)
     scratch->dweight = calloc((size_t)s->c_out * rows, sizeof(float));
-  return (scratch->col || !columns || !want_weight) &&
-         (scratch->dcol || !columns || !want_input) &&
+  return (scratch->col || !columns) && (scratch->dcol || !want_input) &&
          (scratch->dweight || !want_weight);
 }
 
 /* The gradients from output pixels [p, p_end) of one image: its dweight
- * partial += dout_tile (C_out, P) col^T (P, K), and din += col2im(weight^T
- * (K, C_out) dout_tile). A pointwise conv's col is the input itself and its
- * col2im the identity. */
+ * partial += dout_tile (C_out, P) col^T (P, K) (a pointwise conv's col is
+ * its input), and din, unless NULL, += col2im(weight^T (K, C_out)
+ * dout_tile). */
 static void conv_backward_tile(float *din, const float *dout,
                                const float *image, const float *weight,
                                const DmConvShape *s, ConvScratch *scratch,
@@ -341,8 +371,8 @@ static void conv_backward_tile(float *din, const float *dout,
   const size_t hw_out = (size_t)s->h_out * s->w_out;
   const int32_t rows = s->c_in * s->kernel * s->kernel;
   const int pixels = (int)(p_end - p);
-  const bool pointwise = is_pointwise(s);
   if (scratch->dweight) {
+    const bool pointwise = is_pointwise(s);
     const float *columns = pointwise ? image + p : scratch->col;
     if (!pointwise) im2col_tile(scratch->col, image, s, p, p_end);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->c_out, rows,
@@ -352,10 +382,9 @@ static void conv_backward_tile(float *din, const float *dout,
   }
   if (din == NULL) return;
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, pixels, s->c_out,
-              1.0f, weight, rows, dout + p, (int)hw_out,
-              pointwise ? 1.0f : 0.0f, pointwise ? din + p : scratch->dcol,
-              pointwise ? (int)hw_out : pixels);
-  if (!pointwise) col2im_tile(din, scratch->dcol, s, p, p_end);
+              1.0f, weight, rows, dout + p, (int)hw_out, 0.0f, scratch->dcol,
+              pixels);
+  col2im_tile(din, scratch->dcol, s, p, p_end);
 }
 
 /* dweight (count) += the threads' partials, summed in thread order. */
@@ -371,8 +400,8 @@ static void add_partials(float *dweight, float *const *partials,
 }
 
 /* Runs the tiles of every image, the even tiles of all images first and
- * then the odd ones when din needs two phases; returns false when a
- * thread's scratch cannot be allocated. */
+ * then the odd ones when din (col2im) needs two phases; returns false when
+ * a thread's scratch cannot be allocated. */
 static bool conv_backward_tiles(float *din, float **partials,
                                 const float *dout, const float *in,
                                 const float *weight, const DmConvShape *s,
@@ -381,7 +410,7 @@ static bool conv_backward_tiles(float *din, float **partials,
   const size_t hw_out = (size_t)s->h_out * s->w_out;
   const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
   const size_t tiles = (hw_out + tile - 1) / tile;
-  const size_t phases = din != NULL && !is_pointwise(s) ? 2 : 1;
+  const size_t phases = din != NULL ? 2 : 1;
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
@@ -414,12 +443,16 @@ bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
   const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
   if (dbias) conv_bias_backward(dbias, dout, s->n, s->c_out,
                                 (size_t)s->h_out * s->w_out);
+  if (din && adjoint_is_conv(s)) {
+    if (!transposed_conv(din, dout, weight, s)) return false;
+    din = NULL; /* done */
+  }
   if (din == NULL && dweight == NULL) return true;
   const int32_t threads = omp_get_max_threads();
   float **partials = calloc((size_t)threads, sizeof *partials);
   if (partials == NULL) return false;
   bool ok = conv_backward_tiles(din, partials, dout, in, weight, s,
-                                backward_tile_pixels(s, rows),
+                                backward_tile_pixels(s, rows, din != NULL),
                                 dweight != NULL);
   if (ok && dweight)
     add_partials(dweight, partials, threads, (size_t)s->c_out * rows);

@@ -42,14 +42,16 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        bool accumulate);
 
 /* The adjoint of dm_conv2d_forward: din (N, C_in, H_in, W_in) += the
- * transposed convolution of dout (N, C_out, H_out, W_out) (col2im of
- * weight^T dout); dweight (C_out, C_in, k, k) += sum over images and pixels
- * of dout col^T; dbias (C_out) += sum of dout over images and pixels.
- * cblas_sgemm on tiles of whole output rows: neighbouring tiles' col2im can
- * overlap (k > stride), so even tiles run first, then odd ones; each thread
- * sums dweight into a private (C_out, C_in k k) partial, the partials are
- * then added in thread order. Scratch per thread: two (C_in k k, tile)
- * column tiles of at most 4 MiB each (at least the rows a tile needs).
+ * transposed convolution of dout (N, C_out, H_out, W_out); dweight (C_out,
+ * C_in, k, k) += sum over images and pixels of dout col^T (col: the
+ * forward's im2col matrix); dbias (C_out) += sum of dout over images and
+ * pixels. dweight: cblas_sgemm on column tiles, each thread summing into a
+ * private (C_out, C_in k k) partial, the partials then added in thread
+ * order. din: for stride 1, the forward conv of dout with the kernel
+ * transposed and flipped; for stride 2, col2im of weight^T dout on tiles of
+ * whole output rows, even tiles first, then odd ones, as neighbouring
+ * tiles overlap (k > stride). Scratch per thread: (C_in k k, tile) column
+ * tiles of at most 4 MiB each (more when one output row needs more).
  * Returns false when scratch memory cannot be allocated. */
 bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
                         const float *dout, const float *in,

@@ -201,9 +201,10 @@ static void check_conv(const char *label, const DmConvShape *s) {
   check_layer(&layer);
 }
 
-/* With two threads a backward task covers h_out / 4 output rows for one
- * image (at least two for a 3x3 stride-1 conv), h_out / 2 for two: these
- * shapes run several tiles in both phases. */
+/* Stride 1: din by the forward kernels (AVX-512 or im2col, both tested),
+ * with padding 1, 0 (1x1) and 2 (a 3x3 conv without padding). Stride 2:
+ * col2im, where with two threads a task covers h_out / 4 output rows for
+ * one image, h_out / 2 for two: several tiles in both phases. */
 static void test_conv(void) {
   const DmConvShape same = {2, 3, 7, 6, 4, 7, 6, 3, 1, 1, 1};
   const DmConvShape many_tiles = {1, 2, 21, 5, 3, 21, 5, 3, 1, 1, 1};
@@ -211,12 +212,14 @@ static void test_conv(void) {
   const DmConvShape stride_pad0 = {2, 3, 8, 10, 4, 4, 5, 3, 2, 0, 0};
   const DmConvShape stride_many = {1, 2, 18, 6, 3, 9, 3, 3, 2, 1, 1};
   const DmConvShape pointwise = {2, 5, 4, 3, 3, 4, 3, 1, 1, 0, 0};
+  const DmConvShape valid = {2, 2, 6, 7, 3, 4, 5, 3, 1, 0, 0};
   check_conv("conv2d 3x3", &same);
   check_conv("conv2d 3x3 many tiles", &many_tiles);
   check_conv("conv2d stride2 pad1", &stride_pad1);
   check_conv("conv2d stride2 pad0", &stride_pad0);
   check_conv("conv2d stride2 many tiles", &stride_many);
   check_conv("conv2d 1x1", &pointwise);
+  check_conv("conv2d 3x3 no padding", &valid);
 }
 
 /* ---- group norm and SiLU ----------------------------------------------- */
