@@ -12,6 +12,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`. */
 int dm_cli_fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* Prints "gimp-diffusion: warning: MESSAGE" on one line. */
+void dm_cli_warn(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
 /* Options of every sampling command, stored in sampling.c. */
 extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;

@@ -39,18 +39,6 @@ typedef struct {
   int (*run)(int argc, char **argv);
 } Command;
 
-int dm_cli_fail(int status, const char *format, ...) {
-  va_list args;
-  va_start(args, format);
-  char *message = g_strdup_vprintf(format, args);
-  va_end(args);
-  /* keep it on one line whatever the message holds */
-  g_strdelimit(message, "\n\r", ' ');
-  fprintf(stderr, PROGRAM ": error: %s\n", message);
-  g_free(message);
-  return status;
-}
-
 /* ---- info -------------------------------------------------------------- */
 
 static gint info_card_lines = 8;
