@@ -14,6 +14,8 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`. */
 int dm_cli_fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* Prints "gimp-diffusion: warning: MESSAGE" on one line. */
+void dm_cli_warn(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
 /* Set by Ctrl-C once dm_cli_catch_interrupt() has run: long commands then
  * stop at their next step, write nothing half-done and exit. */
@@ -77,5 +79,7 @@ extern const GOptionEntry dm_cli_sample_options[];
 int dm_cli_run_sample(int argc, char **argv);
 extern const GOptionEntry dm_cli_inpaint_options[];
 int dm_cli_run_inpaint(int argc, char **argv);
+extern const GOptionEntry dm_cli_train_options[];
+int dm_cli_run_train(int argc, char **argv);
 
 #endif /* DM_CLI_COMMANDS_H */

@@ -1,4 +1,4 @@
-/* gimp-diffusion CLI: images in and out through GEGL.
+/* gimp-diffusion CLI: images in and out (GEGL writes; see image-io.c).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #ifndef DM_CLI_IMAGE_IO_H
 #define DM_CLI_IMAGE_IO_H
@@ -22,9 +22,56 @@ typedef struct {
   const Babl *format;  /* the file's pixel format (bit depth, alpha, grey) */
 } DmCliImage;
 
-/* Loads `path` through GEGL (png, jpg, tif, webp, ppm, ...). */
+/* Images above this many pixels (16384 x 16384) are refused before their
+ * pixels are decoded: 4 GiB as float R'G'B'A. */
+#define DM_CLI_MAX_IMAGE_PIXELS (INT64_C(1) << 28)
+
+/* Whether width x height is a size gimp-diffusion reads: not empty, not
+ * over DM_CLI_MAX_IMAGE_PIXELS (else *error says which). */
+bool dm_cli_image_size_ok(int32_t width, int32_t height, GError **error);
+/* An image of width x height (rgba uninitialised), or NULL with *error set
+ * when dm_cli_image_size_ok() refuses the size or memory is short. */
+DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
+                             const Babl *format, GError **error);
+
+/* Decodes the image file `path`, its format told by its first bytes, never
+ * by its name: WebP, TIFF, GIF, PNM (P2, P3, P5, P6), OpenEXR and Radiance
+ * HDR through GEGL's loaders; PNG (libpng) and JPEG (libjpeg) here, as
+ * GEGL's loaders for them hang or exit the process on some truncated or
+ * corrupt files; GIMP patterns (.pat), which GEGL cannot read. Untrusted
+ * input: any other file, and a file its decoder reports as corrupt or
+ * truncated, is refused with a one-line reason in *error that does not
+ * repeat the path. GEGL's loaders run in a child process: one that exits,
+ * crashes or hangs on a damaged file costs that file only, and what they
+ * print is kept off stderr. Limitation: GEGL's PNM and Radiance HDR
+ * loaders read a truncated file as far as it goes without a word, so such
+ * files pass, partly blank. */
+DmCliImage *dm_cli_image_decode(const char *path, GError **error);
+/* dm_cli_image_decode() with "cannot read image 'PATH': " before the
+ * reason. */
 DmCliImage *dm_cli_image_load(const char *path, GError **error);
 void dm_cli_image_free(DmCliImage *image);
+
+/* The file `path` in format `name` (for messages) through the GEGL loader
+ * `operation`, in a child process (gegl-read.c), with the same contract as
+ * dm_cli_image_decode(). */
+DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
+                             const char *path, GError **error);
+
+/* Readers of the formats not left to GEGL, from a file's bytes, with the
+ * same contract as dm_cli_image_decode(). */
+DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size, GError **error);
+DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
+                             GError **error);
+DmCliImage *dm_cli_pattern_read(const guint8 *bytes, size_t size,
+                                GError **error);
+
+/* What those readers share. Channels 1 grey, 2 grey + alpha, 3 R'G'B',
+ * 4 R'G'B'A; samples of 1 byte or 2 (big-endian). */
+const Babl *dm_cli_pixel_format(int channels, int sample_bytes);
+/* rgba (count, 4) floats in [0, 1] from `samples` (count, channels). */
+void dm_cli_store_pixels(float *rgba, const guint8 *samples, size_t count,
+                         int channels, int sample_bytes);
 /* Writes `image` in its own format (bit depth and alpha kept) to `path`,
  * through a temporary file that is renamed into place. */
 bool dm_cli_image_save(const DmCliImage *image, const char *path,

@@ -39,18 +39,6 @@ typedef struct {
   int (*run)(int argc, char **argv);
 } Command;
 
-int dm_cli_fail(int status, const char *format, ...) {
-  va_list args;
-  va_start(args, format);
-  char *message = g_strdup_vprintf(format, args);
-  va_end(args);
-  /* keep it on one line whatever the message holds */
-  g_strdelimit(message, "\n\r", ' ');
-  fprintf(stderr, PROGRAM ": error: %s\n", message);
-  g_free(message);
-  return status;
-}
-
 /* ---- info -------------------------------------------------------------- */
 
 static gint info_card_lines = 8;
@@ -215,6 +203,13 @@ static const Command commands[] = {
      "with replacement guidance; every other pixel, and alpha, is written\n"
      "back exactly as read, in the image's own format and bit depth.",
      dm_cli_inpaint_options, dm_cli_run_inpaint},
+    {"train", "Train a model on a folder of images", "",
+     "Trains a new model (--preset, --config) or fine-tunes one (--init) on\n"
+     "random crops of the images under --data, and writes the EMA weights\n"
+     "with a model card to --out. The work folder (default MODEL.work) keeps\n"
+     "the checkpoint, the loss of every step (loss.tsv) and preview grids;\n"
+     "Ctrl-C saves the checkpoint, and --resume continues the run exactly.",
+     dm_cli_train_options, dm_cli_run_train},
 };
 
 static const Command *find_command(const char *name) {

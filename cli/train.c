@@ -1,0 +1,502 @@
+/* gimp-diffusion train: train a model on a folder of images.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * A run keeps its state in a work folder (default MODEL.work): the
+ * checkpoint (checkpoint.safetensors, rewritten atomically every
+ * --checkpoint-every steps, at the end and on Ctrl-C), the loss of every
+ * step (loss.tsv) and preview grids (preview-STEP.png). --resume continues
+ * from the checkpoint with its own options, drawing the same batches and
+ * noise as an uninterrupted run: the loss trajectory is identical. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gegl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "commands.h"
+#include "dataset-load.h"
+#include "dm-dataset.h"
+#include "dm-train.h"
+#include "image-io.h"
+
+static char *data_dir, *model_out, *preset = "tiny", *config_path, *init_path,
+            *work_dir, *time_text, *sde_name = "vp", *prediction_name = "epsilon",
+            *augment_name = "flip", *lr_schedule_name = "constant";
+static gint image_size = 64, batch_size = 16, warmup_steps = 200,
+            checkpoint_every = 500, preview_every = 1000, stop_after = 0,
+            cache_mb = 1024;
+static gint64 total_steps = 0, seed = 0;
+static gdouble learning_rate = 2e-4, ema_decay = 0.999, min_snr_gamma = 0.0,
+               max_grad_norm = 1.0, weight_decay = 0.0;
+static gboolean resume = FALSE, quiet = FALSE;
+
+const GOptionEntry dm_cli_train_options[] = {
+    {"data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+     "Folder of training images (searched recursively)", "DIR"},
+    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &model_out,
+     "The model to write: a folder, or a file ending in .safetensors", "MODEL"},
+    {"preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+     "Network layout: tiny, small or base (default tiny)", "NAME"},
+    {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+     "A diffusers UNet2DModel config.json instead of a preset", "FILE"},
+    {"init", 0, 0, G_OPTION_ARG_FILENAME, &init_path,
+     "Fine-tune this model instead of starting from random weights", "MODEL"},
+    {"size", 0, 0, G_OPTION_ARG_INT, &image_size, "Crop size (default 64)", "PX"},
+    {"batch", 0, 0, G_OPTION_ARG_INT, &batch_size, "Images per step (16)", "N"},
+    {"steps", 0, 0, G_OPTION_ARG_INT64, &total_steps, "Steps to train", "N"},
+    {"time", 0, 0, G_OPTION_ARG_STRING, &time_text,
+     "Train for this long (e.g. 90m, 2h; with or without --steps)", "T"},
+    {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &learning_rate,
+     "Peak learning rate (default 2e-4)", "LR"},
+    {"lr-schedule", 0, 0, G_OPTION_ARG_STRING, &lr_schedule_name,
+     "After warm-up: constant, cosine or linear (cosine and linear need "
+     "--steps)", "NAME"},
+    {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup_steps,
+     "Learning-rate warm-up steps (default 200)", "N"},
+    {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay,
+     "AdamW weight decay (default 0)", "W"},
+    {"grad-clip", 0, 0, G_OPTION_ARG_DOUBLE, &max_grad_norm,
+     "Clip the gradient norm to this (default 1; 0 = off)", "N"},
+    {"ema", 0, 0, G_OPTION_ARG_DOUBLE, &ema_decay,
+     "EMA decay of the exported weights (default 0.999; 0 = none)", "D"},
+    {"min-snr-gamma", 0, 0, G_OPTION_ARG_DOUBLE, &min_snr_gamma,
+     "VP: min-SNR loss weighting with this gamma (e.g. 5; default off)", "G"},
+    {"sde", 0, 0, G_OPTION_ARG_STRING, &sde_name,
+     "Noise process: vp or ve (default vp)", "KIND"},
+    {"prediction", 0, 0, G_OPTION_ARG_STRING, &prediction_name,
+     "VP: what the network predicts: epsilon, v_prediction or sample", "P"},
+    {"augment", 0, 0, G_OPTION_ARG_STRING, &augment_name,
+     "none, flip (photos, default) or textures (all flips and turns)", "A"},
+    {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
+     "Memory for the decoded images (default 1024)", "MB"},
+    {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 0)", "K"},
+    {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &work_dir,
+     "Checkpoint, loss log and previews (default MODEL.work)", "DIR"},
+    {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every,
+     "Steps between checkpoints (default 500)", "N"},
+    {"preview-every", 0, 0, G_OPTION_ARG_INT, &preview_every,
+     "Steps between preview grids (default 1000; 0 = none)", "N"},
+    {"stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after,
+     "Stop (with a checkpoint) after this many steps in this session", "N"},
+    {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+     "Continue the run whose checkpoint is in the work folder", NULL},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress bar", NULL},
+    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+
+/* "90s", "30m", "2h" or a plain number of seconds; false if malformed. */
+static bool parse_duration(const char *text, double *seconds) {
+  char *end;
+  const double value = g_ascii_strtod(text, &end);
+  const double unit = *end == 'h' ? 3600 : *end == 'm' ? 60 : 1;
+  if (*end == 'h' || *end == 'm' || *end == 's') end++;
+  *seconds = value * unit;
+  return end != text && *end == '\0' && value > 0 && value < 1e7;
+}
+
+/* What a run carries from session to session in the trainer's notes. */
+typedef struct {
+  double elapsed;      /* seconds of training so far */
+  int64_t images;      /* images in the data */
+  int64_t skipped;     /* files skipped as unreadable */
+  int32_t size, batch; /* crop size and batch size */
+  int64_t steps;       /* --steps of the run (0: none) */
+  char *data;          /* the data folder */
+  char *command;       /* the first session's command line */
+} RunNotes;
+
+static char *notes_to_json(const RunNotes *notes) {
+  JsonBuilder *builder = json_builder_new();
+  json_builder_begin_object(builder);
+  json_builder_set_member_name(builder, "elapsed_seconds");
+  json_builder_add_double_value(builder, notes->elapsed);
+  json_builder_set_member_name(builder, "images");
+  json_builder_add_int_value(builder, notes->images);
+  json_builder_set_member_name(builder, "skipped_files");
+  json_builder_add_int_value(builder, notes->skipped);
+  json_builder_set_member_name(builder, "size");
+  json_builder_add_int_value(builder, notes->size);
+  json_builder_set_member_name(builder, "batch");
+  json_builder_add_int_value(builder, notes->batch);
+  json_builder_set_member_name(builder, "steps");
+  json_builder_add_int_value(builder, notes->steps);
+  json_builder_set_member_name(builder, "data");
+  json_builder_add_string_value(builder, notes->data);
+  json_builder_set_member_name(builder, "command");
+  json_builder_add_string_value(builder, notes->command);
+  json_builder_end_object(builder);
+  JsonGenerator *generator = json_generator_new();
+  JsonNode *root = json_builder_get_root(builder);
+  json_generator_set_root(generator, root);
+  char *text = json_generator_to_data(generator, NULL);
+  json_node_unref(root);
+  g_object_unref(generator);
+  g_object_unref(builder);
+  return text;
+}
+
+static void notes_from_json(RunNotes *notes, const char *json) {
+  JsonParser *parser = json_parser_new();
+  if (json_parser_load_from_data(parser, json, -1, NULL) &&
+      JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    notes->elapsed = json_object_get_double_member_with_default(
+        o, "elapsed_seconds", 0.0);
+    notes->images = json_object_get_int_member_with_default(o, "images", 0);
+    notes->skipped = json_object_get_int_member_with_default(o, "skipped_files", 0);
+    notes->size = (int32_t)json_object_get_int_member_with_default(o, "size", 0);
+    notes->batch = (int32_t)json_object_get_int_member_with_default(o, "batch", 0);
+    notes->steps = json_object_get_int_member_with_default(o, "steps", 0);
+    notes->data = g_strdup(
+        json_object_get_string_member_with_default(o, "data", ""));
+    notes->command = g_strdup(
+        json_object_get_string_member_with_default(o, "command", ""));
+  }
+  g_object_unref(parser);
+}
+
+/* The network to train: --init, --config or --preset, on the --sde and
+ * --prediction schedule (fine-tuning keeps the model's own schedule). */
+static DmModel *new_model(GError **error) {
+  if (init_path) return dm_model_load(init_path, error);
+  DmUnetConfig config;
+  if (config_path) {
+    char *text = NULL;
+    if (!g_file_get_contents(config_path, &text, NULL, error)) return NULL;
+    const bool ok = dm_unet_config_from_json(&config, text, error);
+    g_free(text);
+    if (!ok) return NULL;
+  } else if (!dm_unet_config_preset(preset, image_size, &config)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "unknown preset '%s' (tiny, small or base)", preset);
+    return NULL;
+  }
+  DmScheduleConfig schedule;
+  dm_schedule_config_default(&schedule);
+  if (!dm_sde_from_name(sde_name, &schedule.sde) ||
+      !dm_prediction_from_name(prediction_name, &schedule.prediction_type)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "--sde must be vp or ve and --prediction epsilon, "
+                "v_prediction or sample (got %s, %s)", sde_name,
+                prediction_name);
+    return NULL;
+  }
+  schedule.timestep_spacing = DM_SPACING_TRAILING;
+  return dm_model_new_random(&config, &schedule, (uint64_t)seed, error);
+}
+
+static bool new_options(DmTrainOptions *options, GError **error) {
+  dm_train_options_default(options);
+  options->batch_size = batch_size;
+  options->seed = (uint64_t)seed;
+  options->adamw.weight_decay = (float)weight_decay;
+  options->max_grad_norm = (float)max_grad_norm;
+  options->ema_decay = (float)ema_decay;
+  options->min_snr_gamma = (float)min_snr_gamma;
+  options->lr = (DmLrSchedule){.lr = (float)learning_rate, .lr_min = 0.0f,
+                               .warmup_steps = total_steps > 0
+                                                   ? MIN(warmup_steps, total_steps)
+                                                   : warmup_steps,
+                               .total_steps = total_steps > 0 ? total_steps
+                                                              : G_MAXINT32};
+  if (!dm_lr_schedule_from_name(lr_schedule_name, &options->lr.type) ||
+      (options->lr.type != DM_LR_CONSTANT && total_steps <= 0)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "--lr-schedule '%s': use constant, or cosine / linear with "
+                "--steps", lr_schedule_name);
+    return false;
+  }
+  return true;
+}
+
+/* The loss log with only the steps before `step` (those a resumed run
+ * repeats are dropped), opened for appending. */
+static FILE *open_loss_log(const char *path, int64_t step) {
+  char *text = NULL;
+  GString *kept = g_string_new(NULL);
+  if (g_file_get_contents(path, &text, NULL, NULL)) {
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **line = lines; *line && **line; line++)
+      if (g_ascii_strtoll(*line, NULL, 10) < step)
+        g_string_append_printf(kept, "%s\n", *line);
+    g_strfreev(lines);
+  }
+  g_file_set_contents(path, kept->str, -1, NULL);
+  g_string_free(kept, TRUE);
+  g_free(text);
+  return fopen(path, "a");
+}
+
+/* A 2x2 grid of EMA samples (DDIM 25 steps, seeds 0..3) at PATH. */
+static bool write_preview(const DmTrainer *trainer, int32_t size,
+                          const char *path, GError **error) {
+  DmModel *model = dm_trainer_export(trainer, true, error);
+  if (model == NULL) return false;
+  const int32_t channels = dm_model_config(model)->in_channels;
+  DmTensor *grid = dm_tensor_new(1, channels, 2 * size, 2 * size, error);
+  float *sample = g_new(float, (size_t)channels * size * size);
+  DmSampleOptions options;
+  dm_sample_options_default(&options);
+  options.steps = 25;
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  bool ok = grid != NULL;
+  for (int32_t k = 0; ok && k < 4; k++) {
+    options.seed = (uint64_t)k;
+    ok = dm_model_generate(model, sample, size, size, &options, &area, NULL,
+                           NULL, error);
+    for (int32_t c = 0; ok && c < channels; c++)
+      for (int32_t y = 0; y < size; y++)
+        memcpy(grid->data + ((size_t)c * 2 * size + (k / 2) * size + y) * 2 * size +
+                   (k % 2) * size,
+               sample + ((size_t)c * size + y) * size, size * sizeof(float));
+  }
+  ok = ok && dm_cli_save_image(grid, path, error);
+  g_free(sample);
+  dm_tensor_free(grid);
+  dm_model_free(model);
+  return ok;
+}
+
+/* The model card of the exported model. */
+static char *model_card(const DmTrainer *trainer, const RunNotes *notes,
+                        double last_loss, double smoothed_loss) {
+  const int64_t steps = dm_trainer_step_count(trainer);
+  return g_strdup_printf(
+      "# gimp-diffusion model\n\n"
+      "Trained with `gimp-diffusion train` on %" G_GINT64_FORMAT
+      " images from `%s` (%" G_GINT64_FORMAT " files skipped).\n\n"
+      "- steps: %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT
+      " skipped for a non-finite gradient), batch %d, crops of %d px\n"
+      "- training time: %.1f min (%.1f images/s)\n"
+      "- final loss: %.5f (last step), %.5f (smoothed)\n"
+      "- command: `%s`\n\n"
+      "The weights are the exponential moving average of the training "
+      "weights.\n",
+      notes->images, notes->data, notes->skipped, steps,
+      dm_trainer_skipped_steps(trainer), notes->batch, notes->size,
+      notes->elapsed / 60.0,
+      steps * (double)notes->batch / (notes->elapsed > 0 ? notes->elapsed : 1),
+      last_loss, smoothed_loss, notes->command);
+}
+
+/* Everything one session of a run holds. */
+typedef struct {
+  DmModel *model;
+  DmTrainer *trainer;
+  DmDataset *data;
+  RunNotes notes;
+  char *checkpoint; /* WORK/checkpoint.safetensors */
+  FILE *loss_log;
+  double budget;    /* seconds this session may train; 0 = no limit */
+} Run;
+
+static void run_clear(Run *run) {
+  if (run->loss_log) fclose(run->loss_log);
+  dm_trainer_free(run->trainer);
+  dm_model_free(run->model);
+  dm_dataset_free(run->data);
+  g_free(run->notes.data);
+  g_free(run->notes.command);
+  g_free(run->checkpoint);
+}
+
+/* The run's settings as a command line (for the model card). */
+static char *command_line(void) {
+  GString *c = g_string_new("gimp-diffusion train");
+  g_string_append_printf(c, " --data %s", data_dir);
+  if (init_path) g_string_append_printf(c, " --init %s", init_path);
+  else if (config_path) g_string_append_printf(c, " --config %s", config_path);
+  else g_string_append_printf(c, " --preset %s", preset);
+  g_string_append_printf(c, " --size %d --batch %d", image_size, batch_size);
+  if (total_steps > 0)
+    g_string_append_printf(c, " --steps %" G_GINT64_FORMAT, total_steps);
+  if (time_text) g_string_append_printf(c, " --time %s", time_text);
+  g_string_append_printf(c, " --lr %g --lr-schedule %s --warmup %d --ema %g "
+                         "--sde %s --prediction %s --augment %s --seed %"
+                         G_GINT64_FORMAT, learning_rate, lr_schedule_name,
+                         warmup_steps, ema_decay, sde_name, prediction_name,
+                         augment_name, seed);
+  if (min_snr_gamma > 0)
+    g_string_append_printf(c, " --min-snr-gamma %g", min_snr_gamma);
+  return g_string_free(c, FALSE);
+}
+
+/* A fresh run, or the one in the work folder with --resume. */
+static bool start_run(Run *run, GError **error) {
+  if (resume) {
+    run->trainer = dm_trainer_load(run->checkpoint, &run->model, error);
+    if (run->trainer == NULL) return false;
+    notes_from_json(&run->notes, dm_trainer_notes(run->trainer));
+    image_size = run->notes.size;
+    batch_size = run->notes.batch;
+    if (!data_dir) data_dir = run->notes.data;
+    if (total_steps <= 0) total_steps = run->notes.steps;
+    run->notes.steps = total_steps;
+    return true;
+  }
+  DmTrainOptions options;
+  if (!new_options(&options, error) || !(run->model = new_model(error)))
+    return false;
+  run->trainer = dm_trainer_new(run->model, &options, error);
+  run->notes = (RunNotes){.size = image_size, .batch = batch_size,
+                          .steps = total_steps,
+                          .data = g_strdup(data_dir),
+                          .command = command_line()};
+  return run->trainer != NULL;
+}
+
+static bool save_checkpoint(Run *run, double session_seconds, GError **error) {
+  RunNotes notes = run->notes;
+  notes.elapsed += session_seconds;
+  char *json = notes_to_json(&notes);
+  dm_trainer_set_notes(run->trainer, json);
+  g_free(json);
+  return dm_trainer_save(run->trainer, run->checkpoint, error);
+}
+
+/* The progress line: step, smoothed loss, images per second, ETA. */
+static void report(const Run *run, int64_t step, double smoothed, double rate,
+                   double session) {
+  if (quiet || !isatty(STDERR_FILENO)) return;
+  double left = total_steps > 0 ? (total_steps - step) / rate * batch_size : 0;
+  if (run->budget > 0) left = left > 0 ? MIN(left, run->budget - session)
+                                       : run->budget - session;
+  fprintf(stderr, "\rstep %" G_GINT64_FORMAT "  loss %.4f  %.1f img/s  "
+          "ETA %.0f s   ", step, smoothed, rate, left);
+}
+
+/* Whether this session should take another step. */
+static bool keep_going(const Run *run, int64_t step, int64_t first,
+                       double session) {
+  return !dm_cli_interrupted && (total_steps <= 0 || step < total_steps) &&
+         (run->budget <= 0 || session < run->budget) &&
+         (stop_after <= 0 || step - first < stop_after);
+}
+
+/* Trains until --steps, --time, --stop-after or Ctrl-C; checkpoints and
+ * previews on the way. */
+static bool train_loop(Run *run, double *last_loss, double *smoothed,
+                       double *session, GError **error) {
+  const size_t per_batch = (size_t)batch_size * 3 * image_size * image_size;
+  float *images = g_new(float, per_batch);
+  const int64_t first = dm_trainer_step_count(run->trainer);
+  const gint64 start = g_get_monotonic_time();
+  bool ok = true;
+  for (int64_t step = first; ok && keep_going(run, step, first, *session);) {
+    float loss = 0.0f;
+    ok = dm_dataset_batch(run->data, images, batch_size, (uint64_t)seed,
+                          (uint64_t)step * batch_size, error) &&
+         dm_trainer_step(run->trainer, images, image_size, &loss, error);
+    if (!ok) break;
+    step++;
+    fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1, loss);
+    *last_loss = loss;
+    *smoothed = step - first == 1 ? loss : 0.98 * *smoothed + 0.02 * loss;
+    *session = (g_get_monotonic_time() - start) / 1e6;
+    report(run, step, *smoothed, (step - first) * batch_size / *session,
+           *session);
+    if (checkpoint_every > 0 && step % checkpoint_every == 0)
+      ok = save_checkpoint(run, *session, error);
+    if (ok && preview_every > 0 && step % preview_every == 0) {
+      char *name = g_strdup_printf("preview-%06" G_GINT64_FORMAT ".png", step);
+      char *path = g_build_filename(work_dir, name, NULL);
+      ok = write_preview(run->trainer, image_size, path, error);
+      g_free(name);
+      g_free(path);
+    }
+  }
+  if (!quiet && isatty(STDERR_FILENO)) fprintf(stderr, "\n");
+  g_free(images);
+  fflush(run->loss_log);
+  return ok && save_checkpoint(run, *session, error);
+}
+
+/* Writes the EMA model with its card to --out. */
+static bool export_model(Run *run, double last_loss, double smoothed,
+                         double session, GError **error) {
+  DmModel *model = dm_trainer_export(run->trainer, true, error);
+  if (model == NULL) return false;
+  run->notes.elapsed += session;
+  char *card = model_card(run->trainer, &run->notes, last_loss, smoothed);
+  dm_model_set_card(model, card);
+  const bool ok = dm_model_save(model, model_out, error);
+  g_free(card);
+  dm_model_free(model);
+  return ok;
+}
+
+static int check_arguments(int argc) {
+  if (argc > 1)
+    return dm_cli_fail(EXIT_USAGE, "train takes no positional arguments");
+  if (!model_out) return dm_cli_fail(EXIT_USAGE, "--out MODEL is required");
+  if (!resume && !data_dir)
+    return dm_cli_fail(EXIT_USAGE, "--data DIR is required (or --resume)");
+  if (!resume && total_steps <= 0 && !time_text)
+    return dm_cli_fail(EXIT_USAGE, "give --steps N, --time T or both");
+  if (image_size < 8 || image_size > 1024 || batch_size < 1 ||
+      batch_size > 4096 || cache_mb < 1 || checkpoint_every < 0 ||
+      preview_every < 0 || stop_after < 0)
+    return dm_cli_fail(EXIT_USAGE, "--size must be 8 .. 1024, --batch 1 .. "
+                       "4096, --cache-mb positive, step counts not negative");
+  return EXIT_OK;
+}
+
+static int fail_with(GError *error, int status) {
+  status = dm_cli_fail(status, "%s", error ? error->message : "failed");
+  g_clear_error(&error);
+  return status;
+}
+
+int dm_cli_run_train(int argc, char **argv) {
+  (void)argv; /* no positional arguments */
+  int status = check_arguments(argc);
+  if (status != EXIT_OK) return status;
+  dm_cli_catch_interrupt();
+  Run run = {0};
+  if (time_text && !parse_duration(time_text, &run.budget))
+    return dm_cli_fail(EXIT_USAGE, "--time '%s' is not a duration like 90m "
+                       "or 2h", time_text);
+  if (!work_dir) work_dir = g_strdup_printf("%s.work", model_out);
+  if (g_mkdir_with_parents(work_dir, 0755) != 0)
+    return dm_cli_fail(EXIT_RUNTIME, "cannot create '%s': %s", work_dir,
+                       g_strerror(errno));
+  run.checkpoint = g_build_filename(work_dir, "checkpoint.safetensors", NULL);
+  GError *error = NULL;
+  gegl_init(NULL, NULL);
+  DmAugment augment;
+  DmCliDataSummary summary;
+  if (!dm_augment_from_name(augment_name, &augment))
+    status = dm_cli_fail(EXIT_USAGE, "--augment must be none, flip or "
+                         "textures");
+  else if (!start_run(&run, &error))
+    status = fail_with(error, EXIT_USAGE);
+  else if (!(run.data = dm_cli_dataset_load(data_dir, image_size,
+                                            (size_t)cache_mb << 20, augment,
+                                            &summary, &error)))
+    status = fail_with(error, EXIT_USAGE);
+  if (status == EXIT_OK) {
+    run.notes.images = summary.loaded;
+    run.notes.skipped = summary.skipped;
+    char *log_path = g_build_filename(work_dir, "loss.tsv", NULL);
+    run.loss_log = open_loss_log(log_path, dm_trainer_step_count(run.trainer));
+    g_free(log_path);
+    double last_loss = 0, smoothed = 0, session = 0;
+    const bool ok = train_loop(&run, &last_loss, &smoothed, &session, &error);
+    const bool finished = !dm_cli_interrupted && stop_after <= 0;
+    if (!ok)
+      status = fail_with(error, EXIT_RUNTIME);
+    else if (finished && !export_model(&run, last_loss, smoothed, session, &error))
+      status = fail_with(error, EXIT_RUNTIME);
+    else if (!finished)
+      fprintf(stderr, "gimp-diffusion: stopped at step %" G_GINT64_FORMAT
+              "; the checkpoint is in %s: continue with --resume\n",
+              dm_trainer_step_count(run.trainer), work_dir);
+    if (dm_cli_interrupted && status == EXIT_OK) status = 130;
+  }
+  run_clear(&run);
+  gegl_exit();
+  return status;
+}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# gimp-diffusion train: a small run writes a model, checkpoints and
+# previews; a run stopped and resumed has the same loss at every step as an
+# uninterrupted one; Ctrl-C saves a checkpoint; bad input is refused.
+# Usage: test-cli-train.sh PATH/TO/gimp-diffusion
+# Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+set -u
+exe=$1
+failures=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dm-test-train-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/cli-lib.sh"
+
+# three 24x24 PPM images (gradients of different directions), a corrupt
+# PNG and a text file in a folder tree
+mkdir -p "$tmp/data/sub"
+for k in 1 2 3; do
+  {
+    printf 'P6\n24 24\n255\n'
+    for y in $(seq 0 23); do for x in $(seq 0 23); do
+      printf "\\$(printf %03o $(((x * 10 * k) % 256)))\\$(printf %03o $(((y * 9 + k * 40) % 256)))\\$(printf %03o $(((x + y) * 5 % 256)))"
+    done; done
+  } >"$tmp/data/sub/image$k.ppm"
+done
+printf '\211PNG\r\n\032\nnot really' >"$tmp/data/broken.png"
+echo "notes" >"$tmp/data/readme.txt"
+
+common="--data $tmp/data --preset tiny --size 16 --batch 2 --steps 6 -q"
+expect 0 "train 6 steps" "$exe" train $common --checkpoint-every 2 \
+  --preview-every 3 --work-dir "$tmp/w1" --out "$tmp/m1.safetensors"
+check "unreadable files are warned about" "$tmp/err" "warning: .*broken.png"
+[ -s "$tmp/m1.safetensors" ] || { echo "FAIL no model written"; failures=$((failures + 1)); }
+[ -s "$tmp/w1/preview-000003.png" ] || { echo "FAIL no preview grid"; failures=$((failures + 1)); }
+[ "$(wc -l <"$tmp/w1/loss.tsv")" -eq 6 ] || { echo "FAIL loss.tsv has not 6 lines"; failures=$((failures + 1)); }
+expect 0 "info on the trained model" "$exe" info "$tmp/m1.safetensors"
+check "the card records the run" "$tmp/out" "Trained with .gimp-diffusion train. on 3 images"
+expect 0 "sample from the trained model" "$exe" sample -q \
+  --model "$tmp/m1.safetensors" --steps 2 --out "$tmp/s.png"
+
+# stopped after 3 steps, then resumed: the same losses, bit for bit
+expect 0 "train, stop after 3" "$exe" train $common --stop-after 3 \
+  --work-dir "$tmp/w2" --out "$tmp/m2.safetensors"
+[ ! -e "$tmp/m2.safetensors" ] || { echo "FAIL a stopped run wrote the model"; failures=$((failures + 1)); }
+expect 0 "resume" "$exe" train --resume -q --work-dir "$tmp/w2" \
+  --out "$tmp/m2.safetensors"
+if cmp -s "$tmp/w1/loss.tsv" "$tmp/w2/loss.tsv"; then
+  echo "ok   resumed run: loss at every step identical to the uninterrupted run"
+else
+  echo "FAIL resumed run's losses differ:"; paste "$tmp/w1/loss.tsv" "$tmp/w2/loss.tsv"
+  failures=$((failures + 1))
+fi
+# the same weights: the same sample (the cards differ in their times)
+for k in 1 2; do
+  "$exe" sample -q --model "$tmp/m$k.safetensors" --steps 2 --seed 3 \
+    --out "$tmp/sample$k.png"
+done
+cmp -s "$tmp/sample1.png" "$tmp/sample2.png" &&
+  echo "ok   the resumed run's model gives the same sample" ||
+  { echo "FAIL the resumed run's model differs"; failures=$((failures + 1)); }
+
+# Ctrl-C: saves the checkpoint and exits 130
+"$exe" train $common --steps 100000 --checkpoint-every 0 --preview-every 0 \
+  --work-dir "$tmp/w3" --out "$tmp/m3.safetensors" 2>"$tmp/err" &
+interrupt $!
+if [ "$status" -eq 130 ] && [ -s "$tmp/w3/checkpoint.safetensors" ] &&
+   [ ! -e "$tmp/m3.safetensors" ]; then
+  echo "ok   Ctrl-C saved the checkpoint and exited 130"
+else
+  echo "FAIL Ctrl-C: exit $status"; cat "$tmp/err"; failures=$((failures + 1))
+fi
+
+# bad input
+mkdir "$tmp/empty"
+expect 2 "no --data" "$exe" train --out "$tmp/x" --steps 2
+check_one_error "no --data"
+expect 2 "a folder without images" "$exe" train --data "$tmp/empty" \
+  --out "$tmp/x" --steps 2 -q
+check "no usable image is named" "$tmp/err" "no usable image"
+expect 2 "unknown preset" "$exe" train --data "$tmp/data" --preset huge \
+  --out "$tmp/x" --steps 2 -q
+expect 2 "neither --steps nor --time" "$exe" train --data "$tmp/data" --out "$tmp/x"
+expect 2 "resume without a checkpoint" "$exe" train --resume --work-dir "$tmp/none" \
+  --out "$tmp/x"
+[ ! -e "$tmp/x" ] || { echo "FAIL a failed run left a model"; failures=$((failures + 1)); }
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
