@@ -37,6 +37,21 @@ check "the card records the run" "$tmp/out" "Trained with .gimp-diffusion train.
 expect 0 "sample from the trained model" "$exe" sample -q \
   --model "$tmp/m1.safetensors" --steps 2 --out "$tmp/s.png"
 
+# a checkpoint write that fails (file size limit: a full disk) leaves the
+# last good checkpoint whole and no temporary file behind
+cp -r "$tmp/w1" "$tmp/wf"
+cp "$tmp/wf/checkpoint.safetensors" "$tmp/good.safetensors"
+expect 1 "a failing checkpoint write" sh -c "trap '' XFSZ; ulimit -f 64; exec \"\$0\" \"\$@\"" \
+  "$exe" train --resume -q --steps 8 --work-dir "$tmp/wf" --out "$tmp/m1b.safetensors"
+check "the failed write is reported" "$tmp/err" "error: .*checkpoint"
+if cmp -s "$tmp/wf/checkpoint.safetensors" "$tmp/good.safetensors" &&
+   [ "$(ls "$tmp/wf" | grep -cv -e '^checkpoint.safetensors$' -e '^loss.tsv$' -e '^preview-')" -eq 0 ]; then
+  echo "ok   the last good checkpoint survived, no temporary file left"
+else
+  echo "FAIL after a failed write:"; ls -la "$tmp/wf"; failures=$((failures + 1))
+fi
+[ ! -e "$tmp/m1b.safetensors" ] || { echo "FAIL a failed run wrote a model"; failures=$((failures + 1)); }
+
 # stopped after 3 steps, then resumed: the same losses, bit for bit
 expect 0 "train, stop after 3" "$exe" train $common --stop-after 3 \
   --work-dir "$tmp/w2" --out "$tmp/m2.safetensors"
