@@ -68,7 +68,7 @@ static int inpaint_run(const char *sampler_name, int32_t size, int32_t hole,
   printf("%-9s %5d %9.1f %10.1f %9.2f %7.2f%% %5d %9.1f\n", sampler_name,
          dm_sample_evaluations(&options), total, network, total - network,
          100.0 * (total - network) / total,
-         dm_area_tile_count(work.width, work.height, &area), peak_rss_mib());
+         dm_area_tiles(work.width, work.height, &area, NULL), peak_rss_mib());
   fflush(stdout);
   dm_model_free(model);
   g_free(mask);
@@ -162,20 +162,20 @@ static int seam_run(void) {
          "network s", "other s", "other", "tiles", "peak MiB");
   const int status = inpaint_run("ddim", SIZE, HOLE, &image);
   if (status != 0) return status;
-  /* the work area is the whole image here; tiles of 256 sharing >= 64 */
+  /* the work area is the whole image here, tiled the same way on both
+   * axes: a tile's first and one-past-last column (and row) are borders */
   DmAreaOptions area;
   dm_area_options_default(&area);
-  const int32_t stride = area.tile_size - area.tile_overlap;
-  const int32_t count = (SIZE - area.tile_overlap + stride - 1) / stride;
+  const int32_t count = dm_area_tiles(SIZE, SIZE, &area, NULL);
+  DmRect *tiles = g_new(DmRect, count);
+  dm_area_tiles(SIZE, SIZE, &area, tiles);
   bool border[SIZE] = {false};
-  for (int32_t i = 1; i < count; i++) {
-    const int32_t start = (int32_t)((int64_t)i * (SIZE - area.tile_size) /
-                                    (count - 1));
-    const int32_t end_previous =
-        (int32_t)((int64_t)(i - 1) * (SIZE - area.tile_size) / (count - 1)) +
-        area.tile_size;
-    border[start] = border[end_previous] = true;
+  for (int32_t i = 0; i < count; i++) {
+    if (tiles[i].x > 0) border[tiles[i].x] = true;
+    if (tiles[i].x + tiles[i].width < SIZE)
+      border[tiles[i].x + tiles[i].width] = true;
   }
+  g_free(tiles);
   double across, inside;
   const int32_t from = (SIZE - HOLE) / 2;
   seam_metric(image, SIZE, border, from, from + HOLE, &across, &inside);

@@ -430,9 +430,11 @@ DM_API void dm_area_options_default(DmAreaOptions *options);
 DM_API bool dm_inpaint_work_area(const float *mask, int32_t width,
                                  int32_t height, int32_t margin, DmRect *area,
                                  GError **error);
-/* Network tiles per evaluation for a width x height area. */
-DM_API int32_t dm_area_tile_count(int32_t width, int32_t height,
-                                  const DmAreaOptions *options);
+/* The network's tiles for a width x height area: returns how many there
+ * are (one per evaluation each) and, when `tiles` is not NULL, writes them
+ * there, row by row (caller-allocated, that many entries). */
+DM_API int32_t dm_area_tiles(int32_t width, int32_t height,
+                             const DmAreaOptions *options, DmRect *tiles);
 
 /* Fills the masked part of image (C, H, W), in the model's [-1, 1] scale
  * with C = the model's channels, by replacement-guided sampling. mask

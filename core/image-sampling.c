@@ -213,11 +213,15 @@ static bool tiled_denoise(float *model_output, const float *x_t, float t,
   return true;
 }
 
-int32_t dm_area_tile_count(int32_t width, int32_t height,
-                           const DmAreaOptions *options) {
+int32_t dm_area_tiles(int32_t width, int32_t height,
+                      const DmAreaOptions *options, DmRect *tiles) {
   Axis rows, cols;
   tile_axes(&rows, &cols, height, width, options);
   const int32_t count = rows.count * cols.count;
+  for (int32_t r = 0; tiles && r < rows.count; r++)
+    for (int32_t c = 0; c < cols.count; c++)
+      tiles[r * cols.count + c] = (DmRect){cols.start[c], rows.start[r],
+                                           cols.size, rows.size};
   g_free(rows.start);
   g_free(cols.start);
   return count;

@@ -271,7 +271,7 @@ static void test_tile_seams(DmModel *model) {
   DmAreaOptions area;
   dm_area_options_default(&area);
   area.pixel_budget = 1024, area.tile_size = 32, area.tile_overlap = 8;
-  const int32_t tiles = dm_area_tile_count(TW, TH, &area);
+  const int32_t tiles = dm_area_tiles(TW, TH, &area, NULL);
   float *x = g_new(float, 3 * TW * TH);
   GError *error = NULL;
   const bool ok = dm_model_generate(model, x, TW, TH, &o, &area, NULL, NULL,
