@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discrete.h"
 #include "dm-train.h"
 #include "model-io.h"
 #include "rng.h"
@@ -190,11 +191,14 @@ static void noise_batch(DmTrainer *trainer, const float *images, int64_t step) {
     const int32_t t = MIN((int32_t)trainer->timesteps[i], T - 1);
     trainer->timesteps[i] = (float)t;
     const float alpha_bar = trainer->schedule->alphas_cumprod[t];
-    const float a = ve ? 1.0f : sqrtf(alpha_bar);
-    const float b = ve ? sqrtf(1.0f / alpha_bar - 1.0f) : sqrtf(1.0f - alpha_bar);
     const float *x0 = images + i * per_image, *z = trainer->noise + i * per_image;
     float *x = trainer->x_t->data + i * per_image;
-    for (size_t j = 0; j < per_image; j++) x[j] = a * x0[j] + b * z[j];
+    if (!ve) {
+      dm_add_noise(x, x0, z, per_image, alpha_bar);
+      continue;
+    }
+    const float sigma = sqrtf(1.0f / alpha_bar - 1.0f);
+    for (size_t j = 0; j < per_image; j++) x[j] = x0[j] + sigma * z[j];
   }
 }
 
