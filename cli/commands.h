@@ -7,12 +7,14 @@
 #include <signal.h>
 
 #include <glib.h>
+#include <glib/gi18n-lib.h>
 
 #include "dm.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-/* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`. */
+/* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`.
+ * Callers pass a translated format: dm_cli_fail(2, _("..."), ...). */
 int dm_cli_fail(int status, const char *format, ...) G_GNUC_PRINTF(2, 3);
 /* Prints "gimp-diffusion: warning: MESSAGE" on one line. */
 void dm_cli_warn(const char *format, ...) G_GNUC_PRINTF(1, 2);
@@ -33,35 +35,41 @@ extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
 extern gint64 dm_cli_pixel_budget;
 extern gboolean dm_cli_quiet;
 
+/* The sampling commands' options; descriptions marked N_(), translated by
+ * GOption through the command's translation domain. */
 #define DM_CLI_SAMPLING_OPTIONS                                               \
   {"model", 'm', 0, G_OPTION_ARG_FILENAME, &dm_cli_model_path,                \
-   "The model (file or folder)", "MODEL"},                                    \
+   N_("The model (file or folder)"), "MODEL"},                                \
   {"sampler", 0, 0, G_OPTION_ARG_STRING, &dm_cli_sampler_name,                \
-   "Sampler: ddpm, ddim, sde, pc, ode or langevin (default ddim)", "NAME"},  \
+   N_("Sampler: ddpm, ddim, sde, pc, ode or langevin (default ddim)"),       \
+   "NAME"},                                                                   \
   {"steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_steps,                            \
-   "Sampling steps (default 50)", "N"},                                       \
-  {"seed", 0, 0, G_OPTION_ARG_INT64, &dm_cli_seed, "Random seed (default 0)", \
-   "K"},                                                                      \
+   N_("Sampling steps (default 50)"), "N"},                                   \
+  {"seed", 0, 0, G_OPTION_ARG_INT64, &dm_cli_seed,                            \
+   N_("Random seed (default 0)"), "K"},                                       \
   {"eta", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_eta,                             \
-   "DDIM eta, 0 to 1 (default 0)", "E"},                                      \
+   N_("DDIM eta, 0 to 1 (default 0)"), "E"},                                  \
   {"snr", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_snr,                             \
-   "pc, langevin: signal-to-noise ratio of the Langevin steps (0.16)", "R"}, \
+   N_("pc, langevin: signal-to-noise ratio of the Langevin steps (0.16)"),   \
+   "R"},                                                                      \
   {"corrector-steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_corrector_steps,        \
-   "pc, langevin: Langevin steps per noise level (default 1)", "M"},         \
+   N_("pc, langevin: Langevin steps per noise level (default 1)"), "M"},     \
   {"jump-length", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_length,               \
-   "RePaint resampling: jump back this many steps (default 0: off)", "J"},   \
+   N_("RePaint resampling: jump back this many steps (default 0: off)"),     \
+   "J"},                                                                      \
   {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
-   "RePaint resampling: sample each stretch this many times", "R"},          \
+   N_("RePaint resampling: sample each stretch this many times"), "R"},      \
   {"pixel-budget", 0, 0, G_OPTION_ARG_INT64, &dm_cli_pixel_budget,          \
-   "Largest area the network runs on whole; larger ones go in tiles "        \
-   "(262144)", "N"},                                                         \
+   N_("Largest area the network runs on whole; larger ones go in tiles "     \
+      "(262144)"), "N"},                                                     \
   {"tile-size", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_size,                   \
-   "Run the network on tiles of this side for large areas (256)", "PX"},     \
+   N_("Run the network on tiles of this side for large areas (256)"), "PX"}, \
   {"tile-overlap", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_overlap,             \
-   "Pixels neighbouring tiles share and blend (64)", "PX"},                  \
+   N_("Pixels neighbouring tiles share and blend (64)"), "PX"},              \
   {"out", 'o', 0, G_OPTION_ARG_FILENAME, &dm_cli_out_path,                    \
-   "Output image (png, jpg, tif, webp)", "FILE"},                             \
-  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, "No progress bar", NULL}
+   N_("Output image (png, jpg, tif, webp)"), "FILE"},                         \
+  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, N_("No progress bar"),  \
+   NULL}
 
 /* Checks --model, --out and the sampler options; loads the model into
  * *model and starts GEGL (the caller ends with gegl_exit()). Returns

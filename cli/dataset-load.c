@@ -41,7 +41,7 @@ typedef struct {
 } Walk;
 
 static void skip(Walk *walk, const char *path, const char *reason) {
-  dm_cli_warn("skipping %s: %s", path, reason);
+  dm_cli_warn(_("skipping %s: %s"), path, reason);
   walk->summary->skipped++;
 }
 
@@ -56,7 +56,7 @@ static float *flatten_over_white(const DmCliImage *image, const char **why) {
   const size_t count = (size_t)image->width * image->height;
   float *rgb = g_try_new(float, count * 3);
   if (rgb == NULL) {
-    *why = "out of memory";
+    *why = _("out of memory");
     return NULL;
   }
   bool visible = false;
@@ -70,7 +70,7 @@ static float *flatten_over_white(const DmCliImage *image, const char **why) {
   }
   if (!visible) {
     g_free(rgb);
-    *why = "fully transparent";
+    *why = _("fully transparent");
     return NULL;
   }
   return rgb;
@@ -148,7 +148,7 @@ static bool visit(Walk *walk, const char *path, int depth, GError **error) {
   if (S_ISDIR(info.st_mode))
     return walk_folder(walk, path, &info, depth + 1, error);
   if (!S_ISREG(info.st_mode)) {
-    skip(walk, path, "not a regular file");
+    skip(walk, path, _("not a regular file"));
     return true;
   }
   return load_file(walk, path, error);
@@ -161,11 +161,11 @@ static bool walk_folder(Walk *walk, const char *folder, const GStatBuf *info,
   char *key = g_strdup_printf("%ju:%ju", (uintmax_t)info->st_dev,
                               (uintmax_t)info->st_ino);
   if (!g_hash_table_add(walk->folders, key)) {
-    skip(walk, folder, "folder already read (a link loop?)");
+    skip(walk, folder, _("folder already read (a link loop?)"));
     return true;
   }
   if (depth > MAX_DEPTH) {
-    skip(walk, folder, "folders nested more than 64 deep");
+    skip(walk, folder, _("folders nested more than 64 deep"));
     return true;
   }
   GError *problem = NULL;
@@ -198,8 +198,8 @@ DmDataset *dm_cli_dataset_load(const char *dir, int32_t crop_size,
   GStatBuf info;
   const bool exists = g_stat(dir, &info) == 0;
   if (!exists || !S_ISDIR(info.st_mode)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot read the folder "
-                "'%s': %s", dir, exists ? "not a folder" : g_strerror(errno));
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot read the folder "
+                "'%s': %s"), dir, exists ? _("not a folder") : g_strerror(errno));
     return NULL;
   }
   DmDataset *dataset = dm_dataset_new(crop_size, cache_bytes, augment, error);
@@ -210,8 +210,11 @@ DmDataset *dm_cli_dataset_load(const char *dir, int32_t crop_size,
   g_hash_table_destroy(walk.folders);
   if (ok && summary->loaded == 0) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "no usable image under %s (%d files skipped)", dir,
-                summary->skipped);
+                g_dngettext(GETTEXT_PACKAGE,
+                            "no usable image under %s (%d file skipped)",
+                            "no usable image under %s (%d files skipped)",
+                            summary->skipped),
+                dir, summary->skipped);
     ok = false;
   }
   if (!ok) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <gegl.h>
+#include <glib/gi18n-lib.h>
 
 #include "image-io.h"
 
@@ -134,8 +135,8 @@ static DmCliImage *decode_here(const char *name, const char *operation,
   DmCliImage *image = NULL;
   if (failure || box.width <= 0 || box.height <= 0 ||
       (sized && buffer == NULL))
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "corrupt or truncated %s "
-                "image: %s", name, failure ? failure : "no pixels");
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("corrupt or truncated %s "
+                "image: %s"), name, failure ? failure : _("no pixels"));
   else if (!sized)
     dm_cli_image_size_ok(box.width, box.height, error);
   else
@@ -246,26 +247,27 @@ static void end_child(pid_t pid, bool late, const char *name, GError **error) {
   }
   if (error == NULL || *error != NULL) return;
   if (late)
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "the GEGL %s loader did "
-                "not finish in %d s", name, DECODE_SECONDS);
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("the GEGL %s loader did "
+                "not finish in %d s"), name, DECODE_SECONDS);
   else if (WIFSIGNALED(status))
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "the GEGL %s loader "
-                "crashed (%s)", name, g_strsignal(WTERMSIG(status)));
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("the GEGL %s loader "
+                "crashed (%s)"), name, g_strsignal(WTERMSIG(status)));
   else
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "the GEGL %s loader ended "
-                "its process (exit status %d)", name, WEXITSTATUS(status));
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("the GEGL %s loader "
+                "ended its process (exit status %d)"), name,
+                WEXITSTATUS(status));
 }
 
 DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
                              const char *path, GError **error) {
   if (!gegl_has_operation(operation)) {
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "this GEGL has no %s loader (%s)", name, operation);
+                _("this GEGL has no %s loader (%s)"), name, operation);
     return NULL;
   }
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot make a pipe: %s",
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot make a pipe: %s"),
                 g_strerror(errno));
     return NULL;
   }
@@ -279,8 +281,8 @@ DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
   close(pipe_fds[1]);
   if (pid < 0) {
     close(pipe_fds[0]);
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot start a decoder "
-                "process: %s", g_strerror(errno));
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot start a decoder "
+                "process: %s"), g_strerror(errno));
     return NULL;
   }
   const gint64 deadline = g_get_monotonic_time() + DECODE_SECONDS * G_USEC_PER_SEC;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <gegl.h>
 
@@ -57,8 +58,9 @@ static bool save_buffer(GeglBuffer *buffer, const char *path, GError **error) {
   gegl_node_process(save);
   g_object_unref(graph);
   if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "could not write '%s' (is the "
-                "extension one GEGL can save: png, jpg, tif, webp?)", path);
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("could not write '%s' (is "
+                "the extension one GEGL can save: png, jpg, tif, webp?)"),
+                path);
     return false;
   }
   return true;
@@ -75,8 +77,8 @@ static bool save_atomically(GeglBuffer *buffer, const char *path,
                                (unsigned)g_random_int(), extension ? extension : "");
   bool ok = save_buffer(buffer, temp, error);
   if (ok && g_rename(temp, path) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "could not rename '%s' to "
-                "'%s': %s", temp, path, g_strerror(errno));
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("could not rename '%s' to "
+                "'%s': %s"), temp, path, g_strerror(errno));
     ok = false;
   }
   if (!ok) g_unlink(temp);
@@ -90,7 +92,7 @@ bool dm_cli_save_image(const DmTensor *image, const char *path,
                        GError **error) {
   if (image->n != 1 || (image->c != 1 && image->c != 3)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "cannot save a (%d, %d, %d, %d) tensor as an image", image->n,
+                _("cannot save a (%d, %d, %d, %d) tensor as an image"), image->n,
                 image->c, image->h, image->w);
     return false;
   }
@@ -111,15 +113,14 @@ bool dm_cli_save_image(const DmTensor *image, const char *path,
 
 bool dm_cli_image_size_ok(int32_t width, int32_t height, GError **error) {
   if (width <= 0 || height <= 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "the image is empty (%dx%d)",
-                width, height);
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
+                _("the image is empty (%dx%d)"), width, height);
     return false;
   }
   if ((int64_t)width * height > DM_CLI_MAX_IMAGE_PIXELS) {
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "%dx%d pixels is more than the %" G_GINT64_FORMAT
-                " gimp-diffusion reads", width, height,
-                (gint64)DM_CLI_MAX_IMAGE_PIXELS);
+                _("%dx%d pixels is more than the %lld gimp-diffusion reads"),
+                width, height, (long long)DM_CLI_MAX_IMAGE_PIXELS);
     return false;
   }
   return true;
@@ -131,7 +132,7 @@ DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
   float *rgba = g_try_new(float, (size_t)width * height * 4);
   if (rgba == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory for %dx%d pixels", width, height);
+                _("out of memory for %dx%d pixels"), width, height);
     return NULL;
   }
   DmCliImage *image = g_new0(DmCliImage, 1);
@@ -222,13 +223,13 @@ static char *format_names(void) {
 /* Maps `path` read-only (NULL with the reason when it cannot). */
 static GMappedFile *map_file(const char *path, GError **error) {
   if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO,
-                "no such file, or not a regular file");
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_IO,
+                        _("no such file, or not a regular file"));
     return NULL;
   }
   const int fd = g_open(path, O_RDONLY, 0);
   if (fd < 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot open it: %s",
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot open it: %s"),
                 g_strerror(errno));
     return NULL;
   }
@@ -236,7 +237,7 @@ static GMappedFile *map_file(const char *path, GError **error) {
   GMappedFile *file = g_mapped_file_new_from_fd(fd, FALSE, &problem);
   close(fd);
   if (file == NULL) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot read it: %s",
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot read it: %s"),
                 problem->message);
     g_error_free(problem);
   }
@@ -251,15 +252,15 @@ DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
   const Format *format = sniff_format(bytes, size);
   DmCliImage *image = NULL;
   if (size == 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "an empty file");
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT, _("an empty file"));
   } else if (format == NULL) {
     char *names = format_names();
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED, "not an image in a "
-                "format gimp-diffusion reads (%s)", names);
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED, _("not an image in a "
+                "format gimp-diffusion reads (%s)"), names);
     g_free(names);
   } else if (format->complete && !format->complete(bytes, size)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "truncated %s image: the "
-                "file is shorter than its header says", format->name);
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("truncated %s image: "
+                "the file is shorter than its header says"), format->name);
   } else if (format->read) {
     image = format->read(bytes, size, error);
   } else {
@@ -271,7 +272,8 @@ DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
 
 DmCliImage *dm_cli_image_load(const char *path, GError **error) {
   DmCliImage *image = dm_cli_image_decode(path, error);
-  if (image == NULL) g_prefix_error(error, "cannot read image '%s': ", path);
+  if (image == NULL)
+    g_prefix_error(error, _("cannot read image '%s': "), path);
   return image;
 }
 

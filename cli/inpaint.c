@@ -9,13 +9,14 @@ static char *image_path, *mask_path;
 
 const GOptionEntry dm_cli_inpaint_options[] = {
     DM_CLI_SAMPLING_OPTIONS,
-    {"image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path, "The image to heal",
-     "FILE"},
+    {"image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path,
+     N_("The image to heal"), "FILE"},
     {"mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
-     "Same size as the image: white = fill, black = keep, grey = blend", "FILE"},
+     N_("Same size as the image: white = fill, black = keep, grey = blend"),
+     "FILE"},
     {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
-     "Context pixels around the mask's bounding box (default: the model's "
-     "receptive radius)", "PX"},
+     N_("Context pixels around the mask's bounding box (default: the model's "
+        "receptive radius)"), "PX"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 /* The model's view of the image and mask: image (3, H, W) in [-1, 1] from
@@ -52,7 +53,7 @@ static void write_back(DmCliImage *image, const DmTensor *values,
 static int inpaint_images(DmModel *model, const DmSampleOptions *options,
                           DmCliImage *image, const DmCliImage *mask) {
   if (mask->width != image->width || mask->height != image->height)
-    return dm_cli_fail(EXIT_USAGE, "the mask is %dx%d but the image is %dx%d",
+    return dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is %dx%d"),
                        mask->width, mask->height, image->width, image->height);
   GError *error = NULL;
   DmTensor *values = dm_tensor_new(1, 3, image->height, image->width, &error);
@@ -62,8 +63,8 @@ static int inpaint_images(DmModel *model, const DmSampleOptions *options,
   if (!values) {
     status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
   } else if (model_inputs(image, mask, values, mask_values) == 0) {
-    status = dm_cli_fail(EXIT_USAGE, "the mask '%s' selects nothing (white "
-                         "marks what to fill)", mask_path);
+    status = dm_cli_fail(EXIT_USAGE, _("the mask '%s' selects nothing (white "
+                                       "marks what to fill)"), mask_path);
   } else {
     status = dm_cli_run_model(model, options, values, mask_values);
     if (status == EXIT_OK) write_back(image, values, mask_values);
@@ -79,9 +80,9 @@ static int inpaint_images(DmModel *model, const DmSampleOptions *options,
 int dm_cli_run_inpaint(int argc, char **argv) {
   (void)argv;
   if (argc > 1)
-    return dm_cli_fail(EXIT_USAGE, "inpaint takes no positional arguments");
+    return dm_cli_fail(EXIT_USAGE, _("inpaint takes no positional arguments"));
   if (!image_path || !mask_path)
-    return dm_cli_fail(EXIT_USAGE, "--image and --mask are required");
+    return dm_cli_fail(EXIT_USAGE, _("--image and --mask are required"));
   DmSampleOptions options;
   DmModel *model = NULL;
   int status = dm_cli_prepare(&options, &model);
@@ -90,8 +91,8 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;
   if (config->in_channels != 3 || config->out_channels != 3)
-    status = dm_cli_fail(EXIT_USAGE, "inpaint needs an RGB model; this one "
-                         "has %d input and %d output channels",
+    status = dm_cli_fail(EXIT_USAGE, _("inpaint needs an RGB model; this one "
+                                       "has %d input and %d output channels"),
                          config->in_channels, config->out_channels);
   else if (!(image = dm_cli_image_load(image_path, &error)) ||
            !(mask = dm_cli_image_load(mask_path, &error)))

@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 
+#include <glib/gi18n-lib.h>
 #include <jpeglib.h>
 
 #include "image-io.h"
@@ -50,7 +51,7 @@ static bool choose_output(struct jpeg_decompress_struct *info,
   case JCS_CMYK:
   case JCS_YCCK:
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "CMYK JPEG images are not supported");
+                _("CMYK JPEG images are not supported"));
     return false;
   default:
     info->out_color_space = JCS_RGB;
@@ -68,7 +69,7 @@ DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
   state.manager.emit_message = on_message;
   if (setjmp(state.escape)) {
     dm_cli_image_free(image);
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "corrupt JPEG image: %s",
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("corrupt JPEG image: %s"),
                 state.first_message);
     jpeg_destroy_decompress(&info);
     return NULL;
@@ -98,8 +99,8 @@ DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
   if (image && state.manager.num_warnings > 0) {
     dm_cli_image_free(image);
     image = NULL;
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "corrupt or truncated "
-                "JPEG image: %s", state.first_message);
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("corrupt or truncated "
+                "JPEG image: %s"), state.first_message);
   }
   jpeg_destroy_decompress(&info);
   return image;

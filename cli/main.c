@@ -11,13 +11,17 @@
  *
  * Exit status: 0 success; 1 a runtime failure; 2 bad usage or bad input
  * (unknown command or option, missing argument, a model that fails to
- * load). Errors are one line on stderr: "gimp-diffusion: error: MESSAGE". */
+ * load). Errors are one line on stderr: "gimp-diffusion: error: MESSAGE".
+ *
+ * Messages and help are translated (gettext domain "gimp-diffusion", po/),
+ * from the catalogues in LOCALEDIR or, when set, $DM_LOCALEDIR. */
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
+#include <glib/gi18n-lib.h>
 
 #include "commands.h"
 #include "dm.h"
@@ -32,9 +36,9 @@
  * the positional arguments left after option parsing. */
 typedef struct {
   const char *name;
-  const char *summary;     /* one line, for the command list */
+  const char *summary;     /* one line, for the command list (N_) */
   const char *arguments;   /* synopsis of the positional arguments */
-  const char *description; /* text after the options in --help */
+  const char *description; /* text after the options in --help (N_) */
   const GOptionEntry *options; /* NULL-terminated, or NULL */
   int (*run)(int argc, char **argv);
 } Command;
@@ -45,20 +49,20 @@ static gint info_card_lines = 8;
 
 static const GOptionEntry info_options[] = {
     {"card-lines", 'n', 0, G_OPTION_ARG_INT, &info_card_lines,
-     "Show at most N lines of the model card (default 8; 0: none)", "N"},
+     N_("Show at most N lines of the model card (default 8; 0: none)"), "N"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 /* What kind of model `path` is, as dm_model_load() will read it. */
 static const char *model_kind(const char *path) {
   if (!g_file_test(path, G_FILE_TEST_IS_DIR))
-    return "single-file model (.safetensors with dm.config metadata)";
+    return _("single-file model (.safetensors with dm.config metadata)");
   char *index = g_build_filename(path, "model_index.json", NULL);
   bool pipeline = g_file_test(index, G_FILE_TEST_EXISTS);
   g_free(index);
-  return pipeline ? "diffusers pipeline folder (model_index.json, unet/, "
-                    "scheduler/)"
-                  : "diffusers model folder (config.json + "
-                    "diffusion_pytorch_model.safetensors)";
+  return pipeline ? _("diffusers pipeline folder (model_index.json, unet/, "
+                      "scheduler/)")
+                  : _("diffusers model folder (config.json + "
+                      "diffusion_pytorch_model.safetensors)");
 }
 
 static const char *yes_no(bool value) { return value ? "true" : "false"; }
@@ -86,7 +90,7 @@ static void print_int_or_null(const char *label, int32_t value) {
 
 /* Every field of the network config, under diffusers' names. */
 static void print_unet_config(const DmUnetConfig *c) {
-  printf("network (UNet2DModel):\n");
+  printf("%s\n", _("network (UNet2DModel):"));
   print_int_or_null("sample_size", c->sample_size);
   printf("  %-24s%d\n", "in_channels", c->in_channels);
   printf("  %-24s%d\n", "out_channels", c->out_channels);
@@ -115,7 +119,7 @@ static void print_unet_config(const DmUnetConfig *c) {
 }
 
 static void print_schedule_config(const DmScheduleConfig *s) {
-  printf("scheduler:\n");
+  printf("%s\n", _("scheduler:"));
   printf("  %-24s%s\n", "sde", dm_sde_name(s->sde));
   printf("  %-24s%d\n", "num_train_timesteps", s->num_train_timesteps);
   if (s->sde == DM_SDE_VE) {
@@ -142,23 +146,28 @@ static void print_schedule_config(const DmScheduleConfig *s) {
 /* The first `max_lines` lines of the card, and how many more there are. */
 static void print_card(const char *card, int max_lines) {
   if (!*card) {
-    printf("model card: (none)\n");
+    printf("%s\n", _("model card: (none)"));
     return;
   }
   char **lines = g_strsplit(card, "\n", -1);
   guint total = g_strv_length(lines);
   if (total > 0 && lines[total - 1][0] == '\0') total--; /* final newline */
-  printf("model card (%u lines):\n", total);
+  printf(g_dngettext(GETTEXT_PACKAGE, "model card (%u line):\n",
+                     "model card (%u lines):\n", total), total);
   guint shown = MIN(total, (guint)MAX(max_lines, 0));
   for (guint i = 0; i < shown; i++) printf("  | %s\n", lines[i]);
-  if (shown < total) printf("  | ... (%u more lines)\n", total - shown);
+  if (shown < total)
+    printf(g_dngettext(GETTEXT_PACKAGE, "  | ... (%u more line)\n",
+                       "  | ... (%u more lines)\n", total - shown),
+           total - shown);
   g_strfreev(lines);
 }
 
 static int run_info(int argc, char **argv) {
   if (argc != 2)
-    return dm_cli_fail(EXIT_USAGE, "info: expected one MODEL, got %d arguments "
-                "(see '" PROGRAM " info --help')", argc - 1);
+    return dm_cli_fail(EXIT_USAGE, _("info: expected one MODEL, got %d "
+                                     "arguments (see 'gimp-diffusion info "
+                                     "--help')"), argc - 1);
   const char *path = argv[1];
   GError *error = NULL;
   DmModel *model = dm_model_load(path, &error);
@@ -169,13 +178,13 @@ static int run_info(int argc, char **argv) {
   }
   const DmUnetConfig *config = dm_model_config(model);
   int64_t params = dm_model_param_count(model);
-  printf("model:      %s\n", path);
-  printf("kind:       %s\n", model_kind(path));
-  printf("parameters: %" G_GINT64_FORMAT " (%.1f MiB as float32)\n", params,
+  printf(_("model:      %s\n"), path);
+  printf(_("kind:       %s\n"), model_kind(path));
+  printf(_("parameters: %lld (%.1f MiB as float32)\n"), (long long)params,
          (double)params * 4.0 / (1024.0 * 1024.0));
-  printf("compute:    %.3f GFLOP per 64x64 forward pass\n",
+  printf(_("compute:    %.3f GFLOP per 64x64 forward pass\n"),
          dm_model_flops(model, 64, 64) / 1e9);
-  printf("size multiple: height and width must be multiples of %d\n",
+  printf(_("size multiple: height and width must be multiples of %d\n"),
          dm_model_size_multiple(model));
   print_unet_config(config);
   print_schedule_config(dm_model_schedule_config(model));
@@ -187,28 +196,28 @@ static int run_info(int argc, char **argv) {
 /* ---- the command table ------------------------------------------------- */
 
 static const Command commands[] = {
-    {"info", "Show a model's configuration, size and model card", "MODEL",
-     "MODEL is a diffusers model folder (config.json +\n"
-     "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
-     "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
-     "written by gimp-diffusion.",
+    {"info", N_("Show a model's configuration, size and model card"), "MODEL",
+     N_("MODEL is a diffusers model folder (config.json +\n"
+        "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
+        "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
+        "written by gimp-diffusion."),
      info_options, run_info},
-    {"sample", "Generate an image from noise", "",
-     "Draws one image from the model with the chosen sampler and writes it\n"
-     "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
-     "within one step and writes nothing.",
+    {"sample", N_("Generate an image from noise"), "",
+     N_("Draws one image from the model with the chosen sampler and writes it\n"
+        "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
+        "within one step and writes nothing."),
      dm_cli_sample_options, dm_cli_run_sample},
-    {"inpaint", "Fill the white part of a mask with the model", "",
-     "Fills the pixels that --mask marks white (grey blends) by sampling\n"
-     "with replacement guidance; every other pixel, and alpha, is written\n"
-     "back exactly as read, in the image's own format and bit depth.",
+    {"inpaint", N_("Fill the white part of a mask with the model"), "",
+     N_("Fills the pixels that --mask marks white (grey blends) by sampling\n"
+        "with replacement guidance; every other pixel, and alpha, is written\n"
+        "back exactly as read, in the image's own format and bit depth."),
      dm_cli_inpaint_options, dm_cli_run_inpaint},
-    {"train", "Train a model on a folder of images", "",
-     "Trains a new model (--preset, --config) or fine-tunes one (--init) on\n"
-     "random crops of the images under --data, and writes the EMA weights\n"
-     "with a model card to --out. The work folder (default MODEL.work) keeps\n"
-     "the checkpoint, the loss of every step (loss.tsv) and preview grids;\n"
-     "Ctrl-C saves the checkpoint, and --resume continues the run exactly.",
+    {"train", N_("Train a model on a folder of images"), "",
+     N_("Trains a new model (--preset, --config) or fine-tunes one (--init) on\n"
+        "random crops of the images under --data, and writes the EMA weights\n"
+        "with a model card to --out. The work folder (default MODEL.work) keeps\n"
+        "the checkpoint, the loss of every step (loss.tsv) and preview grids;\n"
+        "Ctrl-C saves the checkpoint, and --resume continues the run exactly."),
      dm_cli_train_options, dm_cli_run_train},
 };
 
@@ -220,22 +229,22 @@ static const Command *find_command(const char *name) {
 
 static void print_program_help(void) {
   FILE *out = stdout;
-  fprintf(out,
-          "Usage: " PROGRAM " [--help] [--version] COMMAND [OPTIONS] "
+  fputs(_("Usage: gimp-diffusion [--help] [--version] COMMAND [OPTIONS] "
           "ARGUMENTS\n\n"
           "Diffusion models (diffusers UNet2DModel) on the CPU.\n\n"
-          "Commands:\n");
+          "Commands:\n"), out);
   for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "  %-10s %s\n", "help", "Show help for a command");
-  fprintf(out, "\nRun '" PROGRAM " COMMAND --help' for a command's options."
-               "\nExit status: 0 success, 1 runtime failure, 2 bad usage or "
-               "input.\n");
+    fprintf(out, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf(out, "  %-10s %s\n", "help", _("Show help for a command"));
+  fputs(_("\nRun 'gimp-diffusion COMMAND --help' for a command's options.\n"
+          "Exit status: 0 success, 1 runtime failure, 2 bad usage or "
+          "input.\n"), out);
 }
 
 /* A GOptionContext for `command` (caller frees). */
 static GOptionContext *command_context(const Command *command) {
   GOptionContext *context = g_option_context_new(command->arguments);
+  g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_summary(context, command->summary);
   g_option_context_set_description(context, command->description);
   if (command->options)
@@ -253,8 +262,9 @@ static int run_command(const Command *command, int argc, char **argv) {
   argv[0] = prgname;
   int status;
   if (!g_option_context_parse(context, &argc, &argv, &error)) {
-    status = dm_cli_fail(EXIT_USAGE, "%s: %s (see '" PROGRAM " %s --help')",
-                  command->name, error->message, command->name);
+    status = dm_cli_fail(EXIT_USAGE,
+                         _("%s: %s (see 'gimp-diffusion %s --help')"),
+                         command->name, error->message, command->name);
     g_error_free(error);
   } else {
     status = command->run(argc, argv);
@@ -272,8 +282,9 @@ static int run_help(int argc, char **argv) {
   }
   const Command *command = find_command(argv[2]);
   if (!command)
-    return dm_cli_fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
-                argv[2]);
+    return dm_cli_fail(EXIT_USAGE,
+                       _("unknown command '%s' (see 'gimp-diffusion --help')"),
+                       argv[2]);
   char *prgname = g_strdup_printf(PROGRAM " %s", command->name);
   g_set_prgname(prgname);
   GOptionContext *context = command_context(command);
@@ -285,12 +296,22 @@ static int run_help(int argc, char **argv) {
   return EXIT_OK;
 }
 
-int main(int argc, char **argv) {
-  /* The terminal's character set for GOption's messages; numbers stay in
-   * the C locale ("0.0001", never "0,0001"). */
+/* The user's language for messages and the terminal's character set;
+ * numbers stay in the C locale ("0.0001", never "0,0001"). */
+static void init_i18n(void) {
   setlocale(LC_CTYPE, "");
+  setlocale(LC_MESSAGES, "");
+  const char *localedir = g_getenv("DM_LOCALEDIR");
+  bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+  textdomain(GETTEXT_PACKAGE);
+}
+
+int main(int argc, char **argv) {
+  init_i18n();
   if (argc < 2)
-    return dm_cli_fail(EXIT_USAGE, "no command given (see '" PROGRAM " --help')");
+    return dm_cli_fail(EXIT_USAGE,
+                       _("no command given (see 'gimp-diffusion --help')"));
   const char *name = argv[1];
   if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
     print_program_help();
@@ -303,8 +324,9 @@ int main(int argc, char **argv) {
   if (strcmp(name, "help") == 0) return run_help(argc, argv);
   const Command *command = find_command(name);
   if (!command)
-    return dm_cli_fail(EXIT_USAGE, "unknown command '%s' (see '" PROGRAM " --help')",
-                name);
+    return dm_cli_fail(EXIT_USAGE,
+                       _("unknown command '%s' (see 'gimp-diffusion --help')"),
+                       name);
   /* The command sees "gimp-diffusion NAME" as argv[0]. */
   return run_command(command, argc - 1, argv + 1);
 }

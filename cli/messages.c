@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "commands.h"
 
 /* Prints "gimp-diffusion: KIND: MESSAGE" on one line, whatever the message
- * holds. */
+ * holds; KIND is translated, MESSAGE comes translated. */
 static void print_line(const char *kind, const char *format, va_list args) {
   char *message = g_strdup_vprintf(format, args);
   g_strdelimit(message, "\n\r", ' ');
@@ -17,7 +19,7 @@ static void print_line(const char *kind, const char *format, va_list args) {
 int dm_cli_fail(int status, const char *format, ...) {
   va_list args;
   va_start(args, format);
-  print_line("error", format, args);
+  print_line(_("error"), format, args);
   va_end(args);
   return status;
 }
@@ -25,6 +27,6 @@ int dm_cli_fail(int status, const char *format, ...) {
 void dm_cli_warn(const char *format, ...) {
   va_list args;
   va_start(args, format);
-  print_line("warning", format, args);
+  print_line(_("warning"), format, args);
   va_end(args);
 }

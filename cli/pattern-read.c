@@ -17,6 +17,8 @@
  * arithmetic, before a pixel is read; bytes after the pixels are ignored. */
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "image-io.h"
 
 #define HEADER_MIN 24
@@ -38,26 +40,26 @@ static bool check_header(const PatternHeader *h, size_t size,
   if (h->version != 1)
     problem = "only version 1 exists";
   else if (h->header_size < HEADER_MIN || h->header_size > size)
-    problem = "the header size is outside the file";
+    problem = _("the header size is outside the file");
   else if (h->width < 1 || h->width > SIDE_MAX || h->height < 1 ||
            h->height > SIDE_MAX)
-    problem = "the size is outside 1 .. 524288";
+    problem = _("the size is outside 1 .. 524288");
   else if (h->depth < 1 || h->depth > 4)
-    problem = "the bytes per pixel are outside 1 .. 4";
+    problem = _("the bytes per pixel are outside 1 .. 4");
   if (problem) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "corrupt GIMP pattern "
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("corrupt GIMP pattern "
                 "(version %u, %ux%u, %u bytes per pixel, header %u bytes): "
-                "%s", h->version, h->width, h->height, h->depth,
+                "%s"), h->version, h->width, h->height, h->depth,
                 h->header_size, problem);
     return false;
   }
   /* width, height <= 2^19 and depth <= 4: the product fits 64 bits. */
   const uint64_t pixel_bytes = (uint64_t)h->width * h->height * h->depth;
   if (pixel_bytes > size - h->header_size) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "truncated GIMP pattern: "
-                "%ux%u at %u bytes per pixel needs %" G_GUINT64_FORMAT
-                " bytes of pixels, the file holds %zu", h->width, h->height,
-                h->depth, pixel_bytes, size - h->header_size);
+    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("truncated GIMP pattern: "
+                "%ux%u at %u bytes per pixel needs %llu bytes of pixels, the "
+                "file holds %zu"), h->width, h->height, h->depth,
+                (unsigned long long)pixel_bytes, size - h->header_size);
     return false;
   }
   return true;
@@ -66,8 +68,8 @@ static bool check_header(const PatternHeader *h, size_t size,
 DmCliImage *dm_cli_pattern_read(const guint8 *bytes, size_t size,
                                 GError **error) {
   if (size < HEADER_MIN || memcmp(bytes + 20, "GPAT", 4) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, "not a GIMP pattern (no "
-                "\"GPAT\" at byte 20)");
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT,
+                        _("not a GIMP pattern (no \"GPAT\" at byte 20)"));
     return NULL;
   }
   const PatternHeader h = {read_be32(bytes), read_be32(bytes + 4),

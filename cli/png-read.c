@@ -11,6 +11,7 @@
 #include <setjmp.h>
 #include <string.h>
 
+#include <glib/gi18n-lib.h>
 #include <png.h>
 
 #include "image-io.h"
@@ -51,7 +52,7 @@ DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
   if (info == NULL) {
     png_destroy_read_struct(&png, NULL, NULL);
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory starting libpng");
+                _("out of memory starting libpng"));
     return NULL;
   }
   DmCliImage *volatile image = NULL;
@@ -61,7 +62,7 @@ DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
     dm_cli_image_free(image);
     image = NULL;
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                "corrupt or truncated PNG image: %s", source.message);
+                _("corrupt or truncated PNG image: %s"), source.message);
   } else {
     png_set_read_fn(png, &source, read_source);
     png_read_info(png, info);
@@ -82,7 +83,7 @@ DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
       dm_cli_image_free(image);
       image = NULL;
       g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                  "out of memory for %ux%u pixels", width, height);
+                  _("out of memory for %ux%u pixels"), width, height);
     }
     for (png_uint_32 y = 0; image && y < height; y++)
       rows[y] = samples + y * row_bytes;

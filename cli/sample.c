@@ -12,7 +12,7 @@ static char *size_text;
 const GOptionEntry dm_cli_sample_options[] = {
     DM_CLI_SAMPLING_OPTIONS,
     {"size", 0, 0, G_OPTION_ARG_STRING, &size_text,
-     "Image size (default: the model's sample_size)", "WxH"},
+     N_("Image size (default: the model's sample_size)"), "WxH"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 static bool parse_size(const char *text, int32_t *width, int32_t *height) {
@@ -43,7 +43,7 @@ static int sample_to_file(DmModel *model, const DmSampleOptions *options,
 int dm_cli_run_sample(int argc, char **argv) {
   (void)argv;
   if (argc > 1)
-    return dm_cli_fail(EXIT_USAGE, "sample takes no positional arguments");
+    return dm_cli_fail(EXIT_USAGE, _("sample takes no positional arguments"));
   DmSampleOptions options;
   DmModel *model = NULL;
   int status = dm_cli_prepare(&options, &model);
@@ -52,12 +52,13 @@ int dm_cli_run_sample(int argc, char **argv) {
   int32_t width = config->sample_size > 0 ? config->sample_size : 64;
   int32_t height = width;
   if (size_text && !parse_size(size_text, &width, &height))
-    status = dm_cli_fail(EXIT_USAGE, "--size '%s' is not WxH (1 to 16384)",
+    status = dm_cli_fail(EXIT_USAGE, _("--size '%s' is not WxH (1 to 16384)"),
                          size_text);
   else if (config->in_channels != config->out_channels ||
            (config->in_channels != 1 && config->in_channels != 3))
-    status = dm_cli_fail(EXIT_USAGE, "the model has %d input and %d output "
-                         "channels; an image needs 1 or 3 of each",
+    status = dm_cli_fail(EXIT_USAGE, _("the model has %d input and %d output "
+                                       "channels; an image needs 1 or 3 of "
+                                       "each"),
                          config->in_channels, config->out_channels);
   else
     status = sample_to_file(model, &options, width, height);

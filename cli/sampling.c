@@ -22,7 +22,7 @@ gboolean dm_cli_quiet = FALSE;
 
 int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
   if (!dm_cli_model_path || !dm_cli_out_path)
-    return dm_cli_fail(EXIT_USAGE, "--model and --out are required");
+    return dm_cli_fail(EXIT_USAGE, _("--model and --out are required"));
   dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
   dm_sample_options_default(options);
   if (dm_cli_sampler_name &&
@@ -31,7 +31,7 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
     for (int i = 0; i < DM_SAMPLER_COUNT; i++)
       g_string_append_printf(names, "%s%s", i ? ", " : "",
                              dm_sampler_name((DmSampler)i));
-    int status = dm_cli_fail(EXIT_USAGE, "unknown sampler '%s' (%s)",
+    int status = dm_cli_fail(EXIT_USAGE, _("unknown sampler '%s' (%s)"),
                              dm_cli_sampler_name, names->str);
     g_string_free(names, TRUE);
     return status;
@@ -70,7 +70,8 @@ static bool report(int32_t done, int32_t total, void *user_data) {
   if (!dm_cli_quiet && isatty(STDERR_FILENO)) {
     const double seconds = (g_get_monotonic_time() - *start) / 1e6;
     const double rate = done / (seconds > 0 ? seconds : 1e-9);
-    fprintf(stderr, "\rstep %d/%d  %.2f it/s  ETA %.0f s   ", done, total,
+    fputc('\r', stderr);
+    fprintf(stderr, _("step %d/%d  %.2f it/s  ETA %.0f s   "), done, total,
             rate, (total - done) / rate);
     if (done == total) fprintf(stderr, "\n");
   }

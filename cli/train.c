@@ -35,55 +35,62 @@ static gboolean resume = FALSE, quiet = FALSE;
 
 const GOptionEntry dm_cli_train_options[] = {
     {"data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
-     "Folder of training images (searched recursively)", "DIR"},
+     N_("Folder of training images (searched recursively)"), "DIR"},
     {"out", 'o', 0, G_OPTION_ARG_FILENAME, &model_out,
-     "The model to write: a folder, or a file ending in .safetensors", "MODEL"},
+     N_("The model to write: a folder, or a file ending in .safetensors"),
+     "MODEL"},
     {"preset", 0, 0, G_OPTION_ARG_STRING, &preset,
-     "Network layout: tiny, small or base (default tiny)", "NAME"},
+     N_("Network layout: tiny, small or base (default tiny)"), "NAME"},
     {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
-     "A diffusers UNet2DModel config.json instead of a preset", "FILE"},
+     N_("A diffusers UNet2DModel config.json instead of a preset"), "FILE"},
     {"init", 0, 0, G_OPTION_ARG_FILENAME, &init_path,
-     "Fine-tune this model instead of starting from random weights", "MODEL"},
-    {"size", 0, 0, G_OPTION_ARG_INT, &image_size, "Crop size (default 64)", "PX"},
-    {"batch", 0, 0, G_OPTION_ARG_INT, &batch_size, "Images per step (16)", "N"},
-    {"steps", 0, 0, G_OPTION_ARG_INT64, &total_steps, "Steps to train", "N"},
+     N_("Fine-tune this model instead of starting from random weights"),
+     "MODEL"},
+    {"size", 0, 0, G_OPTION_ARG_INT, &image_size,
+     N_("Crop size (default 64)"), "PX"},
+    {"batch", 0, 0, G_OPTION_ARG_INT, &batch_size,
+     N_("Images per step (16)"), "N"},
+    {"steps", 0, 0, G_OPTION_ARG_INT64, &total_steps,
+     N_("Steps to train"), "N"},
     {"time", 0, 0, G_OPTION_ARG_STRING, &time_text,
-     "Train for this long (e.g. 90m, 2h; with or without --steps)", "T"},
+     N_("Train for this long (e.g. 90m, 2h; with or without --steps)"), "T"},
     {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &learning_rate,
-     "Peak learning rate (default 2e-4)", "LR"},
+     N_("Peak learning rate (default 2e-4)"), "LR"},
     {"lr-schedule", 0, 0, G_OPTION_ARG_STRING, &lr_schedule_name,
-     "After warm-up: constant, cosine or linear (cosine and linear need "
-     "--steps)", "NAME"},
+     N_("After warm-up: constant, cosine or linear (cosine and linear need "
+        "--steps)"), "NAME"},
     {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup_steps,
-     "Learning-rate warm-up steps (default 200)", "N"},
+     N_("Learning-rate warm-up steps (default 200)"), "N"},
     {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay,
-     "AdamW weight decay (default 0)", "W"},
+     N_("AdamW weight decay (default 0)"), "W"},
     {"grad-clip", 0, 0, G_OPTION_ARG_DOUBLE, &max_grad_norm,
-     "Clip the gradient norm to this (default 1; 0 = off)", "N"},
+     N_("Clip the gradient norm to this (default 1; 0 = off)"), "N"},
     {"ema", 0, 0, G_OPTION_ARG_DOUBLE, &ema_decay,
-     "EMA decay of the exported weights (default 0.999; 0 = none)", "D"},
+     N_("EMA decay of the exported weights (default 0.999; 0 = none)"), "D"},
     {"min-snr-gamma", 0, 0, G_OPTION_ARG_DOUBLE, &min_snr_gamma,
-     "VP: min-SNR loss weighting with this gamma (e.g. 5; default off)", "G"},
+     N_("VP: min-SNR loss weighting with this gamma (e.g. 5; default off)"),
+     "G"},
     {"sde", 0, 0, G_OPTION_ARG_STRING, &sde_name,
-     "Noise process: vp or ve (default vp)", "KIND"},
+     N_("Noise process: vp or ve (default vp)"), "KIND"},
     {"prediction", 0, 0, G_OPTION_ARG_STRING, &prediction_name,
-     "VP: what the network predicts: epsilon, v_prediction or sample", "P"},
+     N_("VP: what the network predicts: epsilon, v_prediction or sample"), "P"},
     {"augment", 0, 0, G_OPTION_ARG_STRING, &augment_name,
-     "none, flip (photos, default) or textures (all flips and turns)", "A"},
+     N_("none, flip (photos, default) or textures (all flips and turns)"), "A"},
     {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
-     "Memory for the decoded images (default 1024)", "MB"},
-    {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 0)", "K"},
+     N_("Memory for the decoded images (default 1024)"), "MB"},
+    {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
+     N_("Random seed (default 0)"), "K"},
     {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &work_dir,
-     "Checkpoint, loss log and previews (default MODEL.work)", "DIR"},
+     N_("Checkpoint, loss log and previews (default MODEL.work)"), "DIR"},
     {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every,
-     "Steps between checkpoints (default 500)", "N"},
+     N_("Steps between checkpoints (default 500)"), "N"},
     {"preview-every", 0, 0, G_OPTION_ARG_INT, &preview_every,
-     "Steps between preview grids (default 1000; 0 = none)", "N"},
+     N_("Steps between preview grids (default 1000; 0 = none)"), "N"},
     {"stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after,
-     "Stop (with a checkpoint) after this many steps in this session", "N"},
+     N_("Stop (with a checkpoint) after this many steps in this session"), "N"},
     {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
-     "Continue the run whose checkpoint is in the work folder", NULL},
-    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress bar", NULL},
+     N_("Continue the run whose checkpoint is in the work folder"), NULL},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 /* "90s", "30m", "2h" or a plain number of seconds; false if malformed. */
@@ -170,7 +177,7 @@ static DmModel *new_model(GError **error) {
     if (!ok) return NULL;
   } else if (!dm_unet_config_preset(preset, image_size, &config)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "unknown preset '%s' (tiny, small or base)", preset);
+                _("unknown preset '%s' (tiny, small or base)"), preset);
     return NULL;
   }
   DmScheduleConfig schedule;
@@ -178,8 +185,8 @@ static DmModel *new_model(GError **error) {
   if (!dm_sde_from_name(sde_name, &schedule.sde) ||
       !dm_prediction_from_name(prediction_name, &schedule.prediction_type)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "--sde must be vp or ve and --prediction epsilon, "
-                "v_prediction or sample (got %s, %s)", sde_name,
+                _("--sde must be vp or ve and --prediction epsilon, "
+                  "v_prediction or sample (got %s, %s)"), sde_name,
                 prediction_name);
     return NULL;
   }
@@ -204,8 +211,8 @@ static bool new_options(DmTrainOptions *options, GError **error) {
   if (!dm_lr_schedule_from_name(lr_schedule_name, &options->lr.type) ||
       (options->lr.type != DM_LR_CONSTANT && total_steps <= 0)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "--lr-schedule '%s': use constant, or cosine / linear with "
-                "--steps", lr_schedule_name);
+                _("--lr-schedule '%s': use constant, or cosine / linear "
+                  "with --steps"), lr_schedule_name);
     return false;
   }
   return true;
@@ -364,8 +371,9 @@ static void report(const Run *run, int64_t step, double smoothed, double rate,
   double left = total_steps > 0 ? (total_steps - step) / rate * batch_size : 0;
   if (run->budget > 0) left = left > 0 ? MIN(left, run->budget - session)
                                        : run->budget - session;
-  fprintf(stderr, "\rstep %" G_GINT64_FORMAT "  loss %.4f  %.1f img/s  "
-          "ETA %.0f s   ", step, smoothed, rate, left);
+  fputc('\r', stderr);
+  fprintf(stderr, _("step %lld  loss %.4f  %.1f img/s  ETA %.0f s   "),
+          (long long)step, smoothed, rate, left);
 }
 
 /* Whether this session should take another step. */
@@ -430,22 +438,24 @@ static bool export_model(Run *run, double last_loss, double smoothed,
 
 static int check_arguments(int argc) {
   if (argc > 1)
-    return dm_cli_fail(EXIT_USAGE, "train takes no positional arguments");
-  if (!model_out) return dm_cli_fail(EXIT_USAGE, "--out MODEL is required");
+    return dm_cli_fail(EXIT_USAGE, _("train takes no positional arguments"));
+  if (!model_out)
+    return dm_cli_fail(EXIT_USAGE, _("--out MODEL is required"));
   if (!resume && !data_dir)
-    return dm_cli_fail(EXIT_USAGE, "--data DIR is required (or --resume)");
+    return dm_cli_fail(EXIT_USAGE, _("--data DIR is required (or --resume)"));
   if (!resume && total_steps <= 0 && !time_text)
-    return dm_cli_fail(EXIT_USAGE, "give --steps N, --time T or both");
+    return dm_cli_fail(EXIT_USAGE, _("give --steps N, --time T or both"));
   if (image_size < 8 || image_size > 1024 || batch_size < 1 ||
       batch_size > 4096 || cache_mb < 1 || checkpoint_every < 0 ||
       preview_every < 0 || stop_after < 0)
-    return dm_cli_fail(EXIT_USAGE, "--size must be 8 .. 1024, --batch 1 .. "
-                       "4096, --cache-mb positive, step counts not negative");
+    return dm_cli_fail(EXIT_USAGE, _("--size must be 8 .. 1024, --batch 1 .. "
+                                     "4096, --cache-mb positive, step counts "
+                                     "not negative"));
   return EXIT_OK;
 }
 
 static int fail_with(GError *error, int status) {
-  status = dm_cli_fail(status, "%s", error ? error->message : "failed");
+  status = dm_cli_fail(status, "%s", error ? error->message : _("failed"));
   g_clear_error(&error);
   return status;
 }
@@ -457,11 +467,11 @@ int dm_cli_run_train(int argc, char **argv) {
   dm_cli_catch_interrupt();
   Run run = {0};
   if (time_text && !parse_duration(time_text, &run.budget))
-    return dm_cli_fail(EXIT_USAGE, "--time '%s' is not a duration like 90m "
-                       "or 2h", time_text);
+    return dm_cli_fail(EXIT_USAGE, _("--time '%s' is not a duration like 90m "
+                                     "or 2h"), time_text);
   if (!work_dir) work_dir = g_strdup_printf("%s.work", model_out);
   if (g_mkdir_with_parents(work_dir, 0755) != 0)
-    return dm_cli_fail(EXIT_RUNTIME, "cannot create '%s': %s", work_dir,
+    return dm_cli_fail(EXIT_RUNTIME, _("cannot create '%s': %s"), work_dir,
                        g_strerror(errno));
   run.checkpoint = g_build_filename(work_dir, "checkpoint.safetensors", NULL);
   GError *error = NULL;
@@ -469,8 +479,8 @@ int dm_cli_run_train(int argc, char **argv) {
   DmAugment augment;
   DmCliDataSummary summary;
   if (!dm_augment_from_name(augment_name, &augment))
-    status = dm_cli_fail(EXIT_USAGE, "--augment must be none, flip or "
-                         "textures");
+    status = dm_cli_fail(EXIT_USAGE, _("--augment must be none, flip or "
+                                       "textures"));
   else if (!start_run(&run, &error))
     status = fail_with(error, EXIT_USAGE);
   else if (!(run.data = dm_cli_dataset_load(data_dir, image_size,
@@ -491,9 +501,9 @@ int dm_cli_run_train(int argc, char **argv) {
     else if (finished && !export_model(&run, last_loss, smoothed, session, &error))
       status = fail_with(error, EXIT_RUNTIME);
     else if (!finished)
-      fprintf(stderr, "gimp-diffusion: stopped at step %" G_GINT64_FORMAT
-              "; the checkpoint is in %s: continue with --resume\n",
-              dm_trainer_step_count(run.trainer), work_dir);
+      fprintf(stderr, _("gimp-diffusion: stopped at step %lld; the "
+                        "checkpoint is in %s: continue with --resume\n"),
+              (long long)dm_trainer_step_count(run.trainer), work_dir);
     if (dm_cli_interrupted && status == EXIT_OK) status = 130;
   }
   run_clear(&run);

@@ -254,7 +254,8 @@ typedef enum {
 } DmSampler;
 
 /* Names ("ddpm", "ddim", "sde", "pc", "ode", "langevin") and one-line
- * descriptions, from one table that the CLI, the plug-in and the docs use.
+ * descriptions (English; the gettext domain "gimp-diffusion" holds their
+ * translations), from one table that the CLI, the plug-in and the docs use.
  * Every sampler runs on the schedule's own timesteps (so on any model);
  * sde, pc, ode and langevin see the model through the continuous views of
  * Song et al. 2021: VP-SDE with beta from alpha_bar, and the VE variable

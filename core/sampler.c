@@ -27,22 +27,26 @@
 #define DM_GRID_MAX_CHANNELS 255
 #define DM_GRID_MAX_COORDINATE (1 << 20)
 
+/* Marks the descriptions for the translators' catalogue (po/): core keeps
+ * them in English, the plug-in shows them translated. */
+#define N_(text) text
+
 static const struct {
   const char *name;
   const char *description;
 } sampler_table[DM_SAMPLER_COUNT] = {
-    [DM_SAMPLER_DDPM] = {"ddpm", "Ancestral DDPM: stochastic, best with "
-                                 "hundreds of steps (Ho et al. 2020)"},
-    [DM_SAMPLER_DDIM] = {"ddim", "DDIM: deterministic at eta 0, good in "
-                                 "25-50 steps (Song et al. 2020)"},
-    [DM_SAMPLER_SDE] = {"sde", "Reverse-time SDE by Euler-Maruyama: "
-                               "stochastic, needs many steps"},
-    [DM_SAMPLER_PC] = {"pc", "Predictor-corrector: reverse SDE plus "
-                             "Langevin correction at each level"},
-    [DM_SAMPLER_ODE] = {"ode", "Probability-flow ODE with Heun's method: "
-                               "deterministic, two evaluations a step"},
-    [DM_SAMPLER_LANGEVIN] = {"langevin", "Annealed Langevin dynamics over "
-                                         "the noise levels (Song & Ermon)"},
+    [DM_SAMPLER_DDPM] = {"ddpm", N_("Ancestral DDPM: stochastic, best with "
+                                    "hundreds of steps (Ho et al. 2020)")},
+    [DM_SAMPLER_DDIM] = {"ddim", N_("DDIM: deterministic at eta 0, good in "
+                                    "25-50 steps (Song et al. 2020)")},
+    [DM_SAMPLER_SDE] = {"sde", N_("Reverse-time SDE by Euler-Maruyama: "
+                                  "stochastic, needs many steps")},
+    [DM_SAMPLER_PC] = {"pc", N_("Predictor-corrector: reverse SDE plus "
+                                "Langevin correction at each level")},
+    [DM_SAMPLER_ODE] = {"ode", N_("Probability-flow ODE with Heun's method: "
+                                  "deterministic, two evaluations a step")},
+    [DM_SAMPLER_LANGEVIN] = {"langevin", N_("Annealed Langevin dynamics over "
+                                            "the noise levels (Song & Ermon)")},
 };
 
 const char *dm_sampler_name(DmSampler sampler) {

@@ -38,11 +38,15 @@ static GList *dm_plug_query_procedures(GimpPlugIn *plug_in) {
                        g_strdup(DM_PLUG_GENERATE_PROC));
 }
 
-/* Translations arrive with po/; until then the strings stay English. */
+/* The strings are in the "gimp-diffusion" gettext domain (po/), shared with
+ * the CLI. GIMP binds it to locale/ in the plug-in's folder, which meson
+ * install links to the system's locale folder. */
 static gboolean dm_plug_set_i18n(GimpPlugIn *plug_in, const gchar *name,
                                  gchar **gettext_domain, gchar **catalog_dir) {
-  (void)plug_in, (void)name, (void)gettext_domain, (void)catalog_dir;
-  return FALSE;
+  (void)plug_in, (void)name;
+  *gettext_domain = g_strdup(GETTEXT_PACKAGE);
+  *catalog_dir = g_strdup("locale");
+  return TRUE;
 }
 
 /* DmProgressFunc: GIMP's progress bar, "Step i of N". A failed update

@@ -5,15 +5,15 @@
 #include "settings.h"
 
 /* The sampler argument's choices: one per core sampler, labelled with its
- * name and one-line description from core's table. */
+ * name and one-line description from core's table (translated here). */
 static GimpChoice *sampler_choice(void) {
   GimpChoice *choice = gimp_choice_new();
   for (int i = 0; i < DM_SAMPLER_COUNT; i++) {
     const DmSampler sampler = (DmSampler)i;
+    const gchar *description = _(dm_sampler_description(sampler));
     gchar *label = g_strdup_printf("%s: %s", dm_sampler_name(sampler),
-                                   dm_sampler_description(sampler));
-    gimp_choice_add(choice, dm_sampler_name(sampler), i, label,
-                    dm_sampler_description(sampler));
+                                   description);
+    gimp_choice_add(choice, dm_sampler_name(sampler), i, label, description);
     g_free(label);
   }
   return choice;

@@ -287,7 +287,7 @@ static void test_no_usable_image(const char *dir) {
   DmCliDataSummary summary;
   DM_CHECK(load_logged(empty, log, &summary, &error) == NULL && error &&
                strstr(error->message, "no usable image under") &&
-               strstr(error->message, "(1 files skipped)"),
+               strstr(error->message, "(1 file skipped)"),
            "no usable image: %s", error ? error->message : "loaded");
   printf("ok   %s\n", error ? error->message : "");
   g_clear_error(&error);

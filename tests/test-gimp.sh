@@ -4,7 +4,8 @@
 # Usage: test-gimp.sh PLUGIN_EXE SCRIPT.py DATA_DIR
 # The script gets DM_TEST_DATA and DM_TEST_TMP, and must write "PASS" to
 # $DM_TEST_TMP/result when every check passed. GIMP is stopped after
-# DM_GIMP_TIMEOUT seconds (default 600).
+# DM_GIMP_TIMEOUT seconds (default 600). DM_TEST_LOCALEDIR, when set, is a
+# locale folder with the plug-in's catalogues.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 set -eu
 plugin=$1 script=$2 data=$3
@@ -23,6 +24,10 @@ mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME" \
 # plug-ins folder is on the default path. A link, so that the binary finds
 # libdmcore through its $ORIGIN run path.
 ln -s "$(readlink -f "$plugin")" "$GIMP3_DIRECTORY/plug-ins/$name/$name"
+# Its catalogues, which GIMP reads from locale/ in the plug-in's folder.
+if [ -n "${DM_TEST_LOCALEDIR:-}" ]; then
+  ln -s "$DM_TEST_LOCALEDIR" "$GIMP3_DIRECTORY/plug-ins/$name/locale"
+fi
 
 status=0
 timeout "${DM_GIMP_TIMEOUT:-600}" gimp-console-3.0 -i --no-fonts --no-data --quit \
