@@ -13,6 +13,9 @@ const GOptionEntry dm_cli_sample_options[] = {
     DM_CLI_SAMPLING_OPTIONS,
     {"size", 0, 0, G_OPTION_ARG_STRING, &size_text,
      N_("Image size (default: the model's sample_size)"), "WxH"},
+    {"seamless", 0, 0, G_OPTION_ARG_NONE, &dm_cli_seamless,
+     N_("Make an image that tiles without a seam (sides a multiple of the "
+        "model's, area within the pixel budget)"), NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 static bool parse_size(const char *text, int32_t *width, int32_t *height) {

@@ -55,6 +55,8 @@ struct DmModel {
   void *inspect_data;
   double network_seconds; /* spent in dm_model_inpaint/generate's network */
   double network_pixels;  /* pixels those evaluations covered */
+  bool circular_padding;  /* inference convs wrap around (seamless); set
+                           * only for the duration of a dm_model_generate */
 };
 
 /* A model with zeroed parameters for `config` (validated here);

@@ -418,6 +418,12 @@ typedef struct {
   int64_t pixel_budget;
   int32_t tile_size;
   int32_t tile_overlap;
+  /* dm_model_generate only: the result tiles the plane without a seam. The
+   * network's convolutions pad by wrapping around the image instead of
+   * with zeros, so it sees a torus. The image's width and height must be
+   * multiples of dm_model_size_multiple() and its area at most
+   * pixel_budget (it runs in one piece). dm_model_inpaint ignores it. */
+  bool seamless;
 } DmAreaOptions;
 
 /* Receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel

@@ -341,6 +341,29 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
   return ok;
 }
 
+/* A seamless image wraps around in one piece: its sides must be
+ * multiples of the network's, and it must fit the pixel budget. */
+static bool check_seamless(const DmModel *model, int32_t width,
+                           int32_t height, const DmAreaOptions *options,
+                           GError **error) {
+  const int32_t multiple = dm_model_size_multiple(model);
+  if (width % multiple != 0 || height % multiple != 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a seamless image needs a width and height that are "
+                "multiples of %d for this model (got %dx%d)", multiple, width,
+                height);
+    return false;
+  }
+  if ((int64_t)width * height > options->pixel_budget) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a seamless image is made in one piece, so it must fit the "
+                "pixel budget (%dx%d is over %" G_GINT64_FORMAT " pixels)",
+                width, height, options->pixel_budget);
+    return false;
+  }
+  return true;
+}
+
 bool dm_model_generate(DmModel *model, float *image, int32_t width,
                        int32_t height, const DmSampleOptions *options,
                        const DmAreaOptions *area_options,
@@ -349,8 +372,14 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   if (!check_model_image(model, width, height, error) ||
       !check_area_options(area_options, error))
     return false;
+  if (area_options->seamless && !check_seamless(model, width, height,
+                                                area_options, error))
+    return false;
   const DmSampleGrid grid = {dm_model_config(model)->in_channels, height,
                              width, 0, 0};
-  return sample_area(model, image, &grid, options, area_options, NULL,
-                     progress, progress_data, error);
+  model->circular_padding = area_options->seamless;
+  const bool ok = sample_area(model, image, &grid, options, area_options,
+                              NULL, progress, progress_data, error);
+  model->circular_padding = false;
+  return ok;
 }

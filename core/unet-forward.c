@@ -88,16 +88,48 @@ DmConvShape dm_unet_conv_shape(int32_t n, int32_t c_in, int32_t h_in,
   return shape;
 }
 
+/* in (N, C, h, w) with `top` rows and columns before and `bottom` after
+ * taken from the opposite side, as if the image tiled the plane: the
+ * padding of a seamless sample (a newly allocated (N, C, h + top + bottom,
+ * w + top + bottom) array, or NULL). */
+static float *wrap_pad(const float *in, int32_t n, int32_t c, int32_t h,
+                       int32_t w, int32_t top, int32_t bottom) {
+  const int32_t h_pad = h + top + bottom, w_pad = w + top + bottom;
+  float *out = dm_activation_new(n, c, h_pad, w_pad, false, NULL);
+  if (out == NULL) return NULL;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < (int64_t)n * c; plane++)
+    for (int32_t y = 0; y < h_pad; y++) {
+      const float *row = in + ((size_t)plane * h + (y - top + h) % h) * w;
+      float *dst = out + ((size_t)plane * h_pad + y) * w_pad;
+      for (int32_t x = 0; x < w_pad; x++) dst[x] = row[(x - top + w) % w];
+    }
+  return out;
+}
+
+/* A conv of the U-Net: zero padding as diffusers has it, or, for a
+ * seamless sample (model->circular_padding), the same amount of padding
+ * wrapped around the image, so that the network sees a torus. */
 static bool conv_forward(ForwardContext *ctx, float *out, const float *in,
                          ParamPair conv, int32_t c_in, int32_t h_in,
                          int32_t w_in, int32_t c_out, int32_t kernel,
                          int32_t stride, int32_t pad_top, bool accumulate) {
-  const DmConvShape shape = dm_unet_conv_shape(ctx->n, c_in, h_in, w_in,
-                                               c_out, kernel, stride, pad_top);
-  if (!dm_conv2d_forward(out, in, PARAM(ctx, conv.weight),
-                         PARAM(ctx, conv.bias), &shape, accumulate))
-    return out_of_memory(ctx);
-  return true;
+  DmConvShape shape = dm_unet_conv_shape(ctx->n, c_in, h_in, w_in, c_out,
+                                         kernel, stride, pad_top);
+  float *wrapped = NULL;
+  if (ctx->model->circular_padding && kernel > 1) {
+    const int32_t pad_total = kernel / 2 * 2;
+    wrapped = wrap_pad(in, ctx->n, c_in, h_in, w_in, pad_top,
+                       pad_total - pad_top);
+    if (wrapped == NULL) return out_of_memory(ctx);
+    shape.h_in += pad_total, shape.w_in += pad_total;
+    shape.pad_top = shape.pad_left = 0;
+    in = wrapped;
+  }
+  const bool ok = dm_conv2d_forward(out, in, PARAM(ctx, conv.weight),
+                                    PARAM(ctx, conv.bias), &shape, accumulate);
+  free(wrapped);
+  return ok || out_of_memory(ctx);
 }
 
 /* out = (shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x))) + proj(temb)))))

@@ -77,6 +77,11 @@ expect 2 "sample with an unknown sampler" "$exe" sample --model "$data/tiny_attn
 check "unknown sampler is named" "$tmp/err" "nope"
 expect 2 "sample with a bad size" "$exe" sample --model "$data/tiny_attn" \
   --size 12 --out "$tmp/d.png"
+expect 0 "sample --seamless" "$exe" sample -q --model "$data/tiny_attn" \
+  --steps 2 --size 24x16 --seamless --out "$tmp/seamless.png"
+expect 2 "sample --seamless with an odd width" "$exe" sample -q --model \
+  "$data/tiny_attn" --steps 2 --size 23x16 --seamless --out "$tmp/d.png"
+check "the seamless size error names the multiple" "$tmp/err" "multiples of"
 expect 2 "sample without --out" "$exe" sample --model "$data/tiny_attn"
 [ ! -e "$tmp/d.png" ] || { echo "FAIL a failed sample left a file"; failures=$((failures + 1)); }
 

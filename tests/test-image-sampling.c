@@ -5,6 +5,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <glib.h>
 
+#include "dm-private.h"
 #include "dm-test.h"
 
 /* ---- a pointwise fake model: the exact epsilon of i.i.d. N(MU, S^2) data */
@@ -291,6 +292,84 @@ static void test_tile_seams(DmModel *model) {
   g_free(x);
 }
 
+/* dst = src (C, H, W) shifted down by dy and right by dx, wrapping. */
+static void roll(float *dst, const float *src, int32_t c, int32_t h,
+                 int32_t w, int32_t dy, int32_t dx) {
+  for (int32_t k = 0; k < c; k++)
+    for (int32_t y = 0; y < h; y++)
+      for (int32_t x = 0; x < w; x++)
+        dst[((size_t)k * h + (y + dy) % h) * w + (x + dx) % w] =
+            src[((size_t)k * h + y) * w + x];
+}
+
+/* Largest |f(roll(x)) - roll(f(x))| of the network at t = 500, for a shift
+ * by whole cells of the coarsest level (where downsampling commutes with
+ * it). */
+static double shift_difference(DmModel *model, int32_t h, int32_t w) {
+  const int32_t m = dm_model_size_multiple(model);
+  GError *error = NULL;
+  DmTensor *x = dm_tensor_new(1, 3, h, w, &error),
+           *shifted = dm_tensor_new(1, 3, h, w, &error),
+           *out = dm_tensor_new(1, 3, h, w, &error),
+           *out_shifted = dm_tensor_new(1, 3, h, w, &error);
+  DM_CHECK_OK(x && shifted && out && out_shifted, error);
+  for (size_t i = 0; i < dm_tensor_numel(x); i++)
+    x->data[i] = sinf(0.37f * (float)i) * cosf(0.011f * (float)(i * i % 97));
+  const float t = 500.0f;
+  roll(shifted->data, x->data, 3, h, w, 2 * m, 3 * m);
+  DM_CHECK_OK(dm_model_forward(model, out, x, &t, &error) &&
+                  dm_model_forward(model, out_shifted, shifted, &t, &error),
+              error);
+  roll(shifted->data, out->data, 3, h, w, 2 * m, 3 * m);
+  double worst = 0;
+  for (size_t i = 0; i < dm_tensor_numel(x); i++)
+    worst = fmax(worst, fabs(shifted->data[i] - out_shifted->data[i]));
+  dm_tensor_free(x);
+  dm_tensor_free(shifted);
+  dm_tensor_free(out);
+  dm_tensor_free(out_shifted);
+  return worst;
+}
+
+/* Seamless: with wrapped padding the network commutes with circular
+ * shifts (it sees a torus), which zero padding does not; dm_model_generate
+ * turns it on for the call only and refuses sizes it cannot wrap. */
+static void test_seamless(DmModel *model) {
+  const int32_t m = dm_model_size_multiple(model), h = 8 * m, w = 6 * m;
+  const double zero_padded = shift_difference(model, h, w);
+  model->circular_padding = true;
+  const double wrapped = shift_difference(model, h, w);
+  model->circular_padding = false;
+  const bool pass = wrapped < 1e-4 && zero_padded > 1e-2;
+  printf("%s seamless: |f(shift x) - shift f(x)| %.2g wrapped, %.2g "
+         "zero-padded\n", pass ? "ok  " : "FAIL", wrapped, zero_padded);
+  DM_CHECK(pass, "wrapped padding is not shift-equivariant");
+
+  DmSampleOptions o;
+  dm_sample_options_default(&o);
+  o.steps = 4;
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.seamless = true;
+  float *image = g_new(float, 3 * h * w);
+  GError *error = NULL;
+  DM_CHECK_OK(dm_model_generate(model, image, w, h, &o, &area, NULL, NULL,
+                                &error), error);
+  DM_CHECK(!model->circular_padding, "generate left the padding wrapped");
+  const bool odd = dm_model_generate(model, image, w + 1, h, &o, &area, NULL,
+                                     NULL, &error);
+  DM_CHECK(!odd && strstr(error->message, "multiples of"),
+           "a side that is not a multiple: %s", odd ? "accepted" : error->message);
+  g_clear_error(&error);
+  area.pixel_budget = 1024;
+  const bool big = dm_model_generate(model, image, 64 * m, 64 * m, &o, &area,
+                                     NULL, NULL, &error);
+  DM_CHECK(!big && strstr(error->message, "pixel budget"),
+           "an area over the budget: %s", big ? "accepted" : error->message);
+  g_clear_error(&error);
+  g_free(image);
+}
+
 int main(void) {
   DmScheduleConfig config;
   dm_schedule_config_default(&config);
@@ -307,6 +386,7 @@ int main(void) {
   g_free(path);
   test_model_inpaint(model);
   test_tile_seams(model);
+  test_seamless(model);
   dm_model_free(model);
   printf("%s\n", dm_test_failures ? "FAILED" : "all passed");
   return dm_test_failures ? 1 : 0;
