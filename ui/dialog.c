@@ -60,7 +60,9 @@ static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
 }
 
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
-                          GimpProcedureConfig *config, gboolean inpaint) {
+                          GimpProcedureConfig *config,
+                          const DmPlugTarget *target) {
+  const gboolean inpaint = target->inpaint;
   gimp_ui_init(DM_PLUG_BINARY);
   GtkWidget *dialog = gimp_procedure_dialog_new(
       procedure, config,
