@@ -6,23 +6,8 @@
 #include <libgimp/gimpui.h>
 
 #include "dialog.h"
+#include "estimate.h"
 #include "settings.h"
-
-/* "≈ N network evaluations" for the settings in `config`. */
-static void update_estimate(GimpProcedureConfig *config, GParamSpec *pspec,
-                            GtkLabel *label) {
-  (void)pspec;
-  DmPlugSettings settings;
-  dm_plug_settings_read(config, &settings);
-  const int32_t evaluations = dm_sample_evaluations(&settings.sample);
-  gchar *text = g_strdup_printf(
-      g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation",
-                  "≈ %d network evaluations", evaluations),
-      evaluations);
-  gtk_label_set_text(label, text);
-  g_free(text);
-  dm_plug_settings_clear(&settings);
-}
 
 static void new_seed(GtkButton *button, GimpProcedureConfig *config) {
   (void)button;
@@ -62,23 +47,23 @@ static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
                           GimpProcedureConfig *config,
                           const DmPlugTarget *target) {
-  const gboolean inpaint = target->inpaint;
   gimp_ui_init(DM_PLUG_BINARY);
   GtkWidget *dialog = gimp_procedure_dialog_new(
       procedure, config,
-      inpaint ? _("Heal Selection (Diffusion)") : _("Generate (Diffusion)"));
+      target->inpaint ? _("Heal Selection (Diffusion)")
+                      : _("Generate (Diffusion)"));
   GimpProcedureDialog *procedure_dialog = GIMP_PROCEDURE_DIALOG(dialog);
   add_seed_box(procedure_dialog, config);
-  add_advanced(procedure_dialog, inpaint);
-  GtkWidget *estimate = gimp_procedure_dialog_get_label(
+  add_advanced(procedure_dialog, target->inpaint);
+  GtkWidget *label = gimp_procedure_dialog_get_label(
       procedure_dialog, "estimate", "", FALSE, FALSE);
-  update_estimate(config, NULL, GTK_LABEL(estimate));
-  g_signal_connect_object(config, "notify", G_CALLBACK(update_estimate),
-                          estimate, 0);
-  gimp_procedure_dialog_fill(procedure_dialog, "model", "sampler", "steps",
-                             "seed-box", "new-layer", "advanced", "estimate",
-                             NULL);
+  DmUiEstimate *estimate =
+      dm_ui_estimate_new(config, target, GTK_LABEL(label));
+  gimp_procedure_dialog_fill(procedure_dialog, "model", "sampler",
+                             "steps", "seed-box", "new-layer", "advanced",
+                             "estimate", NULL);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
+  dm_ui_estimate_free(estimate);
   gtk_widget_destroy(dialog);
   return run;
 }
