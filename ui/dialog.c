@@ -10,6 +10,19 @@
 #include "models.h"
 #include "settings.h"
 
+/* Lines `label` up with the labels the dialog aligns, by a size group
+ * shared with the steps' label (labels in boxes are left out of the
+ * dialog's own group). */
+static void line_up_label(GimpProcedureDialog *dialog, GtkWidget *label) {
+  GtkWidget *steps = gimp_procedure_dialog_get_widget(dialog, "steps",
+                                                      G_TYPE_NONE);
+  GtkSizeGroup *labels = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
+  gtk_size_group_add_widget(labels, label);
+  gtk_size_group_add_widget(labels,
+                            gimp_labeled_get_label(GIMP_LABELED(steps)));
+  g_object_unref(labels);
+}
+
 /* The file chooser's response for "use the folder shown (or selected)". */
 #define RESPONSE_FOLDER 1
 
@@ -67,8 +80,7 @@ static void browse_models(GtkButton *button, GimpProcedureConfig *config) {
 
 /* The model: an editable combo box offering the installed models by name
  * (the first one chosen when the setting is empty), and a "Browse…" button
- * for any other file or folder. The label lines up with the others by
- * sharing a size group with the steps' label, which is in the dialog's. */
+ * for any other file or folder. */
 static void add_model_box(GimpProcedureDialog *dialog,
                           GimpProcedureConfig *config) {
   GParamSpec *pspec =
@@ -76,13 +88,7 @@ static void add_model_box(GimpProcedureDialog *dialog,
   GtkWidget *label = gimp_procedure_dialog_get_label(
       dialog, "model-label", g_param_spec_get_nick(pspec), FALSE, TRUE);
   gtk_label_set_xalign(GTK_LABEL(label), 0.0f);
-  GtkWidget *steps = gimp_procedure_dialog_get_widget(dialog, "steps",
-                                                      G_TYPE_NONE);
-  GtkSizeGroup *labels = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
-  gtk_size_group_add_widget(labels, label);
-  gtk_size_group_add_widget(labels,
-                            gimp_labeled_get_label(GIMP_LABELED(steps)));
-  g_object_unref(labels);
+  line_up_label(dialog, label);
 
   GtkWidget *combo = gtk_combo_box_text_new_with_entry();
   gchar **names = dm_plug_models_installed();
@@ -129,6 +135,9 @@ static void add_seed_box(GimpProcedureDialog *dialog,
                                                   NULL);
   gtk_orientable_set_orientation(GTK_ORIENTABLE(box),
                                  GTK_ORIENTATION_HORIZONTAL);
+  GtkWidget *seed = gimp_procedure_dialog_get_widget(dialog, "seed",
+                                                     G_TYPE_NONE);
+  line_up_label(dialog, gimp_labeled_get_label(GIMP_LABELED(seed)));
   GtkWidget *button = gtk_button_new_with_mnemonic(_("_New seed"));
   gtk_widget_set_tooltip_text(button, _("Draw a random seed"));
   gtk_box_pack_start(GTK_BOX(box), button, FALSE, FALSE, 0);
@@ -172,6 +181,7 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
                              "steps", "seed-box", "new-layer", "advanced",
                              "estimate", NULL);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
+  gtk_widget_hide(dialog); /* while a measurement under way ends */
   dm_ui_estimate_free(estimate);
   gtk_widget_destroy(dialog);
   return run;

@@ -19,7 +19,8 @@ typedef struct DmUiEstimate DmUiEstimate;
  * the estimate. */
 DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
                                  const DmPlugTarget *target, GtkLabel *label);
-/* Waits for a measurement under way, then frees the estimate. */
+/* Waits for a measurement under way (at most one forward pass of the
+ * model), then frees the estimate. */
 void dm_ui_estimate_free(DmUiEstimate *estimate);
 
 #endif /* DM_UI_ESTIMATE_H */
