@@ -136,15 +136,22 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_CALLING_ERROR, error);
   }
-  if (!dm_plug_target_init(&run.target, image, drawables[0],
-                           g_strcmp0(gimp_procedure_get_name(procedure),
-                                     DM_PLUG_INPAINT_PROC) == 0,
+  const gboolean inpaint = g_strcmp0(gimp_procedure_get_name(procedure),
+                                     DM_PLUG_INPAINT_PROC) == 0;
+  if (!dm_plug_target_init(&run.target, image, drawables[0], inpaint,
                            &error))
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_EXECUTION_ERROR, error);
   if (run_mode == GIMP_RUN_INTERACTIVE &&
       !dm_ui_dialog_run(procedure, config, &run.target))
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
+  /* GIMP stays usable while the dialog is open: the selection may have
+   * changed since. */
+  if (run_mode == GIMP_RUN_INTERACTIVE &&
+      !dm_plug_target_init(&run.target, image, drawables[0], inpaint,
+                           &error))
+    return gimp_procedure_new_return_values(
+        procedure, GIMP_PDB_EXECUTION_ERROR, error);
   dm_plug_settings_read(config, &run.settings);
   const GimpPDBStatusType status = run_procedure(&run, &error);
   dm_plug_area_free(run.area);
