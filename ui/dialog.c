@@ -30,16 +30,15 @@ static void line_up_label(GimpProcedureDialog *dialog, GtkWidget *label) {
  * file, or for RESPONSE_FOLDER the selected folder or else the folder
  * shown; NULL when cancelled. */
 static gchar *chosen_model(GtkFileChooser *chooser, gint response) {
+  if (response != GTK_RESPONSE_ACCEPT && response != RESPONSE_FOLDER)
+    return NULL;
   gchar *path = gtk_file_chooser_get_filename(chooser);
-  if (response == GTK_RESPONSE_ACCEPT) return path;
   if (response == RESPONSE_FOLDER &&
       (path == NULL || !g_file_test(path, G_FILE_TEST_IS_DIR))) {
     g_free(path);
-    return gtk_file_chooser_get_current_folder(chooser);
+    path = gtk_file_chooser_get_current_folder(chooser);
   }
-  if (response == RESPONSE_FOLDER) return path;
-  g_free(path);
-  return NULL;
+  return path;
 }
 
 static void add_filter(GtkFileChooser *chooser, const gchar *name,
@@ -70,6 +69,9 @@ static void browse_models(GtkButton *button, GimpProcedureConfig *config) {
   g_object_get(config, "model", &model, NULL);
   if (model && g_path_is_absolute(model))
     gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(chooser), model);
+  else
+    gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(chooser),
+                                        g_get_home_dir());
   g_free(model);
   const gint response = gtk_dialog_run(GTK_DIALOG(chooser));
   model = chosen_model(GTK_FILE_CHOOSER(chooser), response);
