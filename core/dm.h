@@ -460,6 +460,17 @@ DM_API bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
  * with their overlaps): the measured speed behind time estimates. */
 DM_API void dm_model_network_time(const DmModel *model, double *seconds,
                                   double *pixels);
+/* Measures on this machine the seconds one network evaluation of a
+ * width x height work area takes in dm_model_inpaint/generate: times one
+ * forward pass on a tile of that area (all its tiles have one size,
+ * dm_area_tiles) and multiplies by the number of tiles. Takes that one
+ * pass's time and memory, first-call costs included (so a small model is
+ * overestimated a little); not counted in dm_model_network_time. The model
+ * must not be used by another thread meanwhile. */
+DM_API bool dm_model_measure_evaluation(DmModel *model, int32_t width,
+                                        int32_t height,
+                                        const DmAreaOptions *area_options,
+                                        double *seconds, GError **error);
 /* image (C, H, W) = an unconditional sample of the model. */
 DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,
                               int32_t height, const DmSampleOptions *options,

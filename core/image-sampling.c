@@ -255,6 +255,33 @@ static bool check_model_image(const DmModel *model, int32_t width,
   return true;
 }
 
+bool dm_model_measure_evaluation(DmModel *model, int32_t width,
+                                 int32_t height,
+                                 const DmAreaOptions *area_options,
+                                 double *seconds, GError **error) {
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error))
+    return false;
+  Axis rows, cols;
+  tile_axes(&rows, &cols, height, width, area_options);
+  const int32_t tiles = rows.count * cols.count;
+  const DmUnetConfig *config = dm_model_config(model);
+  DmTensor *in = dm_tensor_new(1, config->in_channels, rows.size, cols.size,
+                               error);
+  DmTensor *out = in == NULL ? NULL :
+      dm_tensor_new(1, config->out_channels, rows.size, cols.size, error);
+  g_free(rows.start);
+  g_free(cols.start);
+  const float timestep = 0.0f; /* any: the cost does not depend on it */
+  const gint64 start = g_get_monotonic_time();
+  const bool ok = out && dm_model_forward_any_size(model, out, in, &timestep,
+                                                   error);
+  *seconds = tiles * ((g_get_monotonic_time() - start) / 1e6);
+  dm_tensor_free(in);
+  dm_tensor_free(out);
+  return ok;
+}
+
 /* Runs the sampler on x (C, area) with the model on tiles. */
 static bool sample_area(DmModel *model, float *x, const DmSampleGrid *grid,
                         const DmSampleOptions *options,

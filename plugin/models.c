@@ -34,6 +34,18 @@ static gchar *model_path(const gchar *model) {
   return path ? path : g_strdup(model);
 }
 
+static gboolean check_model_channels(const DmModel *model, GError **error) {
+  const DmUnetConfig *config = dm_model_config(model);
+  if ((config->in_channels == 3 || config->in_channels == 1) &&
+      config->out_channels == config->in_channels)
+    return TRUE;
+  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+              _("The model has %d input and %d output channels; the plug-in "
+                "needs an RGB (3) or grey (1) model"),
+              config->in_channels, config->out_channels);
+  return FALSE;
+}
+
 DmModel *dm_plug_model_load(const gchar *model, GError **error) {
   if (model == NULL || *model == '\0') {
     g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -44,7 +56,54 @@ DmModel *dm_plug_model_load(const gchar *model, GError **error) {
   gchar *path = model_path(model);
   DmModel *loaded = dm_model_load(path, error);
   g_free(path);
+  if (loaded != NULL && !check_model_channels(loaded, error))
+    g_clear_pointer(&loaded, dm_model_free);
   return loaded;
+}
+
+/* The model name of `entry` in `folder`: a folder's own name, a
+ * .safetensors file's name without the suffix; NULL for anything else. */
+static gchar *installed_name(const gchar *folder, const gchar *entry) {
+  if (entry[0] == '.') return NULL; /* hidden */
+  gchar *path = g_build_filename(folder, entry, NULL);
+  const gsize length = strlen(entry), suffix = strlen(MODEL_SUFFIX);
+  gchar *name = NULL;
+  if (g_file_test(path, G_FILE_TEST_IS_DIR))
+    name = g_strdup(entry);
+  else if (length > suffix && g_str_has_suffix(entry, MODEL_SUFFIX))
+    name = g_strndup(entry, length - suffix);
+  g_free(path);
+  return name;
+}
+
+/* Adds to `names` the models in DIR/gimp-diffusion/models not there yet. */
+static void add_installed(GPtrArray *names, const gchar *dir) {
+  gchar *folder = g_build_filename(dir, "gimp-diffusion", "models", NULL);
+  GDir *listing = g_dir_open(folder, 0, NULL);
+  for (const gchar *entry; listing && (entry = g_dir_read_name(listing));) {
+    gchar *name = installed_name(folder, entry);
+    if (name && !g_ptr_array_find_with_equal_func(names, name, g_str_equal,
+                                                  NULL))
+      g_ptr_array_add(names, name);
+    else
+      g_free(name);
+  }
+  if (listing) g_dir_close(listing);
+  g_free(folder);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b) {
+  return g_utf8_collate(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+gchar **dm_plug_models_installed(void) {
+  GPtrArray *names = g_ptr_array_new();
+  add_installed(names, g_get_user_data_dir());
+  for (const gchar *const *dir = g_get_system_data_dirs(); *dir; dir++)
+    add_installed(names, *dir);
+  g_ptr_array_sort(names, compare_names);
+  g_ptr_array_add(names, NULL);
+  return (gchar **)g_ptr_array_free(names, FALSE);
 }
 
 gchar *dm_plug_model_display_name(const gchar *model) {

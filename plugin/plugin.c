@@ -8,6 +8,7 @@
 #include "models.h"
 #include "pixels.h"
 #include "settings.h"
+#include "target.h"
 
 typedef struct {
   GimpPlugIn parent_instance;
@@ -24,9 +25,7 @@ G_DEFINE_TYPE(DmPlug, dm_plug, GIMP_TYPE_PLUG_IN)
 
 /* One run: what the procedures share. */
 typedef struct {
-  gboolean inpaint;
-  GimpImage *image;
-  GimpDrawable *drawable;
+  DmPlugTarget target;
   DmPlugSettings settings;
   DmModel *model;
   DmPlugArea *area;
@@ -60,72 +59,23 @@ static bool report_progress(int32_t done, int32_t total, void *user_data) {
   return ok;
 }
 
-/* The part of the drawable the selection touches (all of it when nothing
- * is selected), in drawable coordinates. Fails when inpainting has no
- * selection, or when the selection misses the drawable. */
-static gboolean selected_rect(const DmPlugRun *run, GeglRectangle *rect,
-                              GError **error) {
-  if (run->inpaint && gimp_selection_is_empty(run->image)) {
-    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                        _("Nothing is selected: select the part of the layer "
-                          "to heal"));
-    return FALSE;
-  }
-  if (!gimp_drawable_mask_intersect(run->drawable, &rect->x, &rect->y,
-                                    &rect->width, &rect->height)) {
-    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                        _("The selection does not touch the active layer"));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* The model reads the selection's bounds plus the context margin. */
-static GeglRectangle with_context(const DmPlugRun *run,
-                                  const GeglRectangle *selected) {
-  gint32 margin = run->settings.area.context_margin;
-  if (margin < 0) margin = dm_model_receptive_radius(run->model);
-  const GeglRectangle drawable = {
-      0, 0, gimp_drawable_get_width(run->drawable),
-      gimp_drawable_get_height(run->drawable)};
-  GeglRectangle grown = {selected->x - margin, selected->y - margin,
-                         selected->width + 2 * margin,
-                         selected->height + 2 * margin};
-  gegl_rectangle_intersect(&grown, &grown, &drawable);
-  return grown;
-}
-
-static gboolean check_model_channels(const DmModel *model, GError **error) {
-  const DmUnetConfig *config = dm_model_config(model);
-  if ((config->in_channels == 3 || config->in_channels == 1) &&
-      config->out_channels == config->in_channels)
-    return TRUE;
-  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-              _("The model has %d input and %d output channels; the plug-in "
-                "needs an RGB (3) or grey (1) model"),
-              config->in_channels, config->out_channels);
-  return FALSE;
-}
-
 /* Loads the model, reads the pixels and samples into run->area. */
 static gboolean sample(DmPlugRun *run, GError **error) {
-  GeglRectangle rect;
-  if (!selected_rect(run, &rect, error)) return FALSE;
+  const DmPlugTarget *target = &run->target;
   run->model = dm_plug_model_load(run->settings.model, error);
-  if (run->model == NULL || !check_model_channels(run->model, error))
-    return FALSE;
+  if (run->model == NULL) return FALSE;
+  const GeglRectangle rect =
+      dm_plug_target_work_area(target, &run->settings.area, run->model);
   const int32_t channels = dm_model_config(run->model)->in_channels;
   const DmSampleOptions *options = &run->settings.sample;
-  gimp_progress_init(run->inpaint ? _("Healing the selection")
-                                  : _("Generating"));
-  if (!run->inpaint) {
-    run->area = dm_plug_area_read(run->drawable, &rect, channels, FALSE);
+  gimp_progress_init(target->inpaint ? _("Healing the selection")
+                                     : _("Generating"));
+  run->area = dm_plug_area_read(target->drawable, &rect, channels,
+                                target->inpaint);
+  if (!target->inpaint)
     return dm_model_generate(run->model, run->area->planes, rect.width,
                              rect.height, options, &run->settings.area,
                              report_progress, NULL, error);
-  }
-  rect = with_context(run, &rect);
-  run->area = dm_plug_area_read(run->drawable, &rect, channels, TRUE);
   return dm_model_inpaint(run->model, run->area->planes, run->area->mask,
                           rect.width, rect.height, options,
                           &run->settings.area, report_progress, NULL, error);
@@ -133,7 +83,8 @@ static gboolean sample(DmPlugRun *run, GError **error) {
 
 /* A copy of the source layer above it, named after the settings. */
 static GimpDrawable *result_layer(const DmPlugRun *run) {
-  GimpLayer *source = GIMP_LAYER(run->drawable);
+  GimpImage *image = run->target.image;
+  GimpLayer *source = GIMP_LAYER(run->target.drawable);
   GimpLayer *layer = gimp_layer_copy(source);
   gchar *model = dm_plug_model_display_name(run->settings.model);
   gchar *name = g_strdup_printf(
@@ -142,23 +93,26 @@ static GimpDrawable *result_layer(const DmPlugRun *run) {
       run->settings.sample.steps, run->settings.sample.seed);
   gimp_item_set_name(GIMP_ITEM(layer), name);
   gimp_image_insert_layer(
-      run->image, layer,
-      GIMP_LAYER(gimp_item_get_parent(GIMP_ITEM(source))),
-      gimp_image_get_item_position(run->image, GIMP_ITEM(source)));
+      image, layer, GIMP_LAYER(gimp_item_get_parent(GIMP_ITEM(source))),
+      gimp_image_get_item_position(image, GIMP_ITEM(source)));
   g_free(name);
   g_free(model);
   return GIMP_DRAWABLE(layer);
 }
 
-/* Writes the result, in one undo step. */
+/* Writes the result, in one undo step. The progress ends first: GIMP's
+ * cancel stops the plug-in at once, so it may only come while nothing has
+ * been written. */
 static void write_result(const DmPlugRun *run) {
-  gimp_image_undo_group_start(run->image);
-  GimpDrawable *target = run->settings.new_layer &&
-                                 GIMP_IS_LAYER(run->drawable)
+  GimpImage *image = run->target.image;
+  GimpDrawable *source = run->target.drawable;
+  gimp_progress_end();
+  gimp_image_undo_group_start(image);
+  GimpDrawable *target = run->settings.new_layer && GIMP_IS_LAYER(source)
                              ? result_layer(run)
-                             : run->drawable;
+                             : source;
   dm_plug_area_write(run->area, target);
-  gimp_image_undo_group_end(run->image);
+  gimp_image_undo_group_end(image);
 }
 
 static GimpPDBStatusType run_procedure(DmPlugRun *run, GError **error) {
@@ -177,11 +131,7 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
                                    gpointer run_data) {
   (void)run_data;
   GError *error = NULL;
-  DmPlugRun run = {
-      .inpaint = g_strcmp0(gimp_procedure_get_name(procedure),
-                           DM_PLUG_INPAINT_PROC) == 0,
-      .image = image,
-      .drawable = drawables[0]};
+  DmPlugRun run = {0};
   if (drawables[0] == NULL || drawables[1] != NULL ||
       gimp_item_is_group(GIMP_ITEM(drawables[0]))) {
     g_set_error_literal(&error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -190,9 +140,22 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_CALLING_ERROR, error);
   }
+  const gboolean inpaint = g_strcmp0(gimp_procedure_get_name(procedure),
+                                     DM_PLUG_INPAINT_PROC) == 0;
+  if (!dm_plug_target_init(&run.target, image, drawables[0], inpaint,
+                           &error))
+    return gimp_procedure_new_return_values(
+        procedure, GIMP_PDB_EXECUTION_ERROR, error);
   if (run_mode == GIMP_RUN_INTERACTIVE &&
-      !dm_ui_dialog_run(procedure, config, run.inpaint))
+      !dm_ui_dialog_run(procedure, config, &run.target))
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
+  /* GIMP stays usable while the dialog is open: the selection may have
+   * changed since. */
+  if (run_mode == GIMP_RUN_INTERACTIVE &&
+      !dm_plug_target_init(&run.target, image, drawables[0], inpaint,
+                           &error))
+    return gimp_procedure_new_return_values(
+        procedure, GIMP_PDB_EXECUTION_ERROR, error);
   dm_plug_settings_read(config, &run.settings);
   const GimpPDBStatusType status = run_procedure(&run, &error);
   dm_plug_area_free(run.area);

@@ -1,9 +1,14 @@
-# The plug-in in GIMP 3 batch mode (run by test-gimp.sh inside
-# gimp-console-3.0 with python-fu-eval): pixels outside the selection stay
-# bit-exact, pixels inside change, the result layer, errors, precisions.
+# The plug-in in GIMP 3 batch mode (run by test-gimp.sh inside GIMP with
+# python-fu-eval): pixels outside the selection stay bit-exact, pixels
+# inside change, the result layer, errors, precisions, undo, and a run
+# stopped mid-sampling.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 import os
+import signal
 import struct
+import subprocess
+import threading
+import time
 
 import gi
 gi.require_version('Gimp', '3.0')
@@ -251,9 +256,121 @@ def test_errors():
                  'No model chosen', **FAST)
 
 
+def wait_for(condition, seconds=30):
+    """Polls `condition` until it holds or `seconds` pass; its last value."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return condition()
+
+
+def press_undo(image):
+    """Presses Ctrl+Z in the window showing `image`, as a user would (GIMP
+    3's PDB has no undo step). The window's title holds "-<image id>."."""
+    Gimp.displays_flush()
+    marker = '-%d.' % image.get_id()
+    windows = subprocess.run(['xdotool', 'search', '--onlyvisible',
+                              '--name', ' – GIMP$'], capture_output=True,
+                             text=True).stdout.split()
+    window = next(w for w in windows if marker in subprocess.run(
+        ['xdotool', 'getwindowname', w], capture_output=True,
+        text=True).stdout)
+    subprocess.run(['xdotool', 'windowfocus', '--sync', window, 'key',
+                    'ctrl+z'], check=True)
+
+
+def test_undo():
+    """One undo restores the image bit for bit, in place and with a new
+    layer: the run is one undo step (the selection, the step before it,
+    stays)."""
+    for new_layer in (False, True):
+        name = 'undo, new layer %s' % new_layer
+        image, layer = new_image(Gimp.ImageBaseType.RGB,
+                                 Gimp.Precision.U8_NON_LINEAR,
+                                 Gimp.ImageType.RGB_IMAGE)
+        display = Gimp.Display.new(image)
+        image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+        selection = selection_values(image, layer)
+        before = pixels(layer, "R'G'B' u8")
+        status, message = run('plug-in-diffusion-inpaint', image, layer,
+                              model=MODEL, new_layer=new_layer, **FAST)
+        check(name + ': inpaint succeeds',
+              status == Gimp.PDBStatusType.SUCCESS and
+              (len(image.get_layers()) == 2 if new_layer else
+               pixels(layer, "R'G'B' u8") != before), message)
+        press_undo(image)
+        restored = wait_for(lambda: len(image.get_layers()) == 1 and
+                            pixels(layer, "R'G'B' u8") == before)
+        check(name + ': one undo restores the pixels and layers', restored,
+              '%d layers' % len(image.get_layers()))
+        check(name + ': the selection stays',
+              selection_values(image, layer) == selection)
+        display.delete()
+
+
+def plugin_pids():
+    """Process ids of running gimp-diffusion-plugin processes."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        try:
+            exe = os.readlink('/proc/%s/exe' % entry)
+        except (OSError, ValueError):
+            continue
+        if entry.isdigit() and os.path.basename(exe) == 'gimp-diffusion-plugin':
+            pids.append(int(entry))
+    return pids
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds process `pid` has used (0 once gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as stat:
+            fields = stat.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def kill_when_sampling(killed):
+    """Kills the plug-in once it has used a second of CPU (loading the
+    model takes milliseconds, so it is sampling), as GIMP's cancel does:
+    GIMP asks the plug-in to quit and kills it 10 ms later."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for pid in plugin_pids():
+            if cpu_seconds(pid) >= 1.0:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.05)
+
+
+def test_stopped_while_sampling():
+    """A run stopped while sampling (as GIMP's cancel stops it: at once)
+    leaves the image as it was: nothing is written before sampling ends."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    before = pixels(layer, "R'G'B' u8")
+    killed = []
+    killer = threading.Thread(target=kill_when_sampling, args=(killed,))
+    killer.start()
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL, new_layer=False, steps=1000, seed=7)
+    killer.join()
+    check('stopped while sampling: the run fails',
+          killed and status != Gimp.PDBStatusType.SUCCESS,
+          'killed %s, status %s' % (killed, status))
+    check('stopped while sampling: the image is unchanged',
+          len(image.get_layers()) == 1 and
+          pixels(layer, "R'G'B' u8") == before)
+
+
+# The stopped run last: GIMP reports the crash in a message window.
 for test in (test_inpaint_new_layer, test_inpaint_in_place_soft,
              test_rgba16_offsets, test_grey_float, test_generate,
-             test_errors):
+             test_errors, test_undo, test_stopped_while_sampling):
     try:
         test()
     except Exception as exception:  # report, then go on with the others

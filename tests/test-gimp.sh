@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs a Python-Fu test script in GIMP 3 batch mode with the plug-in under
-# test installed in a fresh, temporary GIMP profile.
+# test installed in a fresh, temporary GIMP profile. GIMP runs with its
+# user interface on a virtual X server (xvfb-run), so that the script can
+# also act in GIMP's windows as a user would (xdotool).
 # Usage: test-gimp.sh PLUGIN_EXE SCRIPT.py DATA_DIR
 # The script gets DM_TEST_DATA and DM_TEST_TMP, and must write "PASS" to
 # $DM_TEST_TMP/result when every check passed. GIMP is stopped after
@@ -30,12 +32,14 @@ if [ -n "${DM_TEST_LOCALEDIR:-}" ]; then
 fi
 
 status=0
-timeout "${DM_GIMP_TIMEOUT:-600}" gimp-console-3.0 -i --no-fonts --no-data --quit \
+timeout "${DM_GIMP_TIMEOUT:-600}" \
+  xvfb-run -a -s '-screen 0 1280x1024x24' \
+  gimp-3.0 --no-splash --no-fonts --no-data --quit \
   --batch-interpreter=python-fu-eval \
   -b "exec(open('$script').read())" >"$tmp/log" 2>&1 || status=$?
 cat "$tmp/log"
 if [ "$status" -ne 0 ]; then
-  echo "FAIL gimp-console exited with status $status"
+  echo "FAIL GIMP exited with status $status"
   exit 1
 fi
 if [ "$(cat "$tmp/result" 2>/dev/null)" != PASS ]; then

@@ -1,7 +1,8 @@
 /* Whole-image sampling: noise indexed by absolute pixel position (window,
  * tiling and thread independence), the inpainting work area, tiles and
  * their seams, and the image API's guarantees (bit-exact known pixels,
- * unchanged image on cancel, clear errors).
+ * unchanged image on cancel, clear errors), and the measured cost of one
+ * network evaluation.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <glib.h>
 
@@ -370,6 +371,78 @@ static void test_seamless(DmModel *model) {
   g_free(image);
 }
 
+/* Counts the forward passes and records the network's input size. */
+typedef struct {
+  int32_t passes, height, width;
+} Passes;
+
+static void count_passes(const char *stage, const DmTensor *value,
+                         void *user_data) {
+  Passes *passes = user_data;
+  if (strcmp(stage, "conv_in") != 0) return;
+  passes->passes++;
+  passes->height = value->h, passes->width = value->w;
+}
+
+/* One measurement of a width x height area, checking that it ran the
+ * network once, on a tile of tile_h x tile_w. */
+static double measured_seconds(DmModel *model, int32_t width, int32_t height,
+                               const DmAreaOptions *area, int32_t tile_h,
+                               int32_t tile_w) {
+  Passes passes = {0, 0, 0};
+  dm_model_set_inspect(model, count_passes, &passes);
+  double seconds = -1.0;
+  GError *error = NULL;
+  const bool ok = dm_model_measure_evaluation(model, width, height, area,
+                                              &seconds, &error);
+  dm_model_set_inspect(model, NULL, NULL);
+  DM_CHECK_OK(ok, error);
+  DM_CHECK(passes.passes == 1 && passes.height == tile_h &&
+               passes.width == tile_w && seconds > 0.0 && isfinite(seconds),
+           "%dx%d: %d passes on %dx%d (want 1 on %dx%d), %g s", width,
+           height, passes.passes, passes.width, passes.height, tile_w, tile_h,
+           seconds);
+  return seconds;
+}
+
+/* dm_model_measure_evaluation times one forward pass on the area's tile
+ * size and counts it once per tile: four 32 x 32 tiles measure about four
+ * times one 32 x 32 area (fastest of 15 each, taken in turns so that a
+ * shared machine's changing load falls on both alike; the fastest single
+ * pass still varies up to 1.6x between runs on the development VM, hence
+ * 2 .. 8). Bad sizes and options are refused. */
+static void test_measure_evaluation(DmModel *model) {
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.pixel_budget = 1024, area.tile_size = 32, area.tile_overlap = 8;
+  double one = INFINITY, four = INFINITY;
+  for (int repeat = 0; repeat < 15; repeat++) {
+    one = fmin(one, measured_seconds(model, 32, 32, &area, 32, 32));
+    four = fmin(four, measured_seconds(model, 104, 32, &area, 32, 32));
+  }
+  bool pass = dm_area_tiles(104, 32, &area, NULL) == 4 && four > 2.0 * one &&
+              four < 8.0 * one;
+  printf("%s one network evaluation: 32x32 %.4f s, 104x32 on 4 tiles %.4f s "
+         "(ratio %.2f, want 2 .. 8)\n", pass ? "ok  " : "FAIL", one, four,
+         four / one);
+  DM_CHECK(pass, "measured evaluation time");
+  dm_area_options_default(&area);
+  measured_seconds(model, 21, 16, &area, 16, 22); /* padded to 2's multiple */
+  GError *error = NULL;
+  double seconds = -1.0;
+  pass = !dm_model_measure_evaluation(model, 0, 16, &area, &seconds, &error) &&
+         g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  area.tile_size = 8;
+  pass = pass &&
+         !dm_model_measure_evaluation(model, 16, 16, &area, &seconds, &error) &&
+         g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  printf("%s measuring a 0-pixel area or with tile size 8 is refused\n",
+         pass ? "ok  " : "FAIL");
+  DM_CHECK(pass, "bad measurement arguments accepted");
+  g_clear_error(&error);
+}
+
 int main(void) {
   DmScheduleConfig config;
   dm_schedule_config_default(&config);
@@ -387,6 +460,7 @@ int main(void) {
   test_model_inpaint(model);
   test_tile_seams(model);
   test_seamless(model);
+  test_measure_evaluation(model);
   dm_model_free(model);
   printf("%s\n", dm_test_failures ? "FAILED" : "all passed");
   return dm_test_failures ? 1 : 0;

@@ -1,27 +1,128 @@
 /* gimp-diffusion plug-in: the procedures' dialog, generated from their
- * arguments (GimpProcedureDialog), plus a "new seed" button and an
- * estimate of the work.
+ * arguments (GimpProcedureDialog), plus a model chooser, a "new seed"
+ * button and an estimate of the work.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <glib/gi18n-lib.h>
 #include <libgimp/gimpui.h>
 
 #include "dialog.h"
+#include "estimate.h"
+#include "models.h"
 #include "settings.h"
 
-/* "≈ N network evaluations" for the settings in `config`. */
-static void update_estimate(GimpProcedureConfig *config, GParamSpec *pspec,
-                            GtkLabel *label) {
-  (void)pspec;
-  DmPlugSettings settings;
-  dm_plug_settings_read(config, &settings);
-  const int32_t evaluations = dm_sample_evaluations(&settings.sample);
-  gchar *text = g_strdup_printf(
-      g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation",
-                  "≈ %d network evaluations", evaluations),
-      evaluations);
-  gtk_label_set_text(label, text);
-  g_free(text);
-  dm_plug_settings_clear(&settings);
+/* Lines `label` up with the labels the dialog aligns, by a size group
+ * shared with the steps' label (labels in boxes are left out of the
+ * dialog's own group). */
+static void line_up_label(GimpProcedureDialog *dialog, GtkWidget *label) {
+  GtkWidget *steps = gimp_procedure_dialog_get_widget(dialog, "steps",
+                                                      G_TYPE_NONE);
+  GtkSizeGroup *labels = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
+  gtk_size_group_add_widget(labels, label);
+  gtk_size_group_add_widget(labels,
+                            gimp_labeled_get_label(GIMP_LABELED(steps)));
+  g_object_unref(labels);
+}
+
+/* The file chooser's response for "use the folder shown (or selected)". */
+#define RESPONSE_FOLDER 1
+
+/* The model a file chooser's response picks (caller frees): the chosen
+ * file, or for RESPONSE_FOLDER the selected folder or else the folder
+ * shown; NULL when cancelled. */
+static gchar *chosen_model(GtkFileChooser *chooser, gint response) {
+  if (response != GTK_RESPONSE_ACCEPT && response != RESPONSE_FOLDER)
+    return NULL;
+  gchar *path = gtk_file_chooser_get_filename(chooser);
+  if (response == RESPONSE_FOLDER &&
+      (path == NULL || !g_file_test(path, G_FILE_TEST_IS_DIR))) {
+    g_free(path);
+    path = gtk_file_chooser_get_current_folder(chooser);
+  }
+  return path;
+}
+
+static void add_filter(GtkFileChooser *chooser, const gchar *name,
+                       const gchar *pattern) {
+  GtkFileFilter *filter = gtk_file_filter_new();
+  gtk_file_filter_set_name(filter, name);
+  gtk_file_filter_add_pattern(filter, pattern);
+  gtk_file_chooser_add_filter(chooser, filter);
+}
+
+/* "Browse…": any model file, or a diffusers folder, as the model. */
+static void browse_models(GtkButton *button, GimpProcedureConfig *config) {
+  GtkWidget *chooser = gtk_file_chooser_dialog_new(
+      _("Choose a Model"),
+      GTK_WINDOW(gtk_widget_get_toplevel(GTK_WIDGET(button))),
+      GTK_FILE_CHOOSER_ACTION_OPEN, _("_Cancel"), GTK_RESPONSE_CANCEL,
+      _("Use This _Folder"), RESPONSE_FOLDER, _("_Open"),
+      GTK_RESPONSE_ACCEPT, NULL);
+  gtk_widget_set_tooltip_text(
+      gtk_dialog_get_widget_for_response(GTK_DIALOG(chooser),
+                                         RESPONSE_FOLDER),
+      _("Use the selected folder, or else the one shown, as a diffusers "
+        "model or pipeline folder"));
+  add_filter(GTK_FILE_CHOOSER(chooser), _("Model files (*.safetensors)"),
+             "*.safetensors");
+  add_filter(GTK_FILE_CHOOSER(chooser), _("All files"), "*");
+  gchar *model = NULL;
+  g_object_get(config, "model", &model, NULL);
+  if (model && g_path_is_absolute(model))
+    gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(chooser), model);
+  else
+    gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(chooser),
+                                        g_get_home_dir());
+  g_free(model);
+  const gint response = gtk_dialog_run(GTK_DIALOG(chooser));
+  model = chosen_model(GTK_FILE_CHOOSER(chooser), response);
+  if (model) g_object_set(config, "model", model, NULL);
+  g_free(model);
+  gtk_widget_destroy(chooser);
+}
+
+/* The model: an editable combo box offering the installed models by name
+ * (the first one chosen when the setting is empty), and a "Browse…" button
+ * for any other file or folder. */
+static void add_model_box(GimpProcedureDialog *dialog,
+                          GimpProcedureConfig *config) {
+  GParamSpec *pspec =
+      g_object_class_find_property(G_OBJECT_GET_CLASS(config), "model");
+  GtkWidget *label = gimp_procedure_dialog_get_label(
+      dialog, "model-label", g_param_spec_get_nick(pspec), FALSE, TRUE);
+  gtk_label_set_xalign(GTK_LABEL(label), 0.0f);
+  line_up_label(dialog, label);
+
+  GtkWidget *combo = gtk_combo_box_text_new_with_entry();
+  gchar **names = dm_plug_models_installed();
+  for (gchar **name = names; *name; name++)
+    gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(combo), *name);
+  gchar *model = NULL;
+  g_object_get(config, "model", &model, NULL);
+  if ((model == NULL || *model == '\0') && names[0] != NULL)
+    g_object_set(config, "model", names[0], NULL);
+  g_free(model);
+  g_strfreev(names);
+  g_object_bind_property(config, "model", gtk_bin_get_child(GTK_BIN(combo)),
+                         "text",
+                         G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_widget_set_tooltip_text(combo, g_param_spec_get_blurb(pspec));
+  gtk_widget_set_hexpand(combo, TRUE);
+  gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
+
+  GtkWidget *browse = gtk_button_new_with_mnemonic(_("_Browse…"));
+  gtk_widget_set_tooltip_text(browse,
+                              _("Choose a model file or diffusers folder"));
+  g_signal_connect(browse, "clicked", G_CALLBACK(browse_models), config);
+
+  GtkWidget *box =
+      gimp_procedure_dialog_fill_box(dialog, "model-box", "model-label", NULL);
+  gtk_orientable_set_orientation(GTK_ORIENTABLE(box),
+                                 GTK_ORIENTATION_HORIZONTAL);
+  gtk_box_set_spacing(GTK_BOX(box), 6);
+  gtk_box_pack_start(GTK_BOX(box), combo, TRUE, TRUE, 0);
+  gtk_box_pack_start(GTK_BOX(box), browse, FALSE, FALSE, 0);
+  gtk_widget_show(combo);
+  gtk_widget_show(browse);
 }
 
 static void new_seed(GtkButton *button, GimpProcedureConfig *config) {
@@ -36,6 +137,9 @@ static void add_seed_box(GimpProcedureDialog *dialog,
                                                   NULL);
   gtk_orientable_set_orientation(GTK_ORIENTABLE(box),
                                  GTK_ORIENTATION_HORIZONTAL);
+  GtkWidget *seed = gimp_procedure_dialog_get_widget(dialog, "seed",
+                                                     G_TYPE_NONE);
+  line_up_label(dialog, gimp_labeled_get_label(GIMP_LABELED(seed)));
   GtkWidget *button = gtk_button_new_with_mnemonic(_("_New seed"));
   gtk_widget_set_tooltip_text(button, _("Draw a random seed"));
   gtk_box_pack_start(GTK_BOX(box), button, FALSE, FALSE, 0);
@@ -60,23 +164,27 @@ static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
 }
 
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
-                          GimpProcedureConfig *config, gboolean inpaint) {
+                          GimpProcedureConfig *config,
+                          const DmPlugTarget *target) {
   gimp_ui_init(DM_PLUG_BINARY);
   GtkWidget *dialog = gimp_procedure_dialog_new(
       procedure, config,
-      inpaint ? _("Heal Selection (Diffusion)") : _("Generate (Diffusion)"));
+      target->inpaint ? _("Heal Selection (Diffusion)")
+                      : _("Generate (Diffusion)"));
   GimpProcedureDialog *procedure_dialog = GIMP_PROCEDURE_DIALOG(dialog);
+  add_model_box(procedure_dialog, config);
   add_seed_box(procedure_dialog, config);
-  add_advanced(procedure_dialog, inpaint);
-  GtkWidget *estimate = gimp_procedure_dialog_get_label(
+  add_advanced(procedure_dialog, target->inpaint);
+  GtkWidget *label = gimp_procedure_dialog_get_label(
       procedure_dialog, "estimate", "", FALSE, FALSE);
-  update_estimate(config, NULL, GTK_LABEL(estimate));
-  g_signal_connect_object(config, "notify", G_CALLBACK(update_estimate),
-                          estimate, 0);
-  gimp_procedure_dialog_fill(procedure_dialog, "model", "sampler", "steps",
-                             "seed-box", "new-layer", "advanced", "estimate",
-                             NULL);
+  DmUiEstimate *estimate =
+      dm_ui_estimate_new(config, target, GTK_LABEL(label));
+  gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
+                             "steps", "seed-box", "new-layer", "advanced",
+                             "estimate", NULL);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
+  gtk_widget_hide(dialog); /* while a measurement under way ends */
+  dm_ui_estimate_free(estimate);
   gtk_widget_destroy(dialog);
   return run;
 }

@@ -5,9 +5,12 @@
 
 #include <libgimp/gimp.h>
 
-/* Shows the dialog built from the procedure's arguments; the settings go
- * into `config`. FALSE when the user cancels. */
+#include "target.h"
+
+/* Shows the dialog built from the procedure's arguments, for a run on
+ * `target`; the settings go into `config`. FALSE when the user cancels. */
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
-                          GimpProcedureConfig *config, gboolean inpaint);
+                          GimpProcedureConfig *config,
+                          const DmPlugTarget *target);
 
 #endif /* DM_UI_DIALOG_H */

@@ -1,0 +1,166 @@
+/* gimp-diffusion plug-in: the dialog's estimate of the work a run takes.
+ * The model is loaded and timed off the main thread, so that the dialog
+ * stays responsive while a large model loads or runs its measurement.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <glib/gi18n-lib.h>
+
+#include "estimate.h"
+#include "models.h"
+#include "settings.h"
+
+/* One model's measurement: filled in by the dialog, then by the worker
+ * thread, which alone touches it until it is done. */
+typedef struct {
+  gchar *model_name;       /* the model setting it was made for */
+  DmModel *model;          /* loaded for model_name, or NULL */
+  DmPlugTarget target;     /* plain numbers only are read in the thread */
+  DmAreaOptions area;      /* the settings' */
+  GeglRectangle work_area; /* measured on, when the model loaded */
+  double seconds;          /* of one network evaluation */
+  GError *error;           /* why the model did not load or run */
+} Measurement;
+
+struct DmUiEstimate {
+  GimpProcedureConfig *config;
+  const DmPlugTarget *target;
+  GtkLabel *label;
+  gulong notify_handler;
+  Measurement *last; /* the latest finished measurement, or NULL */
+  gboolean busy;     /* a measurement runs in the worker thread */
+  gboolean closing;  /* dm_ui_estimate_free waits for it */
+};
+
+static void measurement_free(Measurement *measurement) {
+  if (measurement == NULL) return;
+  g_free(measurement->model_name);
+  dm_model_free(measurement->model);
+  g_clear_error(&measurement->error);
+  g_free(measurement);
+}
+
+/* GTaskThreadFunc: loads the model unless given, then times it. */
+static void measure(GTask *task, gpointer source, gpointer task_data,
+                    GCancellable *cancellable) {
+  (void)source, (void)cancellable;
+  Measurement *m = task_data;
+  if (m->model == NULL)
+    m->model = dm_plug_model_load(m->model_name, &m->error);
+  if (m->model != NULL) {
+    m->work_area = dm_plug_target_work_area(&m->target, &m->area, m->model);
+    dm_model_measure_evaluation(m->model, m->work_area.width,
+                                m->work_area.height, &m->area, &m->seconds,
+                                &m->error);
+  }
+  g_task_return_boolean(task, TRUE);
+}
+
+/* Whether `m` was made for these settings: the same model setting and, for
+ * a model that loaded, a work area of the same size. */
+static gboolean is_current(const Measurement *m, const DmPlugTarget *target,
+                           const DmPlugSettings *settings) {
+  if (m == NULL || g_strcmp0(m->model_name, settings->model) != 0)
+    return FALSE;
+  if (m->model == NULL) return TRUE;
+  const GeglRectangle area =
+      dm_plug_target_work_area(target, &settings->area, m->model);
+  return area.width == m->work_area.width &&
+         area.height == m->work_area.height;
+}
+
+static void update(DmUiEstimate *estimate);
+
+static void measured(GObject *source, GAsyncResult *result,
+                     gpointer user_data) {
+  (void)source;
+  DmUiEstimate *estimate = user_data;
+  measurement_free(estimate->last);
+  estimate->last = g_task_get_task_data(G_TASK(result));
+  estimate->busy = FALSE;
+  if (!estimate->closing) update(estimate);
+}
+
+/* Starts measuring for `settings` (taking its model setting), reusing the
+ * model already loaded when the setting names the same one. */
+static void start(DmUiEstimate *estimate, DmPlugSettings *settings) {
+  Measurement *m = g_new0(Measurement, 1);
+  m->model_name = g_steal_pointer(&settings->model);
+  m->target = *estimate->target;
+  m->area = settings->area;
+  if (estimate->last &&
+      g_strcmp0(estimate->last->model_name, m->model_name) == 0)
+    m->model = g_steal_pointer(&estimate->last->model);
+  g_clear_pointer(&estimate->last, measurement_free);
+  estimate->busy = TRUE;
+  GTask *task = g_task_new(NULL, NULL, measured, estimate);
+  g_task_set_task_data(task, m, NULL);
+  g_task_run_in_thread(task, measure);
+  g_object_unref(task);
+}
+
+/* "2.5 s", "12 s", "7 min", "1.5 h" (caller frees). */
+static gchar *format_duration(double seconds) {
+  if (seconds < 10.0) return g_strdup_printf(_("%.1f s"), seconds);
+  if (seconds < 120.0) return g_strdup_printf(_("%.0f s"), seconds);
+  if (seconds < 7200.0) return g_strdup_printf(_("%.0f min"), seconds / 60);
+  return g_strdup_printf(_("%.1f h"), seconds / 3600);
+}
+
+/* The label's text for `evaluations` network evaluations, timed by `m`
+ * (NULL while not measured). */
+static gchar *estimate_text(int32_t evaluations, const Measurement *m) {
+  if (m != NULL && m->error != NULL)
+    return g_strdup_printf(
+        g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation\n%s",
+                    "≈ %d network evaluations\n%s", evaluations),
+        evaluations, m->error->message);
+  gchar *duration = m != NULL ? format_duration(evaluations * m->seconds)
+                              : g_strdup("…");
+  gchar *text = g_strdup_printf(
+      g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation, ≈ %s",
+                  "≈ %d network evaluations, ≈ %s", evaluations),
+      evaluations, duration);
+  g_free(duration);
+  return text;
+}
+
+static void update(DmUiEstimate *estimate) {
+  DmPlugSettings settings;
+  dm_plug_settings_read(estimate->config, &settings);
+  const int32_t evaluations = dm_sample_evaluations(&settings.sample);
+  const gboolean current =
+      is_current(estimate->last, estimate->target, &settings);
+  gchar *text = estimate_text(evaluations, current ? estimate->last : NULL);
+  gtk_label_set_text(estimate->label, text);
+  g_free(text);
+  if (!current && !estimate->busy) start(estimate, &settings);
+  dm_plug_settings_clear(&settings);
+}
+
+static void settings_changed(GimpProcedureConfig *config, GParamSpec *pspec,
+                             DmUiEstimate *estimate) {
+  (void)config, (void)pspec;
+  update(estimate);
+}
+
+DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
+                                 const DmPlugTarget *target, GtkLabel *label) {
+  DmUiEstimate *estimate = g_new0(DmUiEstimate, 1);
+  estimate->config = config;
+  estimate->target = target;
+  estimate->label = label;
+  gtk_label_set_line_wrap(label, TRUE);
+  gtk_label_set_max_width_chars(label, 60);
+  gtk_label_set_xalign(label, 0.0f);
+  estimate->notify_handler = g_signal_connect(
+      config, "notify", G_CALLBACK(settings_changed), estimate);
+  update(estimate);
+  return estimate;
+}
+
+void dm_ui_estimate_free(DmUiEstimate *estimate) {
+  g_signal_handler_disconnect(estimate->config, estimate->notify_handler);
+  estimate->closing = TRUE;
+  while (estimate->busy) g_main_context_iteration(NULL, TRUE);
+  measurement_free(estimate->last);
+  g_free(estimate);
+}

@@ -1,0 +1,26 @@
+/* gimp-diffusion plug-in: the dialog's estimate of the work a run takes.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_UI_ESTIMATE_H
+#define DM_UI_ESTIMATE_H
+
+#include <gtk/gtk.h>
+#include <libgimp/gimp.h>
+
+#include "target.h"
+
+typedef struct DmUiEstimate DmUiEstimate;
+
+/* Keeps `label` showing the work a run with the settings in `config` on
+ * `target` takes: "≈ N network evaluations, ≈ T", T from the model's speed
+ * measured on this machine on the run's work area. When the model setting
+ * or the work area's size changes, the model is loaded and timed in a
+ * worker thread ("≈ …" meanwhile); a model that does not load shows the
+ * loader's message instead. `config`, `target` and `label` must outlive
+ * the estimate. */
+DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
+                                 const DmPlugTarget *target, GtkLabel *label);
+/* Waits for a measurement under way (at most one forward pass of the
+ * model), then frees the estimate. */
+void dm_ui_estimate_free(DmUiEstimate *estimate);
+
+#endif /* DM_UI_ESTIMATE_H */
