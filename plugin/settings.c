@@ -64,6 +64,13 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
         _("Conte_xt margin"),
         _("Pixels around the selection the model sees (-1: its receptive "
           "radius)"), -1, 4096, -1, G_PARAM_READWRITE);
+  else
+    gimp_procedure_add_boolean_argument(procedure, "seamless",
+        _("_Seamless"),
+        _("Make a result that tiles without a seam (the network wraps "
+          "around the area; its sides must be multiples of the model's, "
+          "and it must be at most 1024 × 1024)"),
+        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument(procedure, "new-layer",
       _("Output to a ne_w layer"),
       _("Put the result in a new layer above the source (else change the "
@@ -87,6 +94,11 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
                                    "context-margin"))
     g_object_get(config, "context-margin",
                  &settings->area.context_margin, NULL);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(config), "seamless"))
+    g_object_get(config, "seamless", &settings->area.seamless, NULL);
+  if (settings->area.seamless) /* made in one piece: allow up to 1024² */
+    settings->area.pixel_budget = MAX(settings->area.pixel_budget,
+                                      DM_PLUG_SEAMLESS_BUDGET);
   dm_sampler_from_name(sampler, &settings->sample.sampler);
   settings->sample.seed = (uint64_t)seed;
   settings->sample.eta = (float)eta;

@@ -11,6 +11,9 @@
 #define DM_PLUG_BINARY "gimp-diffusion-plugin"
 #define DM_PLUG_INPAINT_PROC "plug-in-diffusion-inpaint"
 #define DM_PLUG_GENERATE_PROC "plug-in-diffusion-generate"
+/* A seamless image is made untiled (DmAreaOptions.seamless): its largest
+ * area, about 1 GiB of memory with the tiny layout. */
+#define DM_PLUG_SEAMLESS_BUDGET (1024 * 1024)
 
 /* A procedure's settings, read from its GimpProcedureConfig. */
 typedef struct {
@@ -22,7 +25,7 @@ typedef struct {
 
 /* Adds the sampling arguments every procedure has (model, sampler, steps,
  * seed, eta, corrector-steps, snr, jump-length, jump-repeats, new-layer)
- * and, for inpainting, context-margin. */
+ * and context-margin for inpainting, seamless for generating. */
 void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint);
 /* Fills `settings` from `config`; clear with dm_plug_settings_clear(). */
 void dm_plug_settings_read(GimpProcedureConfig *config,

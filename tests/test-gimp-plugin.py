@@ -218,6 +218,17 @@ def test_generate():
           status == Gimp.PDBStatusType.SUCCESS and len(layers) == 2 and
           sum(a != b for a, b in zip(before, pixels(layers[0], "R'G'B' u8")))
           > 0.9 * len(before), message)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 8, 8, 24, 16)
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=MODEL, seamless=True, **FAST)
+    check('seamless generate succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 8, 8, 23, 16)
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=MODEL, seamless=True, **FAST)
+    check('seamless generate of an odd width fails, naming the multiple',
+          status != Gimp.PDBStatusType.SUCCESS and 'multiples of' in message,
+          message)
 
 
 def expect_error(name, image, layer, procedure, wanted, **arguments):

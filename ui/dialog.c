@@ -179,9 +179,14 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
       procedure_dialog, "estimate", "", FALSE, FALSE);
   DmUiEstimate *estimate =
       dm_ui_estimate_new(config, target, GTK_LABEL(label));
-  gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                             "steps", "seed-box", "new-layer", "advanced",
-                             "estimate", NULL);
+  if (target->inpaint)
+    gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
+                               "steps", "seed-box", "new-layer", "advanced",
+                               "estimate", NULL);
+  else
+    gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
+                               "steps", "seed-box", "new-layer", "seamless",
+                               "advanced", "estimate", NULL);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
   gtk_widget_hide(dialog); /* while a measurement under way ends */
   dm_ui_estimate_free(estimate);
