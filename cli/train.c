@@ -112,27 +112,41 @@ typedef struct {
   int64_t steps;       /* --steps of the run (0: none) */
   char *data;          /* the data folder */
   char *command;       /* the first session's command line */
+  double last_loss;    /* loss of the last step taken */
+  double smoothed_loss; /* its exponential moving average (0.98) */
 } RunNotes;
+
+static void add_double_member(JsonBuilder *builder, const char *name,
+                              double value) {
+  json_builder_set_member_name(builder, name);
+  json_builder_add_double_value(builder, value);
+}
+
+static void add_int_member(JsonBuilder *builder, const char *name,
+                           int64_t value) {
+  json_builder_set_member_name(builder, name);
+  json_builder_add_int_value(builder, value);
+}
+
+static void add_string_member(JsonBuilder *builder, const char *name,
+                              const char *value) {
+  json_builder_set_member_name(builder, name);
+  json_builder_add_string_value(builder, value);
+}
 
 static char *notes_to_json(const RunNotes *notes) {
   JsonBuilder *builder = json_builder_new();
   json_builder_begin_object(builder);
-  json_builder_set_member_name(builder, "elapsed_seconds");
-  json_builder_add_double_value(builder, notes->elapsed);
-  json_builder_set_member_name(builder, "images");
-  json_builder_add_int_value(builder, notes->images);
-  json_builder_set_member_name(builder, "skipped_files");
-  json_builder_add_int_value(builder, notes->skipped);
-  json_builder_set_member_name(builder, "size");
-  json_builder_add_int_value(builder, notes->size);
-  json_builder_set_member_name(builder, "batch");
-  json_builder_add_int_value(builder, notes->batch);
-  json_builder_set_member_name(builder, "steps");
-  json_builder_add_int_value(builder, notes->steps);
-  json_builder_set_member_name(builder, "data");
-  json_builder_add_string_value(builder, notes->data);
-  json_builder_set_member_name(builder, "command");
-  json_builder_add_string_value(builder, notes->command);
+  add_double_member(builder, "elapsed_seconds", notes->elapsed);
+  add_int_member(builder, "images", notes->images);
+  add_int_member(builder, "skipped_files", notes->skipped);
+  add_int_member(builder, "size", notes->size);
+  add_int_member(builder, "batch", notes->batch);
+  add_int_member(builder, "steps", notes->steps);
+  add_string_member(builder, "data", notes->data);
+  add_string_member(builder, "command", notes->command);
+  add_double_member(builder, "last_loss", notes->last_loss);
+  add_double_member(builder, "smoothed_loss", notes->smoothed_loss);
   json_builder_end_object(builder);
   JsonGenerator *generator = json_generator_new();
   JsonNode *root = json_builder_get_root(builder);
@@ -160,6 +174,10 @@ static void notes_from_json(RunNotes *notes, const char *json) {
         json_object_get_string_member_with_default(o, "data", ""));
     notes->command = g_strdup(
         json_object_get_string_member_with_default(o, "command", ""));
+    notes->last_loss =
+        json_object_get_double_member_with_default(o, "last_loss", 0.0);
+    notes->smoothed_loss =
+        json_object_get_double_member_with_default(o, "smoothed_loss", 0.0);
   }
   g_object_unref(parser);
 }
@@ -268,8 +286,7 @@ static bool write_preview(const DmTrainer *trainer, int32_t size,
 }
 
 /* The model card of the exported model. */
-static char *model_card(const DmTrainer *trainer, const RunNotes *notes,
-                        double last_loss, double smoothed_loss) {
+static char *model_card(const DmTrainer *trainer, const RunNotes *notes) {
   const int64_t steps = dm_trainer_step_count(trainer);
   return g_strdup_printf(
       "# gimp-diffusion model\n\n"
@@ -286,7 +303,7 @@ static char *model_card(const DmTrainer *trainer, const RunNotes *notes,
       dm_trainer_skipped_steps(trainer), notes->batch, notes->size,
       notes->elapsed / 60.0,
       steps * (double)notes->batch / (notes->elapsed > 0 ? notes->elapsed : 1),
-      last_loss, smoothed_loss, notes->command);
+      notes->last_loss, notes->smoothed_loss, notes->command);
 }
 
 /* Everything one session of a run holds. */
@@ -376,6 +393,13 @@ static void report(const Run *run, int64_t step, double smoothed, double rate,
           (long long)step, smoothed, rate, left);
 }
 
+/* False when a resumed run has already taken its --steps: the model is
+ * then written from the checkpoint, without reading the data. */
+static bool steps_left(const Run *run) {
+  return total_steps <= 0 ||
+         dm_trainer_step_count(run->trainer) < total_steps;
+}
+
 /* Whether this session should take another step. */
 static bool keep_going(const Run *run, int64_t step, int64_t first,
                        double session) {
@@ -386,8 +410,7 @@ static bool keep_going(const Run *run, int64_t step, int64_t first,
 
 /* Trains until --steps, --time, --stop-after or Ctrl-C; checkpoints and
  * previews on the way. */
-static bool train_loop(Run *run, double *last_loss, double *smoothed,
-                       double *session, GError **error) {
+static bool train_loop(Run *run, double *session, GError **error) {
   const size_t per_batch = (size_t)batch_size * 3 * image_size * image_size;
   float *images = g_new(float, per_batch);
   const int64_t first = dm_trainer_step_count(run->trainer);
@@ -401,10 +424,12 @@ static bool train_loop(Run *run, double *last_loss, double *smoothed,
     if (!ok) break;
     step++;
     fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1, loss);
-    *last_loss = loss;
-    *smoothed = step - first == 1 ? loss : 0.98 * *smoothed + 0.02 * loss;
+    RunNotes *notes = &run->notes;
+    notes->smoothed_loss = step == 1 ? loss
+                           : 0.98 * notes->smoothed_loss + 0.02 * loss;
+    notes->last_loss = loss;
     *session = (g_get_monotonic_time() - start) / 1e6;
-    report(run, step, *smoothed, (step - first) * batch_size / *session,
+    report(run, step, notes->smoothed_loss, (step - first) * batch_size / *session,
            *session);
     if (checkpoint_every > 0 && step % checkpoint_every == 0)
       ok = save_checkpoint(run, *session, error);
@@ -423,12 +448,11 @@ static bool train_loop(Run *run, double *last_loss, double *smoothed,
 }
 
 /* Writes the EMA model with its card to --out. */
-static bool export_model(Run *run, double last_loss, double smoothed,
-                         double session, GError **error) {
+static bool export_model(Run *run, double session, GError **error) {
   DmModel *model = dm_trainer_export(run->trainer, true, error);
   if (model == NULL) return false;
   run->notes.elapsed += session;
-  char *card = model_card(run->trainer, &run->notes, last_loss, smoothed);
+  char *card = model_card(run->trainer, &run->notes);
   dm_model_set_card(model, card);
   const bool ok = dm_model_save(model, model_out, error);
   g_free(card);
@@ -483,22 +507,25 @@ int dm_cli_run_train(int argc, char **argv) {
                                        "textures"));
   else if (!start_run(&run, &error))
     status = fail_with(error, EXIT_USAGE);
-  else if (!(run.data = dm_cli_dataset_load(data_dir, image_size,
+  else if (steps_left(&run) &&
+           !(run.data = dm_cli_dataset_load(data_dir, image_size,
                                             (size_t)cache_mb << 20, augment,
                                             &summary, &error)))
     status = fail_with(error, EXIT_USAGE);
-  if (status == EXIT_OK) {
+  else if (run.data) {
     run.notes.images = summary.loaded;
     run.notes.skipped = summary.skipped;
+  }
+  if (status == EXIT_OK) {
     char *log_path = g_build_filename(work_dir, "loss.tsv", NULL);
     run.loss_log = open_loss_log(log_path, dm_trainer_step_count(run.trainer));
     g_free(log_path);
-    double last_loss = 0, smoothed = 0, session = 0;
-    const bool ok = train_loop(&run, &last_loss, &smoothed, &session, &error);
+    double session = 0;
+    const bool ok = train_loop(&run, &session, &error);
     const bool finished = !dm_cli_interrupted && stop_after <= 0;
     if (!ok)
       status = fail_with(error, EXIT_RUNTIME);
-    else if (finished && !export_model(&run, last_loss, smoothed, session, &error))
+    else if (finished && !export_model(&run, session, &error))
       status = fail_with(error, EXIT_RUNTIME);
     else if (!finished)
       fprintf(stderr, _("gimp-diffusion: stopped at step %lld; the "

@@ -36,6 +36,19 @@ expect 0 "info on the trained model" "$exe" info "$tmp/m1.safetensors"
 check "the card records the run" "$tmp/out" "Trained with .gimp-diffusion train. on 3 images"
 expect 0 "sample from the trained model" "$exe" sample -q \
   --model "$tmp/m1.safetensors" --steps 2 --out "$tmp/s.png"
+# --resume with no steps left writes the model again from the checkpoint,
+# without reading any data (--data names nothing here), with the same card
+"$exe" info "$tmp/m1.safetensors" | grep "final loss" >"$tmp/card1"
+expect 0 "resume a finished run: the model from the checkpoint" "$exe" train \
+  --resume --steps 6 --data "$tmp/nothing" --work-dir "$tmp/w1" \
+  --out "$tmp/m1c.safetensors"
+expect 0 "info on that model" "$exe" info "$tmp/m1c.safetensors"
+if grep "final loss" "$tmp/out" | cmp -s - "$tmp/card1" && [ -s "$tmp/card1" ]; then
+  echo "ok   its card has the run's final loss: $(cat "$tmp/card1")"
+else
+  echo "FAIL the card's final loss differs:"; grep "final loss" "$tmp/out"
+  failures=$((failures + 1))
+fi
 
 # a checkpoint write that fails (file size limit: a full disk) leaves the
 # last good checkpoint whole and no temporary file behind
