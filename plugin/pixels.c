@@ -8,8 +8,12 @@ static size_t area_pixels(const DmPlugArea *area) {
   return (size_t)area->rect.width * (size_t)area->rect.height;
 }
 
-/* The image's selection over `rect` of `drawable`, as (H, W) floats; 0
- * where the selection channel does not reach. */
+/* Where the image's selection touches `rect` of `drawable`, as (H, W)
+ * floats: 1 where selected at all, else 0 (also where the selection
+ * channel does not reach). The model fills every selected pixel; GIMP's
+ * merge of the shadow buffer then blends a feathered edge with the
+ * original by the selection's value. Handing the model the soft values too
+ * would blend that edge twice (m² instead of m). */
 static float *read_mask(GimpDrawable *drawable, const GeglRectangle *rect) {
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(drawable));
   GeglBuffer *selection =
@@ -22,6 +26,8 @@ static float *read_mask(GimpDrawable *drawable, const GeglRectangle *rect) {
   gegl_buffer_get(selection, &in_image, 1.0, babl_format("Y float"), mask,
                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   g_object_unref(selection);
+  for (size_t p = 0; p < (size_t)rect->width * rect->height; p++)
+    mask[p] = mask[p] > 0.0f ? 1.0f : 0.0f;
   return mask;
 }
 

@@ -13,12 +13,13 @@ typedef struct {
   guint8 *stored;     /* (H, W) pixels as stored in the drawable */
   float *pixels;      /* (H, W, channels + 1) as read, alpha last */
   float *planes;      /* (channels, H, W) in the model's [-1, 1] scale */
-  float *mask;        /* (H, W) the selection in [0, 1], or NULL */
+  float *mask;        /* (H, W) 1 where selected, else 0; or NULL */
 } DmPlugArea;
 
 /* Reads `rect` of `drawable` for a model with `channels` (3: R'G'B',
- * 1: Y') colour channels, with the image's selection as a float mask when
- * `with_mask` (a feathered selection gives a soft mask). */
+ * 1: Y') colour channels, with where the image's selection is as the mask
+ * when `with_mask` (a feathered edge is blended by GIMP when the result is
+ * written, not by the model). */
 DmPlugArea *dm_plug_area_read(GimpDrawable *drawable,
                               const GeglRectangle *rect, int32_t channels,
                               gboolean with_mask);
