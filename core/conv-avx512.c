@@ -159,6 +159,193 @@ AVX512 static void conv_task(float *out, const float *in, const float *a,
   }
 }
 
+/* ---- weight gradient ----------------------------------------------------
+ *
+ * dweight (C_out, K) += dout (C_out, P) col (K, P)^T over every pixel of
+ * every image, computed transposed: dweight^T (K, C_out) = col dout^T. The
+ * vector operand is dout^T in panels of NR = 32 channels, packed per task
+ * pixel-major (d[p][j]); the broadcast operand is col itself, read from a
+ * zero-bordered copy of the task's input rows (the slab): for the 3x3 conv,
+ * col row (c, ky, kx) at output pixel (y, x) is slab[c][y + ky][x + kx]. A
+ * register tile holds 12 rows of K (PAIRS (c, ky) pairs, three kx each) by
+ * 32 channels: per pixel 2 loads and 12 broadcasts feed 24 FMAs, and the
+ * tile is added to the thread's dweight^T partial once per task. */
+
+#define PAIRS 4
+
+/* True for the convs that dm_conv2d_weight_grad_avx512 takes. */
+bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *s) {
+  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
+         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in;
+}
+
+/* d (panels, pixels, NR) = pixels [p0, p0 + pixels) of dout (C_out, hw),
+ * transposed; channels past C_out are zero. */
+static void pack_dout_transposed(float *d, const float *dout, int32_t c_out,
+                                 size_t hw, size_t p0, size_t pixels) {
+  const int32_t panels = (c_out + NR - 1) / NR;
+  for (int32_t panel = 0; panel < panels; panel++)
+    for (int32_t j = 0; j < NR; j++) {
+      const int32_t ch = panel * NR + j;
+      float *dst = d + (size_t)panel * pixels * NR + j;
+      const float *src = dout + (size_t)ch * hw + p0;
+      for (size_t p = 0; p < pixels; p++)
+        dst[p * NR] = ch < c_out ? src[p] : 0.0f;
+    }
+}
+
+/* slab (C_in, rows + 2, W + 2) = input rows y0 - 1 .. y0 + rows of one
+ * image (C_in, H, W) with a zero border: the padded input col reads. */
+static void pack_slab(float *slab, const float *in, const DmConvShape *s,
+                      int32_t y0, int32_t rows) {
+  const size_t stride = (size_t)s->w_in + 2;
+  for (int32_t c = 0; c < s->c_in; c++)
+    for (int32_t r = 0; r < rows + 2; r++) {
+      float *dst = slab + ((size_t)c * (rows + 2) + r) * stride;
+      const int32_t y = y0 - 1 + r;
+      if (y < 0 || y >= s->h_in) {
+        memset(dst, 0, stride * sizeof(float));
+        continue;
+      }
+      dst[0] = dst[stride - 1] = 0.0f;
+      memcpy(dst + 1, in + ((size_t)c * s->h_in + y) * s->w_in,
+             (size_t)s->w_in * sizeof(float));
+    }
+}
+
+/* partial rows [0, 3 pairs) (stride ldp, NR channels) += the register tile
+ * of `pairs` (c, ky) pairs, whose slab rows for output row 0 start at
+ * rows[i], over output rows [0, height) of `width` pixels (slab rows
+ * `stride` apart), against d (height * width, NR). */
+AVX512 static inline __attribute__((always_inline)) void
+weight_tile(float *partial, size_t ldp, const float *const *rows, int pairs,
+            size_t stride, const float *d, int32_t height, int32_t width) {
+  __m512 acc[3 * PAIRS][2];
+  for (int r = 0; r < 3 * pairs; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int32_t y = 0; y < height; y++) {
+    const float *dy = d + (size_t)y * width * NR;
+    const size_t offset = (size_t)y * stride;
+    for (int32_t x = 0; x < width; x++) {
+      const __m512 b0 = _mm512_loadu_ps(dy + (size_t)x * NR);
+      const __m512 b1 = _mm512_loadu_ps(dy + (size_t)x * NR + 16);
+      for (int i = 0; i < pairs; i++) {
+        const float *col = rows[i] + offset + x;
+        for (int kx = 0; kx < 3; kx++) {
+          const __m512 value = _mm512_set1_ps(col[kx]);
+          acc[3 * i + kx][0] = _mm512_fmadd_ps(value, b0, acc[3 * i + kx][0]);
+          acc[3 * i + kx][1] = _mm512_fmadd_ps(value, b1, acc[3 * i + kx][1]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < 3 * pairs; r++) {
+    float *row = partial + (size_t)r * ldp;
+    _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), acc[r][0]));
+    _mm512_storeu_ps(row + 16,
+                     _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[r][1]));
+  }
+}
+
+/* weight_tile with `pairs` a constant in each branch, so that the compiler
+ * unrolls the tile and keeps it in registers. */
+AVX512 static void weight_tile_any(float *partial, size_t ldp,
+                                   const float *const *rows, int pairs,
+                                   size_t stride, const float *d,
+                                   int32_t height, int32_t width) {
+  switch (pairs) {
+  case 4: weight_tile(partial, ldp, rows, 4, stride, d, height, width); break;
+  case 3: weight_tile(partial, ldp, rows, 3, stride, d, height, width); break;
+  case 2: weight_tile(partial, ldp, rows, 2, stride, d, height, width); break;
+  default: weight_tile(partial, ldp, rows, 1, stride, d, height, width); break;
+  }
+}
+
+/* One thread's scratch for the weight gradient. */
+typedef struct {
+  float *d;       /* (panels, tile pixels, NR): dout^T */
+  float *slab;    /* (C_in, tile rows + 2, W + 2) */
+  float *partial; /* (K, panels * NR): this thread's dweight^T */
+} WeightScratch;
+
+/* partial += dweight^T from output rows [y0, y0 + height) of one image. */
+static void weight_task(const WeightScratch *w, const float *dout,
+                        const float *in, const DmConvShape *s, int32_t y0,
+                        int32_t height) {
+  const size_t width = (size_t)s->w_out, hw = (size_t)s->h_out * width;
+  const size_t pixels = (size_t)height * width, stride = width + 2;
+  const size_t plane = (size_t)(height + 2) * stride;
+  const int32_t panels = (s->c_out + NR - 1) / NR, pairs = 3 * s->c_in;
+  const size_t ldp = (size_t)panels * NR;
+  pack_dout_transposed(w->d, dout, s->c_out, hw, (size_t)y0 * width, pixels);
+  pack_slab(w->slab, in, s, y0, height);
+  for (int32_t first = 0; first < pairs; first += PAIRS) {
+    const int count = MIN(PAIRS, pairs - first);
+    const float *rows[PAIRS];
+    for (int i = 0; i < count; i++)
+      rows[i] = w->slab + (size_t)((first + i) / 3) * plane +
+                (size_t)((first + i) % 3) * stride;
+    for (int32_t panel = 0; panel < panels; panel++)
+      weight_tile_any(w->partial + (size_t)first * 3 * ldp + panel * NR, ldp,
+                      rows, count, stride, w->d + panel * pixels * NR, height,
+                      (int32_t)width);
+  }
+}
+
+/* dweight (C_out, K) += the partials (K, ldp) summed in thread order. */
+static void add_transposed_partials(float *dweight, float *const *partials,
+                                    int32_t threads, int32_t c_out,
+                                    size_t k_total, size_t ldp) {
+#pragma omp parallel for schedule(static)
+  for (size_t k = 0; k < k_total; k++)
+    for (int32_t co = 0; co < c_out; co++) {
+      float total = 0.0f;
+      for (int32_t t = 0; t < threads; t++)
+        if (partials[t]) total += partials[t][k * ldp + co];
+      dweight[(size_t)co * k_total + k] += total;
+    }
+}
+
+bool dm_conv2d_weight_grad_avx512(float *dweight, const float *dout,
+                                  const float *in, const DmConvShape *s) {
+  const size_t width = (size_t)s->w_out, hw = (size_t)s->h_out * width;
+  const size_t hw_in = (size_t)s->h_in * s->w_in;
+  const size_t k_total = (size_t)s->c_in * 9;
+  const int32_t panels = (s->c_out + NR - 1) / NR;
+  const size_t ldp = (size_t)panels * NR;
+  const int32_t height = (int32_t)(dm_conv_task_pixels(hw, s->n, 512, width) /
+                                   width);
+  const int32_t tiles = (s->h_out + height - 1) / height;
+  const int32_t threads = omp_get_max_threads();
+  float **partials = calloc((size_t)threads, sizeof *partials);
+  if (partials == NULL) return false;
+  bool failed = false;
+#pragma omp parallel reduction(|| : failed)
+  {
+    const WeightScratch w = {
+        malloc(ldp * height * width * sizeof(float)),
+        malloc((size_t)s->c_in * (height + 2) * (width + 2) * sizeof(float)),
+        calloc(k_total * ldp, sizeof(float))};
+    partials[omp_get_thread_num()] = w.partial;
+    failed = !w.d || !w.slab || !w.partial;
+#pragma omp for schedule(static)
+    for (int32_t task = 0; task < s->n * tiles; task++) {
+      if (failed) continue;
+      const int32_t image = task / tiles, y0 = task % tiles * height;
+      weight_task(&w, dout + (size_t)image * s->c_out * hw,
+                  in + (size_t)image * s->c_in * hw_in, s, y0,
+                  MIN(height, s->h_out - y0));
+    }
+    free(w.d);
+    free(w.slab);
+  }
+  if (!failed)
+    add_transposed_partials(dweight, partials, threads, s->c_out, k_total,
+                            ldp);
+  for (int32_t t = 0; t < threads; t++) free(partials[t]);
+  free(partials);
+  return !failed;
+}
+
 bool dm_conv2d_avx512_available(void) {
   return __builtin_cpu_supports("avx512f");
 }
@@ -194,6 +381,17 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
 }
 
 #else /* not x86-64 GCC/clang */
+
+bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *s) {
+  (void)s;
+  return false;
+}
+
+bool dm_conv2d_weight_grad_avx512(float *dweight, const float *dout,
+                                  const float *in, const DmConvShape *s) {
+  (void)dweight, (void)dout, (void)in, (void)s;
+  return false;
+}
 
 bool dm_conv2d_avx512_available(void) { return false; }
 

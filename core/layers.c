@@ -447,6 +447,10 @@ bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
     if (!transposed_conv(din, dout, weight, s)) return false;
     din = NULL; /* done */
   }
+  if (dweight && use_avx512() && dm_conv2d_weight_grad_avx512_fits(s)) {
+    if (!dm_conv2d_weight_grad_avx512(dweight, dout, in, s)) return false;
+    dweight = NULL; /* done */
+  }
   if (din == NULL && dweight == NULL) return true;
   const int32_t threads = omp_get_max_threads();
   float **partials = calloc((size_t)threads, sizeof *partials);
