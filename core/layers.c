@@ -870,30 +870,53 @@ static bool attend(float *context, const float *q, const float *k,
   return !failed;
 }
 
+/* Whether a batch of n images runs one image per thread, each image's
+ * layers single-threaded (fewer, larger tasks, no barrier per layer),
+ * rather than the images in turn with every thread inside each layer. */
+static bool attention_by_image(int32_t n) {
+  return n >= omp_get_max_threads();
+}
+
+/* One image: y (C, hw) = (to_out(attend(q, k, v)) + x) / rescale, with
+ * scratch for four planes. */
+static bool attention_image_forward(float *y, const float *x, float *work,
+                                    const DmAttentionWeights *w, int32_t c,
+                                    size_t hw, int32_t heads, int32_t groups,
+                                    float eps, float rescale) {
+  const int32_t head_dim = c / heads;
+  const size_t plane = (size_t)c * hw;
+  float *normed = work, *q = work + plane, *k = q + plane, *v = k + plane;
+  float *context = normed; /* normed is dead once q, k, v exist */
+  const float q_scale = 1.0f / sqrtf((float)head_dim);
+  if (!attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
+                        q_scale) ||
+      !attend(context, q, k, v, heads, head_dim, hw) ||
+      !project(y, context, w->out_weight, w->out_bias, c, hw))
+    return false;
+  /* Residual connection, then diffusers' rescale_output_factor. */
+  for (size_t p = 0; p < plane; p++) y[p] = (y[p] + x[p]) / rescale;
+  return true;
+}
+
 bool dm_attention_forward(float *out, const float *in,
                           const DmAttentionWeights *w, int32_t n, int32_t c,
                           size_t hw, int32_t heads, int32_t groups, float eps,
                           float rescale) {
-  const int32_t head_dim = c / heads;
   const size_t plane = (size_t)c * hw;
-  float *work = malloc(4 * plane * sizeof(float));
-  if (work == NULL) return false;
-  float *normed = work, *q = work + plane, *k = q + plane, *v = k + plane;
-  float *context = normed; /* normed is dead once q, k, v exist */
-  const float q_scale = 1.0f / sqrtf((float)head_dim);
-  bool ok = true;
-  for (int32_t i = 0; i < n && ok; i++) {
-    const float *x = in + (size_t)i * plane;
-    float *y = out + (size_t)i * plane;
-    ok = attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
-                          q_scale) &&
-         attend(context, q, k, v, heads, head_dim, hw) &&
-         project(y, context, w->out_weight, w->out_bias, c, hw);
-    /* Residual connection, then diffusers' rescale_output_factor. */
-    for (size_t p = 0; ok && p < plane; p++) y[p] = (y[p] + x[p]) / rescale;
+  bool failed = false;
+#pragma omp parallel if (attention_by_image(n)) reduction(|| : failed)
+  {
+    float *work = malloc(4 * plane * sizeof(float));
+    failed = work == NULL;
+#pragma omp for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      if (!failed)
+        failed = !attention_image_forward(out + (size_t)i * plane,
+                                          in + (size_t)i * plane, work, w, c,
+                                          hw, heads, groups, eps, rescale);
+    free(work);
   }
-  free(work);
-  return ok;
+  return !failed;
 }
 
 /* ---- attention backward ------------------------------------------------ */
@@ -1065,29 +1088,93 @@ static bool attention_image_backward(float *din, const DmAttentionGrads *g,
                                groups, eps, false);
 }
 
+/* The addresses of g's ten tensors in field order, and their sizes for c
+ * channels. */
+static void attention_grad_fields(DmAttentionGrads *g, int32_t c,
+                                  float **fields[10], size_t sizes[10]) {
+  float **const all[10] = {&g->norm_weight, &g->norm_bias, &g->query_weight,
+                           &g->query_bias, &g->key_weight, &g->key_bias,
+                           &g->value_weight, &g->value_bias, &g->out_weight,
+                           &g->out_bias};
+  for (int i = 0; i < 10; i++) {
+    fields[i] = all[i];
+    sizes[i] = i >= 2 && i % 2 == 0 ? (size_t)c * c : (size_t)c;
+  }
+}
+
+/* One thread's share of an attention backward: the per-image scratch and
+ * its own gradient block (NULL fields when no gradients are wanted). */
+typedef struct {
+  float *work;
+  DmAttentionGrads grads;
+} AttentionThread;
+
+static bool attention_thread_alloc(AttentionThread *t, int32_t c, size_t hw,
+                                   int32_t heads, bool want_grads) {
+  const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
+  float **fields[10];
+  size_t sizes[10], grads = 0;
+  attention_grad_fields(&t->grads, c, fields, sizes);
+  for (int i = 0; want_grads && i < 10; i++) grads += sizes[i];
+  t->work = malloc((10 * plane + 2 * stats + grads) * sizeof(float));
+  if (t->work == NULL) return false;
+  float *next = t->work + 10 * plane + 2 * stats;
+  memset(next, 0, grads * sizeof(float));
+  for (int i = 0; want_grads && i < 10; i++) {
+    *fields[i] = next;
+    next += sizes[i];
+  }
+  return true;
+}
+
+/* dweights += the threads' gradient blocks, summed in thread order. */
+static void add_attention_grads(const DmAttentionGrads *dweights,
+                                AttentionThread *threads, int32_t count,
+                                int32_t c) {
+  DmAttentionGrads total = *dweights;
+  float **dst[10], **src[10];
+  size_t sizes[10];
+  attention_grad_fields(&total, c, dst, sizes);
+  for (int32_t t = 0; t < count; t++) {
+    if (threads[t].work == NULL) continue;
+    attention_grad_fields(&threads[t].grads, c, src, sizes);
+    for (int i = 0; i < 10; i++)
+      for (size_t j = 0; *dst[i] && j < sizes[i]; j++)
+        (*dst[i])[j] += (*src[i])[j];
+  }
+}
+
 bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
                            const float *dout, const float *in,
                            const DmAttentionWeights *weights, int32_t n,
                            int32_t c, size_t hw, int32_t heads,
                            int32_t groups, float eps, float rescale) {
-  const DmAttentionGrads none = {0};
   const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
-  float *work = malloc((10 * plane + 2 * stats) * sizeof(float));
-  if (work == NULL) return false;
-  AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
-  float **planes[] = {&a.normed, &a.q, &a.k, &a.v, &a.context,
-                      &a.dy, &a.dcontext, &a.dq, &a.dk, &a.dv};
-  for (size_t i = 0; i < G_N_ELEMENTS(planes); i++)
-    *planes[i] = work + i * plane;
-  a.lse = work + 10 * plane;
-  a.delta = a.lse + stats;
-  bool ok = true;
-  for (int32_t i = 0; i < n && ok; i++)
-    ok = attention_image_backward(din ? din + (size_t)i * plane : NULL,
-                                  dweights ? dweights : &none,
-                                  dout + (size_t)i * plane,
-                                  in + (size_t)i * plane, weights, &a, groups,
-                                  eps, rescale);
-  free(work);
-  return ok;
+  const int32_t count = omp_get_max_threads();
+  AttentionThread *threads = calloc((size_t)count, sizeof *threads);
+  if (threads == NULL) return false;
+  bool failed = false;
+#pragma omp parallel if (attention_by_image(n)) reduction(|| : failed)
+  {
+    AttentionThread *t = &threads[omp_get_thread_num()];
+    failed = !attention_thread_alloc(t, c, hw, heads, dweights != NULL);
+    AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
+    float **planes[] = {&a.normed, &a.q, &a.k, &a.v, &a.context,
+                        &a.dy, &a.dcontext, &a.dq, &a.dk, &a.dv};
+    for (size_t i = 0; !failed && i < G_N_ELEMENTS(planes); i++)
+      *planes[i] = t->work + i * plane;
+    a.lse = failed ? NULL : t->work + 10 * plane;
+    a.delta = failed ? NULL : a.lse + stats;
+#pragma omp for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      if (!failed)
+        failed = !attention_image_backward(
+            din ? din + (size_t)i * plane : NULL, &t->grads,
+            dout + (size_t)i * plane, in + (size_t)i * plane, weights, &a,
+            groups, eps, rescale);
+  }
+  if (!failed && dweights) add_attention_grads(dweights, threads, count, c);
+  for (int32_t t = 0; t < count; t++) free(threads[t].work);
+  free(threads);
+  return !failed;
 }

@@ -434,10 +434,12 @@ static void check_attention(const char *label, const AttentionSizes *s) {
   check_layer(&layer);
 }
 
-/* Blocks of queries and keys: at most 2^20 / hw queries, and as many as
+/* Three images on two threads: one image per thread at a time, the
+ * threads' gradients summed. One image on six: every thread in each layer,
+ * blocks of queries and keys of at most 2^20 / hw queries, and as many as
  * the threads need work (threads / heads per head). */
 static void test_attention(void) {
-  const AttentionSizes heads = {2, 16, 4, 4, 36, 2.0f};
+  const AttentionSizes heads = {3, 16, 4, 4, 36, 2.0f};
   check_attention("attention 4 heads", &heads);
   dm_set_num_threads(6); /* 3 blocks per head: 48 + 48 + 4 queries */
   const AttentionSizes blocks = {1, 8, 2, 2, 100, 1.0f};
