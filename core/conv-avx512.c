@@ -54,30 +54,35 @@ static bool whole_row_panels(const DmConvShape *s) {
 
 /* pack_columns for whole_row_panels(): two masked loads per panel row (the
  * mask drops the pixel left of x = 0 or right of x = W - 1; masked lanes
- * are not read, so the loads never leave the image row). */
+ * are not read, so the loads never leave the image row). Row k0 + k is
+ * (c, ky, kx), stepped along without divisions. */
 AVX512 static void pack_row_panels(float *b, const float *in,
                                    const DmConvShape *s, size_t k0, size_t kc,
                                    size_t p0, size_t pixels) {
-  const size_t hw = (size_t)s->h_in * s->w_in, panels = pixels / NR;
-  for (size_t k = 0; k < kc; k++) {
-    const int32_t row = (int32_t)(k0 + k);
-    const int32_t c = row / 9, ky = row / 3 % 3, kx = row % 3;
-    const float *plane = in + (size_t)c * hw;
-    for (size_t panel = 0; panel < panels; panel++) {
-      const size_t p = p0 + panel * NR;
-      const int32_t y = (int32_t)(p / (size_t)s->w_in) + ky - 1;
-      const int32_t x0 = (int32_t)(p % (size_t)s->w_in);
-      float *dst = b + (panel * kc + k) * NR;
-      if (y < 0 || y >= s->h_in) {
+  const size_t w = (size_t)s->w_in, hw = (size_t)s->h_in * w;
+  for (size_t panel = 0; panel < pixels / NR; panel++) {
+    const size_t p = p0 + panel * NR;
+    const int32_t y = (int32_t)(p / w), x0 = (int32_t)(p % w);
+    const __mmask16 low = x0 == 0 ? 0xFFFE : 0xFFFF;
+    const __mmask16 high = (size_t)x0 + NR == w ? 0x7FFF : 0xFFFF;
+    float *dst = b + panel * kc * NR;
+    int32_t c = (int32_t)(k0 / 9), ky = (int32_t)(k0 / 3 % 3);
+    int32_t kx = (int32_t)(k0 % 3);
+    for (size_t k = 0; k < kc; k++, dst += NR) {
+      const int32_t iy = y + ky - 1;
+      if (iy < 0 || iy >= s->h_in) {
         _mm512_storeu_ps(dst, _mm512_setzero_ps());
         _mm512_storeu_ps(dst + 16, _mm512_setzero_ps());
-        continue;
+      } else {
+        const float *src = in + c * hw + (size_t)iy * w + x0 + kx - 1;
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(kx == 0 ? low : 0xFFFF, src));
+        _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(kx == 2 ? high : 0xFFFF,
+                                                         src + 16));
       }
-      const float *src = plane + (size_t)y * s->w_in + x0 + kx - 1;
-      const __mmask16 low = x0 == 0 && kx == 0 ? 0xFFFE : 0xFFFF;
-      const __mmask16 high = x0 + NR == s->w_in && kx == 2 ? 0x7FFF : 0xFFFF;
-      _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(low, src));
-      _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(high, src + 16));
+      if (++kx == 3) {
+        kx = 0;
+        if (++ky == 3) ky = 0, c++;
+      }
     }
   }
 }
