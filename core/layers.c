@@ -65,29 +65,36 @@ static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
 #define DM_VECTOR_CLONES
 #endif
 
+/* Sixteen float lanes, one vector register on AVX-512 (the compiler splits
+ * it on narrower targets). */
+typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
+
 /* sum_i (x_i - centre)^power for power 1 or 2: sixteen float lanes over
- * chunks of 256 values (written lane by lane so the compiler vectorises it
- * without reassociating), chunk totals summed in double. A fixed order, so
- * deterministic; the float part rounds over at most 16 terms per lane. */
+ * chunks of 256 values (x[i] goes to lane i % 16), chunk totals summed in
+ * double. A fixed order, so deterministic; the float part rounds over at
+ * most 16 terms per lane. */
 DM_VECTOR_CLONES
 static double sum_centred_powers(const float *x, size_t count, float centre,
                                  int power) {
   double total = 0.0;
   for (size_t start = 0; start < count; start += 256) {
     const size_t end = MIN(count, start + 256);
-    float lanes[16] = {0};
+    Lanes lanes = {0};
     size_t i = start;
-    for (; i + 16 <= end; i += 16)
-      for (int j = 0; j < 16; j++) {
-        const float d = x[i + j] - centre;
-        lanes[j] += power == 1 ? d : d * d;
-      }
+    for (; i + 16 <= end; i += 16) {
+      Lanes d;
+      memcpy(&d, x + i, sizeof d);
+      d -= centre;
+      lanes += power == 1 ? d : d * d;
+    }
+    float tail[16];
+    memcpy(tail, &lanes, sizeof tail);
     for (; i < end; i++) {
       const float d = x[i] - centre;
-      lanes[i % 16] += power == 1 ? d : d * d;
+      tail[i % 16] += power == 1 ? d : d * d;
     }
     double chunk = 0.0;
-    for (int j = 0; j < 16; j++) chunk += lanes[j];
+    for (int j = 0; j < 16; j++) chunk += tail[j];
     total += chunk;
   }
   return total;
@@ -545,21 +552,18 @@ typedef struct {
   bool with_silu;
 } NormGroup;
 
-/* Scratch rows of one thread: xhat = (x - mean) rstd and dy, the gradient
- * at y, of one channel. */
+/* Scratch of one thread: dy, the gradient at y, of every channel of a
+ * group, and xhat = (x - mean) rstd of one channel. */
 typedef struct {
-  float *dy, *xhat; /* (hw) each */
+  float *dy;   /* (per_group, hw) */
+  float *xhat; /* (hw) */
 } NormRows;
 
-static void norm_channel_rows(const NormRows *rows, const NormGroup *g,
+/* rows->xhat = channel j's xhat. */
+static void norm_channel_xhat(const NormRows *rows, const NormGroup *g,
                               int32_t j) {
-  const float *x = g->x + (size_t)j * g->hw;
-  const float scale = (float)(g->rstd * g->weight[j]);
-  const float shift = (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
-  scale_shift_row(rows->xhat, x, g->hw, (float)g->rstd,
+  scale_shift_row(rows->xhat, g->x + (size_t)j * g->hw, g->hw, (float)g->rstd,
                   (float)(-g->mean * g->rstd), false);
-  affine_output_grad(rows->dy, g->dout + (size_t)j * g->hw, x, g->hw, scale,
-                     shift, g->with_silu);
 }
 
 /* One (image, group) task: sums (per_group, 2) = per channel (sum dy,
@@ -571,9 +575,16 @@ static void groupnorm_group_backward(float *din, double *sums,
   group_statistics(g->x, (size_t)per_group * g->hw, eps, &g->mean, &g->rstd);
   double mean_g = 0.0, mean_g_xhat = 0.0;
   for (int32_t j = 0; j < per_group; j++) {
-    norm_channel_rows(rows, g, j);
-    sums[2 * j] = sum_centred_powers(rows->dy, g->hw, 0.0f, 1);
-    sums[2 * j + 1] = cblas_dsdot((int)g->hw, rows->dy, 1, rows->xhat, 1);
+    const float scale = (float)(g->rstd * g->weight[j]);
+    const float shift =
+        (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
+    float *dy = rows->dy + (size_t)j * g->hw;
+    affine_output_grad(dy, g->dout + (size_t)j * g->hw,
+                       g->x + (size_t)j * g->hw, g->hw, scale, shift,
+                       g->with_silu);
+    norm_channel_xhat(rows, g, j);
+    sums[2 * j] = sum_centred_powers(dy, g->hw, 0.0f, 1);
+    sums[2 * j + 1] = cblas_dsdot((int)g->hw, dy, 1, rows->xhat, 1);
     mean_g += g->weight[j] * sums[2 * j];
     mean_g_xhat += g->weight[j] * sums[2 * j + 1];
   }
@@ -582,9 +593,9 @@ static void groupnorm_group_backward(float *din, double *sums,
   mean_g /= count;
   mean_g_xhat /= count;
   for (int32_t j = 0; j < per_group; j++) {
-    norm_channel_rows(rows, g, j);
-    add_affine_pair(din + (size_t)j * g->hw, rows->dy, rows->xhat, g->hw,
-                    (float)(g->rstd * g->weight[j]),
+    norm_channel_xhat(rows, g, j);
+    add_affine_pair(din + (size_t)j * g->hw, rows->dy + (size_t)j * g->hw,
+                    rows->xhat, g->hw, (float)(g->rstd * g->weight[j]),
                     (float)(-g->rstd * mean_g_xhat),
                     (float)(-g->rstd * mean_g));
   }
@@ -617,7 +628,8 @@ bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    NormRows rows = {malloc(hw * sizeof(float)), malloc(hw * sizeof(float))};
+    NormRows rows = {malloc(group_size * sizeof(float)),
+                     malloc(hw * sizeof(float))};
     failed = !rows.dy || !rows.xhat;
 #pragma omp for schedule(static)
     for (int32_t task = 0; task < n * groups; task++) {
