@@ -43,41 +43,40 @@ static void pack_weights(float *a, const float *weight, int32_t c_out,
 }
 
 /* True for the U-Net's usual conv (3x3, stride 1, padding 1, size kept)
- * on rows that are whole panels: every panel then lies inside one image
- * row, and its row of col is that image row shifted by kx - 1, with at most
- * one pixel outside the image. */
-static bool whole_row_panels(const DmConvShape *s) {
+ * on rows of whole 16-pixel half panels: every half then lies inside one
+ * image row, and its row of col is that image row shifted by kx - 1, with
+ * at most one pixel outside the image. */
+static bool whole_row_halves(const DmConvShape *s) {
   return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
          s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
-         s->w_out % NR == 0;
+         s->w_out % 16 == 0;
 }
 
-/* pack_columns for whole_row_panels(): two masked loads per panel row (the
- * mask drops the pixel left of x = 0 or right of x = W - 1; masked lanes
- * are not read, so the loads never leave the image row). Row k0 + k is
- * (c, ky, kx), stepped along without divisions. */
-AVX512 static void pack_row_panels(float *b, const float *in,
+/* pack_columns for whole_row_halves(): one masked load per half panel row
+ * (the mask drops the pixel left of x = 0 or right of x = W - 1; masked
+ * lanes are not read, so the loads never leave the image row). Row k0 + k
+ * is (c, ky, kx), stepped along without divisions. */
+AVX512 static void pack_row_halves(float *b, const float *in,
                                    const DmConvShape *s, size_t k0, size_t kc,
                                    size_t p0, size_t pixels) {
   const size_t w = (size_t)s->w_in, hw = (size_t)s->h_in * w;
-  for (size_t panel = 0; panel < pixels / NR; panel++) {
-    const size_t p = p0 + panel * NR;
+  const size_t halves = pixels / 16;
+  for (size_t half = 0; half < halves; half++) {
+    const size_t p = p0 + half * 16;
     const int32_t y = (int32_t)(p / w), x0 = (int32_t)(p % w);
     const __mmask16 low = x0 == 0 ? 0xFFFE : 0xFFFF;
-    const __mmask16 high = (size_t)x0 + NR == w ? 0x7FFF : 0xFFFF;
-    float *dst = b + panel * kc * NR;
+    const __mmask16 high = (size_t)x0 + 16 == w ? 0x7FFF : 0xFFFF;
+    float *dst = b + half / 2 * kc * NR + half % 2 * 16;
     int32_t c = (int32_t)(k0 / 9), ky = (int32_t)(k0 / 3 % 3);
     int32_t kx = (int32_t)(k0 % 3);
     for (size_t k = 0; k < kc; k++, dst += NR) {
       const int32_t iy = y + ky - 1;
       if (iy < 0 || iy >= s->h_in) {
         _mm512_storeu_ps(dst, _mm512_setzero_ps());
-        _mm512_storeu_ps(dst + 16, _mm512_setzero_ps());
       } else {
-        const float *src = in + c * hw + (size_t)iy * w + x0 + kx - 1;
-        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(kx == 0 ? low : 0xFFFF, src));
-        _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(kx == 2 ? high : 0xFFFF,
-                                                         src + 16));
+        const __mmask16 mask = kx == 0 ? low : kx == 2 ? high : 0xFFFF;
+        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(
+                                  mask, in + c * hw + (size_t)iy * w + x0 + kx - 1));
       }
       if (++kx == 3) {
         kx = 0;
@@ -85,14 +84,18 @@ AVX512 static void pack_row_panels(float *b, const float *in,
       }
     }
   }
+  if (halves % 2) /* the last panel's second half lies past the tile */
+    for (size_t k = 0; k < kc; k++)
+      _mm512_storeu_ps(b + (halves / 2 * kc + k) * NR + 16,
+                       _mm512_setzero_ps());
 }
 
 /* b (panels, kc, NR) for rows [k0, k0 + kc) and pixels [p0, p0 + pixels);
  * columns past the last pixel are zero. */
 static void pack_columns(float *b, const float *in, const DmConvShape *s,
                          size_t k0, size_t kc, size_t p0, size_t pixels) {
-  if (whole_row_panels(s)) {
-    pack_row_panels(b, in, s, k0, kc, p0, pixels);
+  if (whole_row_halves(s)) {
+    pack_row_halves(b, in, s, k0, kc, p0, pixels);
     return;
   }
   const size_t panels = (pixels + NR - 1) / NR, used = pixels - (panels - 1) * NR;
