@@ -1,16 +1,21 @@
-/* gimp-diffusion core: a direct-packing convolution kernel for AVX-512.
+/* gimp-diffusion core: direct convolution kernels for AVX-512.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
  * The convolution as a GEMM, out (C_out, P) = W (C_out, K) col (K, P), with
  * K = C_in * k * k, P = output pixels. The general path writes the im2col
  * matrix and lets OpenBLAS pack it again; with few output channels (32 at a
  * U-Net's first level) that packing is paid for by only 32 multiply-adds per
- * element. Here im2col writes straight into the panel layout the kernel reads:
+ * element. Here the kernel reads
  *   A: W in blocks of MR = 8 channels, k-major: a[k][r]           (8 floats)
- *   B: col in panels of NR = 32 pixels, k-major: b[k][j]          (32 floats)
+ *   B: col in panels of NR = 32 pixels, row k of a panel as two 16-pixel
+ *      halves at b0 + offsets[k] and b1 + offsets[k]
  * and a register tile of 8 x 32 (16 zmm accumulators) is updated per k with
- * 2 loads and 8 broadcasts for 16 FMAs. K is blocked by KC so that the A
- * block (C_out x KC) and the B panels (KC x tile) stay in L2. */
+ * 2 loads and 8 broadcasts for 16 FMAs. For the U-Net's 3x3 convs B is the
+ * input itself: a zero-bordered copy of the task's input rows (the slab)
+ * holds every row of col, row (c, ky, kx) of a half that starts at output
+ * pixel (y, x) being the 16 floats at slab[c][y + ky][x + kx]. Other convs
+ * pack their im2col rows into panels (offsets[k] = k NR). K is blocked by
+ * KC so that the A block and the B rows it meets stay in cache. */
 #include "conv-kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -42,62 +47,46 @@ static void pack_weights(float *a, const float *weight, int32_t c_out,
       }
 }
 
-/* True for the U-Net's usual conv (3x3, stride 1, padding 1, size kept)
- * on rows of whole 16-pixel half panels: every half then lies inside one
- * image row, and its row of col is that image row shifted by kx - 1, with
- * at most one pixel outside the image. */
-static bool whole_row_halves(const DmConvShape *s) {
+/* slab (C_in, rows + 2, W + 2) = input rows y0 - 1 .. y0 + rows of one
+ * image (C_in, H, W) with a zero border (rows outside the image are zero):
+ * the padded input that a 3x3 padding-1 conv's col reads. */
+static void pack_slab(float *slab, const float *in, const DmConvShape *s,
+                      int32_t y0, int32_t rows) {
+  const size_t stride = (size_t)s->w_in + 2;
+  for (int32_t c = 0; c < s->c_in; c++)
+    for (int32_t r = 0; r < rows + 2; r++) {
+      float *dst = slab + ((size_t)c * (rows + 2) + r) * stride;
+      const int32_t y = y0 - 1 + r;
+      if (y < 0 || y >= s->h_in) {
+        memset(dst, 0, stride * sizeof(float));
+        continue;
+      }
+      dst[0] = dst[stride - 1] = 0.0f;
+      memcpy(dst + 1, in + ((size_t)c * s->h_in + y) * s->w_in,
+             (size_t)s->w_in * sizeof(float));
+    }
+}
+
+/* True when the forward reads col from a slab: the U-Net's usual conv (3x3,
+ * stride 1, padding 1, size kept) on rows of whole 16-pixel halves, so that
+ * every half lies inside one image row. */
+static bool reads_slab(const DmConvShape *s) {
   return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
          s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
          s->w_out % 16 == 0;
 }
 
-/* pack_columns for whole_row_halves(): one masked load per half panel row
- * (the mask drops the pixel left of x = 0 or right of x = W - 1; masked
- * lanes are not read, so the loads never leave the image row). Row k0 + k
- * is (c, ky, kx), stepped along without divisions. */
-AVX512 static void pack_row_halves(float *b, const float *in,
-                                   const DmConvShape *s, size_t k0, size_t kc,
-                                   size_t p0, size_t pixels) {
-  const size_t w = (size_t)s->w_in, hw = (size_t)s->h_in * w;
-  const size_t halves = pixels / 16;
-  for (size_t half = 0; half < halves; half++) {
-    const size_t p = p0 + half * 16;
-    const int32_t y = (int32_t)(p / w), x0 = (int32_t)(p % w);
-    const __mmask16 low = x0 == 0 ? 0xFFFE : 0xFFFF;
-    const __mmask16 high = (size_t)x0 + 16 == w ? 0x7FFF : 0xFFFF;
-    float *dst = b + half / 2 * kc * NR + half % 2 * 16;
-    int32_t c = (int32_t)(k0 / 9), ky = (int32_t)(k0 / 3 % 3);
-    int32_t kx = (int32_t)(k0 % 3);
-    for (size_t k = 0; k < kc; k++, dst += NR) {
-      const int32_t iy = y + ky - 1;
-      if (iy < 0 || iy >= s->h_in) {
-        _mm512_storeu_ps(dst, _mm512_setzero_ps());
-      } else {
-        const __mmask16 mask = kx == 0 ? low : kx == 2 ? high : 0xFFFF;
-        _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(
-                                  mask, in + c * hw + (size_t)iy * w + x0 + kx - 1));
-      }
-      if (++kx == 3) {
-        kx = 0;
-        if (++ky == 3) ky = 0, c++;
-      }
-    }
-  }
-  if (halves % 2) /* the last panel's second half lies past the tile */
-    for (size_t k = 0; k < kc; k++)
-      _mm512_storeu_ps(b + (halves / 2 * kc + k) * NR + 16,
-                       _mm512_setzero_ps());
+/* Output pixels per task: whole panels, and for slab convs whole rows. */
+static size_t task_pixels(const DmConvShape *s) {
+  const size_t hw = (size_t)s->h_out * s->w_out, w = (size_t)s->w_out;
+  const size_t align = !reads_slab(s) ? NR : w % NR == 0 ? w : 2 * w;
+  return dm_conv_task_pixels(hw, s->n, TILE_PIXELS, align);
 }
 
-/* b (panels, kc, NR) for rows [k0, k0 + kc) and pixels [p0, p0 + pixels);
- * columns past the last pixel are zero. */
+/* b (panels, kc, NR) for im2col rows [k0, k0 + kc) and pixels [p0, p0 +
+ * pixels); columns past the last pixel are zero. */
 static void pack_columns(float *b, const float *in, const DmConvShape *s,
                          size_t k0, size_t kc, size_t p0, size_t pixels) {
-  if (whole_row_halves(s)) {
-    pack_row_halves(b, in, s, k0, kc, p0, pixels);
-    return;
-  }
   const size_t panels = (pixels + NR - 1) / NR, used = pixels - (panels - 1) * NR;
   for (size_t k = 0; k < kc; k++) {
     dm_im2col_row(b + k * NR, NR, kc * NR, in, s, (int32_t)(k0 + k), p0,
@@ -107,20 +96,37 @@ static void pack_columns(float *b, const float *in, const DmConvShape *s,
   }
 }
 
+/* offsets (K): where row k of a B panel starts, from its halves' bases. For
+ * a slab of `rows` output rows, (c, ky, kx) is at slab[c][ky][kx]; packed
+ * panels hold KC rows of NR floats. */
+static void b_row_offsets(int32_t *offsets, const DmConvShape *s,
+                          size_t rows) {
+  const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t stride = (size_t)s->w_in + 2, plane = (rows + 2) * stride;
+  for (size_t k = 0; k < k_total; k++)
+    offsets[k] = reads_slab(s) ? (int32_t)(k / 9 * plane + k / 3 % 3 * stride +
+                                           k % 3)
+                               : (int32_t)(k % KC * NR);
+}
+
 /* c (rows <= MR, cols <= NR; stride ldc) += a (kc, MR) b (kc, NR), or
- * = that + bias (rows) when `start` (the first K block of a plain conv). */
+ * = that + bias (rows) when `start` (the first K block of a plain conv).
+ * Row k of b is the 16 floats at b0 + offsets[k], then the 16 at
+ * b1 + offsets[k]. */
 AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
-                               const float *b, size_t kc, int32_t rows,
-                               int32_t cols, const float *bias, bool start) {
+                               const float *b0, const float *b1,
+                               const int32_t *offsets, size_t kc,
+                               int32_t rows, int32_t cols, const float *bias,
+                               bool start) {
   __m512 acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (size_t k = 0; k < kc; k++) {
-    const __m512 b0 = _mm512_loadu_ps(b + k * NR);
-    const __m512 b1 = _mm512_loadu_ps(b + k * NR + 16);
+    const __m512 low = _mm512_loadu_ps(b0 + offsets[k]);
+    const __m512 high = _mm512_loadu_ps(b1 + offsets[k]);
     for (int r = 0; r < MR; r++) {
       const __m512 weight = _mm512_set1_ps(a[k * MR + r]);
-      acc[r][0] = _mm512_fmadd_ps(weight, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(weight, b1, acc[r][1]);
+      acc[r][0] = _mm512_fmadd_ps(weight, low, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(weight, high, acc[r][1]);
     }
   }
   const int32_t low = cols < 16 ? cols : 16, high = cols > 16 ? cols - 16 : 0;
@@ -138,11 +144,36 @@ AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
   }
 }
 
+/* What a task reads: the packed weights, the B row offsets and its own
+ * scratch for the slab or the packed panels. */
+typedef struct {
+  const float *a;         /* (blocks, K, MR) */
+  const int32_t *offsets; /* (K) */
+  float *b;
+  size_t slab_rows; /* output rows of a slab */
+} TaskInputs;
+
+/* The bases of the two halves of panel `panel` of a task: in the slab, the
+ * rows and columns where its pixels start (a half past the task's pixels
+ * repeats the first); in packed panels, the panel's two halves. */
+static void panel_halves(const float **b0, const float **b1,
+                         const TaskInputs *t, const DmConvShape *s,
+                         size_t kc, size_t panel, size_t pixels) {
+  if (!reads_slab(s)) {
+    *b0 = t->b + panel * kc * NR;
+    *b1 = *b0 + 16;
+    return;
+  }
+  const size_t w = (size_t)s->w_out, stride = w + 2;
+  const size_t q0 = panel * NR, q1 = q0 + 16 < pixels ? q0 + 16 : q0;
+  *b0 = t->b + q0 / w * stride + q0 % w;
+  *b1 = t->b + q1 / w * stride + q1 % w;
+}
+
 /* One task: output pixels [p0, p0 + pixels) of one image. */
-AVX512 static void conv_task(float *out, const float *in, const float *a,
+AVX512 static void conv_task(float *out, const float *in, const TaskInputs *t,
                              const float *bias, const DmConvShape *s,
-                             float *b, size_t p0, size_t pixels,
-                             bool accumulate) {
+                             size_t p0, size_t pixels, bool accumulate) {
   const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
   const size_t hw = (size_t)s->h_out * s->w_out;
   const size_t panels = (pixels + NR - 1) / NR;
@@ -150,17 +181,22 @@ AVX512 static void conv_task(float *out, const float *in, const float *a,
   /* A plain conv starts from the bias inside the kernel; an accumulating
    * one adds the bias first and then only accumulates. */
   if (accumulate) dm_conv_fill_bias(out, bias, s->c_out, hw, p0, p0 + pixels, true);
+  if (reads_slab(s))
+    pack_slab(t->b, in, s, (int32_t)(p0 / (size_t)s->w_out),
+              (int32_t)t->slab_rows);
   for (size_t k0 = 0; k0 < k_total; k0 += KC) {
     const bool start = k0 == 0 && !accumulate;
     const size_t kc = MIN((size_t)KC, k_total - k0);
-    pack_columns(b, in, s, k0, kc, p0, pixels);
+    if (!reads_slab(s)) pack_columns(t->b, in, s, k0, kc, p0, pixels);
     for (int32_t block = 0; block < blocks; block++) {
-      const float *a_block = a + ((size_t)block * k_total + k0) * MR;
+      const float *a_block = t->a + ((size_t)block * k_total + k0) * MR;
       const int32_t rows = MIN(MR, s->c_out - block * MR);
       for (size_t panel = 0; panel < panels; panel++) {
         const int32_t cols = (int32_t)MIN((size_t)NR, pixels - panel * NR);
+        const float *b0, *b1;
+        panel_halves(&b0, &b1, t, s, kc, panel, pixels);
         kernel_8x32(out + (size_t)block * MR * hw + p0 + panel * NR, hw,
-                    a_block, b + panel * kc * NR, kc, rows, cols,
+                    a_block, b0, b1, t->offsets + k0, kc, rows, cols,
                     bias ? bias + block * MR : NULL, start);
       }
     }
@@ -199,25 +235,6 @@ static void pack_dout_transposed(float *d, const float *dout, int32_t c_out,
       const float *src = dout + (size_t)ch * hw + p0;
       for (size_t p = 0; p < pixels; p++)
         dst[p * NR] = ch < c_out ? src[p] : 0.0f;
-    }
-}
-
-/* slab (C_in, rows + 2, W + 2) = input rows y0 - 1 .. y0 + rows of one
- * image (C_in, H, W) with a zero border: the padded input col reads. */
-static void pack_slab(float *slab, const float *in, const DmConvShape *s,
-                      int32_t y0, int32_t rows) {
-  const size_t stride = (size_t)s->w_in + 2;
-  for (int32_t c = 0; c < s->c_in; c++)
-    for (int32_t r = 0; r < rows + 2; r++) {
-      float *dst = slab + ((size_t)c * (rows + 2) + r) * stride;
-      const int32_t y = y0 - 1 + r;
-      if (y < 0 || y >= s->h_in) {
-        memset(dst, 0, stride * sizeof(float));
-        continue;
-      }
-      dst[0] = dst[stride - 1] = 0.0f;
-      memcpy(dst + 1, in + ((size_t)c * s->h_in + y) * s->w_in,
-             (size_t)s->w_in * sizeof(float));
     }
 }
 
@@ -365,26 +382,36 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
   const size_t hw_in = (size_t)s->h_in * s->w_in;
   const size_t hw_out = (size_t)s->h_out * s->w_out;
   const int32_t blocks = (s->c_out + MR - 1) / MR;
+  const size_t tile = task_pixels(s), tiles = (hw_out + tile - 1) / tile;
+  const size_t slab_rows = tile / (size_t)s->w_out;
+  const size_t scratch =
+      reads_slab(s) ? (size_t)s->c_in * (slab_rows + 2) * (s->w_in + 2)
+                    : (size_t)KC * ((tile + NR - 1) / NR * NR);
   float *a = malloc((size_t)blocks * MR * k_total * sizeof(float));
-  if (a == NULL) return false;
+  int32_t *offsets = malloc(k_total * sizeof(int32_t));
+  if (a == NULL || offsets == NULL) {
+    free(a);
+    free(offsets);
+    return false;
+  }
   pack_weights(a, weight, s->c_out, k_total);
-  const size_t tile = dm_conv_task_pixels(hw_out, s->n, TILE_PIXELS, NR);
-  const size_t tiles = (hw_out + tile - 1) / tile;
+  b_row_offsets(offsets, s, slab_rows);
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *b = malloc((size_t)KC * TILE_PIXELS * sizeof(float));
-    failed = b == NULL;
+    TaskInputs t = {a, offsets, malloc(scratch * sizeof(float)), slab_rows};
+    failed = t.b == NULL;
 #pragma omp for schedule(dynamic)
     for (size_t task = 0; task < (size_t)s->n * tiles; task++) {
       if (failed) continue;
       const size_t image = task / tiles, p0 = task % tiles * tile;
       conv_task(out + image * s->c_out * hw_out, in + image * s->c_in * hw_in,
-                a, bias, s, b, p0, MIN(tile, hw_out - p0), accumulate);
+                &t, bias, s, p0, MIN(tile, hw_out - p0), accumulate);
     }
-    free(b);
+    free(t.b);
   }
   free(a);
+  free(offsets);
   return !failed;
 }
 
