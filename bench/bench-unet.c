@@ -6,10 +6,11 @@
  *                              the same run
  *   bench-unet --memory        peak RSS of tiny64 forwards at 256..1024 px
  *   bench-unet --peak LAYOUT SIZE   (internal) one forward, prints VmHWM
- *   bench-unet --train         tiny64, batch 16, 64x64: seconds of the
- *                              inference forward against the training
- *                              forward + backward, and each one's peak RSS
- *   bench-unet --train-run forward|train   (internal) one row of --train
+ *   bench-unet --train         tiny64 at 64x64 batch 16 and 32x32 batch 32:
+ *                              seconds of the inference forward against the
+ *                              training forward + backward, images per
+ *                              second, and each one's peak RSS
+ *   bench-unet --train-run forward|train SIZE   (internal) one row of --train
  *   bench-unet --train-ops     tiny64 at the --train batch and size, layer
  *                              by layer: each distinct conv, group norm and
  *                              attention of the network timed alone (forward,
@@ -210,33 +211,47 @@ static void time_train_step(DmModel *model, const Batch *b, double *forward,
   dm_unet_tape_free(tape);
 }
 
-/* One row of --train: "forward" (inference) or "train". */
-static int train_run(const char *what) {
+/* The training shapes of --train: side and batch. */
+static const int32_t train_shapes[][2] = {{TRAIN_SIZE, TRAIN_BATCH}, {32, 32}};
+
+/* One row of --train: "forward" (inference) or "train", at `size` with
+ * that shape's batch. */
+static int train_run(const char *what, int32_t size) {
+  int32_t batch = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++)
+    if (train_shapes[i][0] == size) batch = train_shapes[i][1];
+  if (batch == 0) return 2;
   DmModel *model = bench_make_model(find_layout("tiny64"));
   const double before = peak_rss_mib();
   double forward = 0.0, backward = 0.0;
   if (strcmp(what, "forward") == 0) {
-    forward = time_forward(model, TRAIN_BATCH, TRAIN_SIZE, true);
+    forward = time_forward(model, batch, size, true);
   } else {
-    Batch b = batch_new(TRAIN_BATCH, TRAIN_SIZE);
+    Batch b = batch_new(batch, size);
     time_train_step(model, &b, &forward, &backward);
     batch_free(&b);
   }
-  printf("%-18s %8.3f %8.3f %8.3f %10.1f %10.1f\n",
+  char shape[32];
+  snprintf(shape, sizeof shape, "%dx%d b%d", size, size, batch);
+  printf("%-11s %-18s %8.3f %8.3f %8.3f %7.1f %9.1f %9.1f\n", shape,
          backward > 0.0 ? "forward + backward" : "inference forward",
-         forward, backward, forward + backward, peak_rss_mib(), before);
+         forward, backward, forward + backward,
+         batch / (forward + backward), peak_rss_mib(), before);
   dm_model_free(model);
   return 0;
 }
 
 static void train_table(const char *self) {
-  printf("tiny64, batch %d, %dx%d, %d threads, medians of %d after a "
-         "warm-up, one process per row\n", TRAIN_BATCH, TRAIN_SIZE,
-         TRAIN_SIZE, dm_get_num_threads(), repeat_count);
-  printf("%-18s %8s %8s %8s %10s %10s\n", "", "forward", "backward",
-         "total s", "peak MiB", "before");
-  run_child(self, "--train-run", "forward", NULL);
-  run_child(self, "--train-run", "train", NULL);
+  printf("tiny64, %d threads, medians of %d after a warm-up, one process "
+         "per row\n", dm_get_num_threads(), repeat_count);
+  printf("%-11s %-18s %8s %8s %8s %7s %9s %9s\n", "shape", "", "forward",
+         "backward", "total s", "img/s", "peak MiB", "before");
+  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++) {
+    char size[16];
+    snprintf(size, sizeof size, "%d", train_shapes[i][0]);
+    run_child(self, "--train-run", "forward", size);
+    run_child(self, "--train-run", "train", size);
+  }
 }
 
 /* ---- training, layer by layer ------------------------------------------ */
@@ -479,8 +494,8 @@ int main(int argc, char **argv) {
       train_ops = true;
     } else if (strcmp(argv[i], "--peak") == 0 && i + 2 < argc) {
       return peak_mode(argv[i + 1], atoi(argv[i + 2]));
-    } else if (strcmp(argv[i], "--train-run") == 0 && i + 1 < argc) {
-      return train_run(argv[++i]);
+    } else if (strcmp(argv[i], "--train-run") == 0 && i + 2 < argc) {
+      return train_run(argv[i + 1], atoi(argv[i + 2]));
     } else {
       fprintf(stderr, "usage: bench-unet [--threads N] [--repeat N] [--memory | --train | --train-ops]\n");
       return 2;
