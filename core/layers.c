@@ -743,6 +743,7 @@ void dm_upsample2x_backward(float *din, const float *dout, int32_t n,
 
 void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
                        int32_t c_a, int32_t c_b, size_t hw) {
+#pragma omp parallel for schedule(static)
   for (int32_t i = 0; i < n; i++) {
     float *dst = out + (size_t)i * (c_a + c_b) * hw;
     memcpy(dst, a + (size_t)i * c_a * hw, (size_t)c_a * hw * sizeof(float));
@@ -754,6 +755,7 @@ void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
 void dm_concat_backward(float *da, float *db, const float *dout, int32_t n,
                         int32_t c_a, int32_t c_b, size_t hw) {
   const size_t count_a = (size_t)c_a * hw, count_b = (size_t)c_b * hw;
+#pragma omp parallel for schedule(static)
   for (int32_t i = 0; i < n; i++) {
     const float *src = dout + (size_t)i * (count_a + count_b);
     for (size_t p = 0; da && p < count_a; p++) da[i * count_a + p] += src[p];
@@ -851,22 +853,25 @@ static bool attention_inputs(float *normed, float *q, float *k, float *v,
 }
 
 /* context (C, hw) = per head softmax(q_h^T k_h) v_h, one task per (head,
- * block of queries); q is already scaled by 1 / sqrt(d). */
-static bool attend(float *context, const float *q, const float *k,
-                   const float *v, int32_t heads, int32_t head_dim,
-                   size_t hw) {
-  const size_t block = tile_size(hw, hw, heads);
+ * block of queries); q is already scaled by 1 / sqrt(d). With `probs`
+ * (heads, hw, hw), each head is one block and its P = softmax(q_h^T k_h)
+ * stays there for the backward. */
+static bool attend(float *context, float *probs, const float *q,
+                   const float *k, const float *v, int32_t heads,
+                   int32_t head_dim, size_t hw) {
+  const size_t block = probs ? hw : tile_size(hw, hw, heads);
   const size_t blocks = (hw + block - 1) / block;
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *scores = malloc(block * hw * sizeof(float));
-    failed = scores == NULL;
+    float *scratch = probs ? NULL : malloc(block * hw * sizeof(float));
+    failed = !probs && scratch == NULL;
 #pragma omp for schedule(static)
     for (size_t task = 0; task < (size_t)heads * blocks; task++) {
       if (failed) continue;
-      const size_t off = task / blocks * head_dim * hw;
+      const size_t head = task / blocks, off = head * head_dim * hw;
       const size_t q0 = task % blocks * block, rows = MIN(block, hw - q0);
+      float *scores = probs ? probs + head * hw * hw : scratch;
       /* scores (rows, hw) = q_h[:, q0:q0+rows]^T k_h */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
                   head_dim, 1.0f, q + off + q0, (int)hw, k + off, (int)hw,
@@ -877,7 +882,7 @@ static bool attend(float *context, const float *q, const float *k,
                   (int)rows, (int)hw, 1.0f, v + off, (int)hw, scores,
                   (int)hw, 0.0f, context + off + q0, (int)hw);
     }
-    free(scores);
+    free(scratch);
   }
   return !failed;
 }
@@ -902,7 +907,7 @@ static bool attention_image_forward(float *y, const float *x, float *work,
   const float q_scale = 1.0f / sqrtf((float)head_dim);
   if (!attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
                         q_scale) ||
-      !attend(context, q, k, v, heads, head_dim, hw) ||
+      !attend(context, NULL, q, k, v, heads, head_dim, hw) ||
       !project(y, context, w->out_weight, w->out_bias, c, hw))
     return false;
   /* Residual connection, then diffusers' rescale_output_factor. */
@@ -939,6 +944,7 @@ typedef struct {
   float *normed, *q, *k, *v, *context; /* q scaled by 1 / sqrt(d) */
   float *dy, *dcontext, *dq, *dk, *dv; /* dy: the output gradient / rescale */
   float *lse, *delta;                  /* (heads, hw): per query */
+  float *probs, *dprob; /* whole heads: P (heads, hw, hw), dP (hw, hw) */
   int32_t heads, head_dim;
   size_t hw;
 } AttentionWork;
@@ -1032,12 +1038,38 @@ typedef void (*BlockBackward)(const AttentionWork *a, int32_t head,
                               float *scores, float *dprob, size_t first,
                               size_t rows);
 
+/* One head whose P the recompute kept (a->probs): dP (hw, hw) = dC^T v,
+ * dv (d, hw) = dC P, dS = P o (dP - D) in place of P, dq (d, hw) = k dS^T,
+ * dk (d, hw) = q dS: four products against the blocked passes' seven. */
+static void whole_head_backward(const AttentionWork *a, int32_t head) {
+  const size_t off = (size_t)head * a->head_dim * a->hw, hw = a->hw;
+  const int d = a->head_dim, n = (int)hw;
+  const float *delta = a->delta + (size_t)head * hw;
+  float *p = a->probs + (size_t)head * hw * hw;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, d, 1.0f,
+              a->dcontext + off, n, a->v + off, n, 0.0f, a->dprob, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, n, n, 1.0f,
+              a->dcontext + off, n, p, n, 0.0f, a->dv + off, n);
+  for (size_t r = 0; r < hw; r++)
+    softmax_grad_row(p + r * hw, a->dprob + r * hw, delta[r], hw);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, n, n, 1.0f,
+              a->k + off, n, p, n, 0.0f, a->dq + off, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, n, n, 1.0f,
+              a->q + off, n, p, n, 0.0f, a->dk + off, n);
+}
+
 /* dq, dk, dv of context = softmax(q^T k) v per head, from dcontext and
- * delta: the query pass (dq, lse), a barrier, then the key pass (dk, dv).
- * One task per (head, block) in each pass. */
+ * delta: with the heads' P kept, one task per head; otherwise the query
+ * pass (dq, lse), a barrier, then the key pass (dk, dv), one task per
+ * (head, block) in each pass. */
 static bool attend_backward(const AttentionWork *a) {
   static const BlockBackward passes[2] = {query_block_backward,
                                           key_block_backward};
+  if (a->probs) {
+    for (int32_t head = 0; head < a->heads; head++)
+      whole_head_backward(a, head);
+    return true;
+  }
   const size_t hw = a->hw, block = tile_size(hw, hw, a->heads);
   const size_t blocks = (hw + block - 1) / block;
   const size_t tasks = (size_t)a->heads * blocks;
@@ -1075,7 +1107,8 @@ static bool attention_image_backward(float *din, const DmAttentionGrads *g,
   const float q_scale = 1.0f / sqrtf((float)a->head_dim);
   if (!attention_inputs(a->normed, a->q, a->k, a->v, x, w, c, a->hw, groups,
                         eps, q_scale) ||
-      !attend(a->context, a->q, a->k, a->v, a->heads, a->head_dim, a->hw))
+      !attend(a->context, a->probs, a->q, a->k, a->v, a->heads, a->head_dim,
+              a->hw))
     return false;
   for (size_t p = 0; p < plane; p++) a->dy[p] = dout[p] / rescale;
   for (size_t p = 0; din && p < plane; p++) din[p] += a->dy[p]; /* residual */
@@ -1121,16 +1154,29 @@ typedef struct {
   DmAttentionGrads grads;
 } AttentionThread;
 
-static bool attention_thread_alloc(AttentionThread *t, int32_t c, size_t hw,
-                                   int32_t heads, bool want_grads) {
-  const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
+/* The thread's scratch and gradient block, and *a's planes in it; P and
+ * dP for whole heads when `whole`. */
+static bool attention_thread_alloc(AttentionThread *t, AttentionWork *a,
+                                   bool whole, bool want_grads) {
+  const int32_t c = a->heads * a->head_dim;
+  const size_t hw = a->hw, plane = (size_t)c * hw;
+  const size_t stats = (size_t)a->heads * hw;
+  const size_t probs = whole ? (a->heads + 1) * hw * hw : 0;
   float **fields[10];
   size_t sizes[10], grads = 0;
   attention_grad_fields(&t->grads, c, fields, sizes);
   for (int i = 0; want_grads && i < 10; i++) grads += sizes[i];
-  t->work = malloc((10 * plane + 2 * stats + grads) * sizeof(float));
+  t->work = malloc((10 * plane + 2 * stats + probs + grads) * sizeof(float));
   if (t->work == NULL) return false;
-  float *next = t->work + 10 * plane + 2 * stats;
+  float **planes[] = {&a->normed, &a->q, &a->k, &a->v, &a->context,
+                      &a->dy, &a->dcontext, &a->dq, &a->dk, &a->dv};
+  for (size_t i = 0; i < G_N_ELEMENTS(planes); i++)
+    *planes[i] = t->work + i * plane;
+  a->lse = t->work + 10 * plane;
+  a->delta = a->lse + stats;
+  a->probs = whole ? a->delta + stats : NULL;
+  a->dprob = whole ? a->probs + (size_t)a->heads * hw * hw : NULL;
+  float *next = a->delta + stats + probs;
   memset(next, 0, grads * sizeof(float));
   for (int i = 0; want_grads && i < 10; i++) {
     *fields[i] = next;
@@ -1161,22 +1207,20 @@ bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
                            const DmAttentionWeights *weights, int32_t n,
                            int32_t c, size_t hw, int32_t heads,
                            int32_t groups, float eps, float rescale) {
-  const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
+  const size_t plane = (size_t)c * hw;
   const int32_t count = omp_get_max_threads();
+  /* One image per thread keeps each head's P when it is small enough:
+   * heads hw^2 floats, within the scratch bound. */
+  const bool by_image = attention_by_image(n);
+  const bool whole = by_image && (size_t)heads * hw * hw <= DM_SCRATCH_FLOATS;
   AttentionThread *threads = calloc((size_t)count, sizeof *threads);
   if (threads == NULL) return false;
   bool failed = false;
-#pragma omp parallel if (attention_by_image(n)) reduction(|| : failed)
+#pragma omp parallel if (by_image) reduction(|| : failed)
   {
     AttentionThread *t = &threads[omp_get_thread_num()];
-    failed = !attention_thread_alloc(t, c, hw, heads, dweights != NULL);
     AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
-    float **planes[] = {&a.normed, &a.q, &a.k, &a.v, &a.context,
-                        &a.dy, &a.dcontext, &a.dq, &a.dk, &a.dv};
-    for (size_t i = 0; !failed && i < G_N_ELEMENTS(planes); i++)
-      *planes[i] = t->work + i * plane;
-    a.lse = failed ? NULL : t->work + 10 * plane;
-    a.delta = failed ? NULL : a.lse + stats;
+    failed = !attention_thread_alloc(t, &a, whole, dweights != NULL);
 #pragma omp for schedule(static)
     for (int32_t i = 0; i < n; i++)
       if (!failed)
