@@ -69,29 +69,30 @@ static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
  * it on narrower targets). */
 typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
 
-/* sum_i (x_i - centre)^power for power 1 or 2: sixteen float lanes over
- * chunks of 256 values (x[i] goes to lane i % 16), chunk totals summed in
- * double. A fixed order, so deterministic; the float part rounds over at
- * most 16 terms per lane. */
+/* sum_i w_i (x_i - centre)^power for power 1 or 2 (w NULL: all ones):
+ * sixteen float lanes over chunks of 256 values (x[i] goes to lane i % 16),
+ * chunk totals summed in double. A fixed order, so deterministic; the
+ * float part rounds over at most 16 terms per lane. */
 DM_VECTOR_CLONES
-static double sum_centred_powers(const float *x, size_t count, float centre,
-                                 int power) {
+static double sum_centred_powers(const float *x, const float *w, size_t count,
+                                 float centre, int power) {
   double total = 0.0;
   for (size_t start = 0; start < count; start += 256) {
     const size_t end = MIN(count, start + 256);
     Lanes lanes = {0};
     size_t i = start;
     for (; i + 16 <= end; i += 16) {
-      Lanes d;
+      Lanes d, weight = {0};
       memcpy(&d, x + i, sizeof d);
+      if (w) memcpy(&weight, w + i, sizeof weight);
       d -= centre;
-      lanes += power == 1 ? d : d * d;
+      lanes += (power == 1 ? d : d * d) * (w ? weight : weight + 1.0f);
     }
     float tail[16];
     memcpy(tail, &lanes, sizeof tail);
     for (; i < end; i++) {
       const float d = x[i] - centre;
-      tail[i % 16] += power == 1 ? d : d * d;
+      tail[i % 16] += (power == 1 ? d : d * d) * (w ? w[i] : 1.0f);
     }
     double chunk = 0.0;
     for (int j = 0; j < 16; j++) chunk += tail[j];
@@ -292,8 +293,8 @@ static void conv_bias_backward(float *dbias, const float *dout, int32_t n,
   for (int32_t ch = 0; ch < c; ch++) {
     double total = 0.0;
     for (int32_t i = 0; i < n; i++)
-      total += sum_centred_powers(dout + ((size_t)i * c + ch) * hw, hw, 0.0f,
-                                  1);
+      total += sum_centred_powers(dout + ((size_t)i * c + ch) * hw, NULL, hw,
+                                  0.0f, 1);
     dbias[ch] += (float)total;
   }
 }
@@ -488,9 +489,9 @@ static void scale_shift_row(float *dst, const float *src, size_t count,
  * variance), in two passes: the mean, then the centred second moment. */
 static void group_statistics(const float *x, size_t count, float eps,
                              double *mean, double *rstd) {
-  *mean = sum_centred_powers(x, count, 0.0f, 1) / (double)count;
+  *mean = sum_centred_powers(x, NULL, count, 0.0f, 1) / (double)count;
   const double variance =
-      sum_centred_powers(x, count, (float)*mean, 2) / (double)count;
+      sum_centred_powers(x, NULL, count, (float)*mean, 2) / (double)count;
   *rstd = 1.0 / sqrt(variance + eps);
 }
 
@@ -535,11 +536,13 @@ static void affine_output_grad(float *dy, const float *dout, const float *x,
     memcpy(dy, dout, count * sizeof(float));
 }
 
-/* dx (count) += a dy + b xhat + c. */
+/* dx (count) += a dy + b (x - centre) + c. */
 DM_VECTOR_CLONES
-static void add_affine_pair(float *dx, const float *dy, const float *xhat,
-                            size_t count, float a, float b, float c) {
-  for (size_t p = 0; p < count; p++) dx[p] += a * dy[p] + b * xhat[p] + c;
+static void add_affine_pair(float *dx, const float *dy, const float *x,
+                            size_t count, float a, float b, float centre,
+                            float c) {
+  for (size_t p = 0; p < count; p++)
+    dx[p] += a * dy[p] + b * (x[p] - centre) + c;
 }
 
 /* One (image, group) of a groupnorm backward: rows of per_group channels
@@ -552,39 +555,39 @@ typedef struct {
   bool with_silu;
 } NormGroup;
 
-/* Scratch of one thread: dy, the gradient at y, of every channel of a
- * group, and xhat = (x - mean) rstd of one channel. */
-typedef struct {
-  float *dy;   /* (per_group, hw) */
-  float *xhat; /* (hw) */
-} NormRows;
-
-/* rows->xhat = channel j's xhat. */
-static void norm_channel_xhat(const NormRows *rows, const NormGroup *g,
+/* Channel j's dy (hw), the gradient at y, and sums[0] = sum dy, sums[1] =
+ * sum dy xhat with xhat = (x - mean) rstd: 256 values at a time, each
+ * chunk of dy summed while it is still in L1. */
+static void channel_grad_sums(float *dy, double sums[2], const NormGroup *g,
                               int32_t j) {
-  scale_shift_row(rows->xhat, g->x + (size_t)j * g->hw, g->hw, (float)g->rstd,
-                  (float)(-g->mean * g->rstd), false);
+  const float *x = g->x + (size_t)j * g->hw;
+  const float *dout = g->dout + (size_t)j * g->hw;
+  const float scale = (float)(g->rstd * g->weight[j]);
+  const float shift = (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
+  double sum_dy = 0.0, sum_dy_centred = 0.0;
+  for (size_t start = 0; start < g->hw; start += 256) {
+    const size_t count = MIN((size_t)256, g->hw - start);
+    affine_output_grad(dy + start, dout + start, x + start, count, scale,
+                       shift, g->with_silu);
+    sum_dy += sum_centred_powers(dy + start, NULL, count, 0.0f, 1);
+    sum_dy_centred +=
+        sum_centred_powers(x + start, dy + start, count, (float)g->mean, 1);
+  }
+  sums[0] = sum_dy;
+  sums[1] = sum_dy_centred * g->rstd;
 }
 
-/* One (image, group) task: sums (per_group, 2) = per channel (sum dy,
- * sum dy xhat), then din (per_group, hw) += rstd (g - mean(g) -
- * xhat mean(g xhat)) with g = dy * weight, the means over the group. */
+/* One (image, group) task, with dy (per_group, hw) scratch: sums
+ * (per_group, 2) = per channel (sum dy, sum dy xhat), then din (per_group,
+ * hw) += rstd (g - mean(g) - xhat mean(g xhat)) with g = dy * weight, the
+ * means over the group. */
 static void groupnorm_group_backward(float *din, double *sums,
                                      NormGroup *g, int32_t per_group,
-                                     float eps, const NormRows *rows) {
+                                     float eps, float *dy) {
   group_statistics(g->x, (size_t)per_group * g->hw, eps, &g->mean, &g->rstd);
   double mean_g = 0.0, mean_g_xhat = 0.0;
   for (int32_t j = 0; j < per_group; j++) {
-    const float scale = (float)(g->rstd * g->weight[j]);
-    const float shift =
-        (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
-    float *dy = rows->dy + (size_t)j * g->hw;
-    affine_output_grad(dy, g->dout + (size_t)j * g->hw,
-                       g->x + (size_t)j * g->hw, g->hw, scale, shift,
-                       g->with_silu);
-    norm_channel_xhat(rows, g, j);
-    sums[2 * j] = sum_centred_powers(dy, g->hw, 0.0f, 1);
-    sums[2 * j + 1] = cblas_dsdot((int)g->hw, dy, 1, rows->xhat, 1);
+    channel_grad_sums(dy + (size_t)j * g->hw, sums + 2 * j, g, j);
     mean_g += g->weight[j] * sums[2 * j];
     mean_g_xhat += g->weight[j] * sums[2 * j + 1];
   }
@@ -592,13 +595,12 @@ static void groupnorm_group_backward(float *din, double *sums,
   const double count = (double)per_group * (double)g->hw;
   mean_g /= count;
   mean_g_xhat /= count;
-  for (int32_t j = 0; j < per_group; j++) {
-    norm_channel_xhat(rows, g, j);
-    add_affine_pair(din + (size_t)j * g->hw, rows->dy + (size_t)j * g->hw,
-                    rows->xhat, g->hw, (float)(g->rstd * g->weight[j]),
-                    (float)(-g->rstd * mean_g_xhat),
+  for (int32_t j = 0; j < per_group; j++)
+    add_affine_pair(din + (size_t)j * g->hw, dy + (size_t)j * g->hw,
+                    g->x + (size_t)j * g->hw, g->hw,
+                    (float)(g->rstd * g->weight[j]),
+                    (float)(-g->rstd * g->rstd * mean_g_xhat), (float)g->mean,
                     (float)(-g->rstd * mean_g));
-  }
 }
 
 /* dweight (C) += sums[.][1] and dbias (C) += sums[.][0] of (N, C, 2),
@@ -628,9 +630,8 @@ bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    NormRows rows = {malloc(group_size * sizeof(float)),
-                     malloc(hw * sizeof(float))};
-    failed = !rows.dy || !rows.xhat;
+    float *dy = malloc(group_size * sizeof(float));
+    failed = dy == NULL;
 #pragma omp for schedule(static)
     for (int32_t task = 0; task < n * groups; task++) {
       if (failed) continue;
@@ -641,10 +642,9 @@ bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
                          .hw = hw, .with_silu = with_silu};
       groupnorm_group_backward(din ? din + base : NULL,
                                sums + (size_t)task * per_group * 2, &group,
-                               per_group, eps, &rows);
+                               per_group, eps, dy);
     }
-    free(rows.dy);
-    free(rows.xhat);
+    free(dy);
   }
   if (!failed) add_channel_sums(dweight, dbias, sums, n, c);
   free(sums);
@@ -707,8 +707,8 @@ void dm_channel_shift_backward(float *dshift, const float *dout, int32_t n,
                                int32_t c, size_t hw) {
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < (int64_t)n * c; plane++)
-    dshift[plane] += (float)sum_centred_powers(dout + (size_t)plane * hw, hw,
-                                               0.0f, 1);
+    dshift[plane] += (float)sum_centred_powers(dout + (size_t)plane * hw,
+                                               NULL, hw, 0.0f, 1);
 }
 
 /* ---- resampling and concatenation -------------------------------------- */
@@ -819,7 +819,7 @@ static void scale_row(float *row, size_t count, float factor) {
 static float softmax_row(float *row, size_t cols) {
   const float max = max_lanes(row, cols);
   exp_shifted(row, cols, max);
-  const double total = sum_centred_powers(row, cols, 0.0f, 1);
+  const double total = sum_centred_powers(row, NULL, cols, 0.0f, 1);
   scale_row(row, cols, (float)(1.0 / total));
   return max + (float)log(total);
 }
