@@ -65,29 +65,37 @@ static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
 #define DM_VECTOR_CLONES
 #endif
 
-/* sum_i (x_i - centre)^power for power 1 or 2: sixteen float lanes over
- * chunks of 256 values (written lane by lane so the compiler vectorises it
- * without reassociating), chunk totals summed in double. A fixed order, so
- * deterministic; the float part rounds over at most 16 terms per lane. */
+/* Sixteen float lanes, one vector register on AVX-512 (the compiler splits
+ * it on narrower targets). */
+typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
+
+/* sum_i w_i (x_i - centre)^power for power 1 or 2 (w NULL: all ones):
+ * sixteen float lanes over chunks of 256 values (x[i] goes to lane i % 16),
+ * chunk totals summed in double. A fixed order, so deterministic; the
+ * float part rounds over at most 16 terms per lane. */
 DM_VECTOR_CLONES
-static double sum_centred_powers(const float *x, size_t count, float centre,
-                                 int power) {
+static double sum_centred_powers(const float *x, const float *w, size_t count,
+                                 float centre, int power) {
   double total = 0.0;
   for (size_t start = 0; start < count; start += 256) {
     const size_t end = MIN(count, start + 256);
-    float lanes[16] = {0};
+    Lanes lanes = {0};
     size_t i = start;
-    for (; i + 16 <= end; i += 16)
-      for (int j = 0; j < 16; j++) {
-        const float d = x[i + j] - centre;
-        lanes[j] += power == 1 ? d : d * d;
-      }
+    for (; i + 16 <= end; i += 16) {
+      Lanes d, weight = {0};
+      memcpy(&d, x + i, sizeof d);
+      if (w) memcpy(&weight, w + i, sizeof weight);
+      d -= centre;
+      lanes += (power == 1 ? d : d * d) * (w ? weight : weight + 1.0f);
+    }
+    float tail[16];
+    memcpy(tail, &lanes, sizeof tail);
     for (; i < end; i++) {
       const float d = x[i] - centre;
-      lanes[i % 16] += power == 1 ? d : d * d;
+      tail[i % 16] += (power == 1 ? d : d * d) * (w ? w[i] : 1.0f);
     }
     double chunk = 0.0;
-    for (int j = 0; j < 16; j++) chunk += lanes[j];
+    for (int j = 0; j < 16; j++) chunk += tail[j];
     total += chunk;
   }
   return total;
@@ -285,8 +293,8 @@ static void conv_bias_backward(float *dbias, const float *dout, int32_t n,
   for (int32_t ch = 0; ch < c; ch++) {
     double total = 0.0;
     for (int32_t i = 0; i < n; i++)
-      total += sum_centred_powers(dout + ((size_t)i * c + ch) * hw, hw, 0.0f,
-                                  1);
+      total += sum_centred_powers(dout + ((size_t)i * c + ch) * hw, NULL, hw,
+                                  0.0f, 1);
     dbias[ch] += (float)total;
   }
 }
@@ -447,6 +455,10 @@ bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
     if (!transposed_conv(din, dout, weight, s)) return false;
     din = NULL; /* done */
   }
+  if (dweight && use_avx512() && dm_conv2d_weight_grad_avx512_fits(s)) {
+    if (!dm_conv2d_weight_grad_avx512(dweight, dout, in, s)) return false;
+    dweight = NULL; /* done */
+  }
   if (din == NULL && dweight == NULL) return true;
   const int32_t threads = omp_get_max_threads();
   float **partials = calloc((size_t)threads, sizeof *partials);
@@ -477,9 +489,9 @@ static void scale_shift_row(float *dst, const float *src, size_t count,
  * variance), in two passes: the mean, then the centred second moment. */
 static void group_statistics(const float *x, size_t count, float eps,
                              double *mean, double *rstd) {
-  *mean = sum_centred_powers(x, count, 0.0f, 1) / (double)count;
+  *mean = sum_centred_powers(x, NULL, count, 0.0f, 1) / (double)count;
   const double variance =
-      sum_centred_powers(x, count, (float)*mean, 2) / (double)count;
+      sum_centred_powers(x, NULL, count, (float)*mean, 2) / (double)count;
   *rstd = 1.0 / sqrt(variance + eps);
 }
 
@@ -524,11 +536,13 @@ static void affine_output_grad(float *dy, const float *dout, const float *x,
     memcpy(dy, dout, count * sizeof(float));
 }
 
-/* dx (count) += a dy + b xhat + c. */
+/* dx (count) += a dy + b (x - centre) + c. */
 DM_VECTOR_CLONES
-static void add_affine_pair(float *dx, const float *dy, const float *xhat,
-                            size_t count, float a, float b, float c) {
-  for (size_t p = 0; p < count; p++) dx[p] += a * dy[p] + b * xhat[p] + c;
+static void add_affine_pair(float *dx, const float *dy, const float *x,
+                            size_t count, float a, float b, float centre,
+                            float c) {
+  for (size_t p = 0; p < count; p++)
+    dx[p] += a * dy[p] + b * (x[p] - centre) + c;
 }
 
 /* One (image, group) of a groupnorm backward: rows of per_group channels
@@ -541,35 +555,39 @@ typedef struct {
   bool with_silu;
 } NormGroup;
 
-/* Scratch rows of one thread: xhat = (x - mean) rstd and dy, the gradient
- * at y, of one channel. */
-typedef struct {
-  float *dy, *xhat; /* (hw) each */
-} NormRows;
-
-static void norm_channel_rows(const NormRows *rows, const NormGroup *g,
+/* Channel j's dy (hw), the gradient at y, and sums[0] = sum dy, sums[1] =
+ * sum dy xhat with xhat = (x - mean) rstd: 256 values at a time, each
+ * chunk of dy summed while it is still in L1. */
+static void channel_grad_sums(float *dy, double sums[2], const NormGroup *g,
                               int32_t j) {
   const float *x = g->x + (size_t)j * g->hw;
+  const float *dout = g->dout + (size_t)j * g->hw;
   const float scale = (float)(g->rstd * g->weight[j]);
   const float shift = (float)(g->bias[j] - g->mean * g->rstd * g->weight[j]);
-  scale_shift_row(rows->xhat, x, g->hw, (float)g->rstd,
-                  (float)(-g->mean * g->rstd), false);
-  affine_output_grad(rows->dy, g->dout + (size_t)j * g->hw, x, g->hw, scale,
-                     shift, g->with_silu);
+  double sum_dy = 0.0, sum_dy_centred = 0.0;
+  for (size_t start = 0; start < g->hw; start += 256) {
+    const size_t count = MIN((size_t)256, g->hw - start);
+    affine_output_grad(dy + start, dout + start, x + start, count, scale,
+                       shift, g->with_silu);
+    sum_dy += sum_centred_powers(dy + start, NULL, count, 0.0f, 1);
+    sum_dy_centred +=
+        sum_centred_powers(x + start, dy + start, count, (float)g->mean, 1);
+  }
+  sums[0] = sum_dy;
+  sums[1] = sum_dy_centred * g->rstd;
 }
 
-/* One (image, group) task: sums (per_group, 2) = per channel (sum dy,
- * sum dy xhat), then din (per_group, hw) += rstd (g - mean(g) -
- * xhat mean(g xhat)) with g = dy * weight, the means over the group. */
+/* One (image, group) task, with dy (per_group, hw) scratch: sums
+ * (per_group, 2) = per channel (sum dy, sum dy xhat), then din (per_group,
+ * hw) += rstd (g - mean(g) - xhat mean(g xhat)) with g = dy * weight, the
+ * means over the group. */
 static void groupnorm_group_backward(float *din, double *sums,
                                      NormGroup *g, int32_t per_group,
-                                     float eps, const NormRows *rows) {
+                                     float eps, float *dy) {
   group_statistics(g->x, (size_t)per_group * g->hw, eps, &g->mean, &g->rstd);
   double mean_g = 0.0, mean_g_xhat = 0.0;
   for (int32_t j = 0; j < per_group; j++) {
-    norm_channel_rows(rows, g, j);
-    sums[2 * j] = sum_centred_powers(rows->dy, g->hw, 0.0f, 1);
-    sums[2 * j + 1] = cblas_dsdot((int)g->hw, rows->dy, 1, rows->xhat, 1);
+    channel_grad_sums(dy + (size_t)j * g->hw, sums + 2 * j, g, j);
     mean_g += g->weight[j] * sums[2 * j];
     mean_g_xhat += g->weight[j] * sums[2 * j + 1];
   }
@@ -577,13 +595,12 @@ static void groupnorm_group_backward(float *din, double *sums,
   const double count = (double)per_group * (double)g->hw;
   mean_g /= count;
   mean_g_xhat /= count;
-  for (int32_t j = 0; j < per_group; j++) {
-    norm_channel_rows(rows, g, j);
-    add_affine_pair(din + (size_t)j * g->hw, rows->dy, rows->xhat, g->hw,
+  for (int32_t j = 0; j < per_group; j++)
+    add_affine_pair(din + (size_t)j * g->hw, dy + (size_t)j * g->hw,
+                    g->x + (size_t)j * g->hw, g->hw,
                     (float)(g->rstd * g->weight[j]),
-                    (float)(-g->rstd * mean_g_xhat),
+                    (float)(-g->rstd * g->rstd * mean_g_xhat), (float)g->mean,
                     (float)(-g->rstd * mean_g));
-  }
 }
 
 /* dweight (C) += sums[.][1] and dbias (C) += sums[.][0] of (N, C, 2),
@@ -613,8 +630,8 @@ bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    NormRows rows = {malloc(hw * sizeof(float)), malloc(hw * sizeof(float))};
-    failed = !rows.dy || !rows.xhat;
+    float *dy = malloc(group_size * sizeof(float));
+    failed = dy == NULL;
 #pragma omp for schedule(static)
     for (int32_t task = 0; task < n * groups; task++) {
       if (failed) continue;
@@ -625,10 +642,9 @@ bool dm_groupnorm_backward(float *din, float *dweight, float *dbias,
                          .hw = hw, .with_silu = with_silu};
       groupnorm_group_backward(din ? din + base : NULL,
                                sums + (size_t)task * per_group * 2, &group,
-                               per_group, eps, &rows);
+                               per_group, eps, dy);
     }
-    free(rows.dy);
-    free(rows.xhat);
+    free(dy);
   }
   if (!failed) add_channel_sums(dweight, dbias, sums, n, c);
   free(sums);
@@ -691,8 +707,8 @@ void dm_channel_shift_backward(float *dshift, const float *dout, int32_t n,
                                int32_t c, size_t hw) {
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < (int64_t)n * c; plane++)
-    dshift[plane] += (float)sum_centred_powers(dout + (size_t)plane * hw, hw,
-                                               0.0f, 1);
+    dshift[plane] += (float)sum_centred_powers(dout + (size_t)plane * hw,
+                                               NULL, hw, 0.0f, 1);
 }
 
 /* ---- resampling and concatenation -------------------------------------- */
@@ -727,6 +743,7 @@ void dm_upsample2x_backward(float *din, const float *dout, int32_t n,
 
 void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
                        int32_t c_a, int32_t c_b, size_t hw) {
+#pragma omp parallel for schedule(static)
   for (int32_t i = 0; i < n; i++) {
     float *dst = out + (size_t)i * (c_a + c_b) * hw;
     memcpy(dst, a + (size_t)i * c_a * hw, (size_t)c_a * hw * sizeof(float));
@@ -738,6 +755,7 @@ void dm_concat_forward(float *out, const float *a, const float *b, int32_t n,
 void dm_concat_backward(float *da, float *db, const float *dout, int32_t n,
                         int32_t c_a, int32_t c_b, size_t hw) {
   const size_t count_a = (size_t)c_a * hw, count_b = (size_t)c_b * hw;
+#pragma omp parallel for schedule(static)
   for (int32_t i = 0; i < n; i++) {
     const float *src = dout + (size_t)i * (count_a + count_b);
     for (size_t p = 0; da && p < count_a; p++) da[i * count_a + p] += src[p];
@@ -801,7 +819,7 @@ static void scale_row(float *row, size_t count, float factor) {
 static float softmax_row(float *row, size_t cols) {
   const float max = max_lanes(row, cols);
   exp_shifted(row, cols, max);
-  const double total = sum_centred_powers(row, cols, 0.0f, 1);
+  const double total = sum_centred_powers(row, NULL, cols, 0.0f, 1);
   scale_row(row, cols, (float)(1.0 / total));
   return max + (float)log(total);
 }
@@ -835,22 +853,25 @@ static bool attention_inputs(float *normed, float *q, float *k, float *v,
 }
 
 /* context (C, hw) = per head softmax(q_h^T k_h) v_h, one task per (head,
- * block of queries); q is already scaled by 1 / sqrt(d). */
-static bool attend(float *context, const float *q, const float *k,
-                   const float *v, int32_t heads, int32_t head_dim,
-                   size_t hw) {
-  const size_t block = tile_size(hw, hw, heads);
+ * block of queries); q is already scaled by 1 / sqrt(d). With `probs`
+ * (heads, hw, hw), each head is one block and its P = softmax(q_h^T k_h)
+ * stays there for the backward. */
+static bool attend(float *context, float *probs, const float *q,
+                   const float *k, const float *v, int32_t heads,
+                   int32_t head_dim, size_t hw) {
+  const size_t block = probs ? hw : tile_size(hw, hw, heads);
   const size_t blocks = (hw + block - 1) / block;
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *scores = malloc(block * hw * sizeof(float));
-    failed = scores == NULL;
+    float *scratch = probs ? NULL : malloc(block * hw * sizeof(float));
+    failed = !probs && scratch == NULL;
 #pragma omp for schedule(static)
     for (size_t task = 0; task < (size_t)heads * blocks; task++) {
       if (failed) continue;
-      const size_t off = task / blocks * head_dim * hw;
+      const size_t head = task / blocks, off = head * head_dim * hw;
       const size_t q0 = task % blocks * block, rows = MIN(block, hw - q0);
+      float *scores = probs ? probs + head * hw * hw : scratch;
       /* scores (rows, hw) = q_h[:, q0:q0+rows]^T k_h */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
                   head_dim, 1.0f, q + off + q0, (int)hw, k + off, (int)hw,
@@ -861,35 +882,58 @@ static bool attend(float *context, const float *q, const float *k,
                   (int)rows, (int)hw, 1.0f, v + off, (int)hw, scores,
                   (int)hw, 0.0f, context + off + q0, (int)hw);
     }
-    free(scores);
+    free(scratch);
   }
   return !failed;
+}
+
+/* Whether a batch of n images runs one image per thread, each image's
+ * layers single-threaded (fewer, larger tasks, no barrier per layer),
+ * rather than the images in turn with every thread inside each layer. */
+static bool attention_by_image(int32_t n) {
+  return n >= omp_get_max_threads();
+}
+
+/* One image: y (C, hw) = (to_out(attend(q, k, v)) + x) / rescale, with
+ * scratch for four planes. */
+static bool attention_image_forward(float *y, const float *x, float *work,
+                                    const DmAttentionWeights *w, int32_t c,
+                                    size_t hw, int32_t heads, int32_t groups,
+                                    float eps, float rescale) {
+  const int32_t head_dim = c / heads;
+  const size_t plane = (size_t)c * hw;
+  float *normed = work, *q = work + plane, *k = q + plane, *v = k + plane;
+  float *context = normed; /* normed is dead once q, k, v exist */
+  const float q_scale = 1.0f / sqrtf((float)head_dim);
+  if (!attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
+                        q_scale) ||
+      !attend(context, NULL, q, k, v, heads, head_dim, hw) ||
+      !project(y, context, w->out_weight, w->out_bias, c, hw))
+    return false;
+  /* Residual connection, then diffusers' rescale_output_factor. */
+  for (size_t p = 0; p < plane; p++) y[p] = (y[p] + x[p]) / rescale;
+  return true;
 }
 
 bool dm_attention_forward(float *out, const float *in,
                           const DmAttentionWeights *w, int32_t n, int32_t c,
                           size_t hw, int32_t heads, int32_t groups, float eps,
                           float rescale) {
-  const int32_t head_dim = c / heads;
   const size_t plane = (size_t)c * hw;
-  float *work = malloc(4 * plane * sizeof(float));
-  if (work == NULL) return false;
-  float *normed = work, *q = work + plane, *k = q + plane, *v = k + plane;
-  float *context = normed; /* normed is dead once q, k, v exist */
-  const float q_scale = 1.0f / sqrtf((float)head_dim);
-  bool ok = true;
-  for (int32_t i = 0; i < n && ok; i++) {
-    const float *x = in + (size_t)i * plane;
-    float *y = out + (size_t)i * plane;
-    ok = attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
-                          q_scale) &&
-         attend(context, q, k, v, heads, head_dim, hw) &&
-         project(y, context, w->out_weight, w->out_bias, c, hw);
-    /* Residual connection, then diffusers' rescale_output_factor. */
-    for (size_t p = 0; ok && p < plane; p++) y[p] = (y[p] + x[p]) / rescale;
+  bool failed = false;
+#pragma omp parallel if (attention_by_image(n)) reduction(|| : failed)
+  {
+    float *work = malloc(4 * plane * sizeof(float));
+    failed = work == NULL;
+#pragma omp for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      if (!failed)
+        failed = !attention_image_forward(out + (size_t)i * plane,
+                                          in + (size_t)i * plane, work, w, c,
+                                          hw, heads, groups, eps, rescale);
+    free(work);
   }
-  free(work);
-  return ok;
+  return !failed;
 }
 
 /* ---- attention backward ------------------------------------------------ */
@@ -900,6 +944,7 @@ typedef struct {
   float *normed, *q, *k, *v, *context; /* q scaled by 1 / sqrt(d) */
   float *dy, *dcontext, *dq, *dk, *dv; /* dy: the output gradient / rescale */
   float *lse, *delta;                  /* (heads, hw): per query */
+  float *probs, *dprob; /* whole heads: P (heads, hw, hw), dP (hw, hw) */
   int32_t heads, head_dim;
   size_t hw;
 } AttentionWork;
@@ -993,12 +1038,38 @@ typedef void (*BlockBackward)(const AttentionWork *a, int32_t head,
                               float *scores, float *dprob, size_t first,
                               size_t rows);
 
+/* One head whose P the recompute kept (a->probs): dP (hw, hw) = dC^T v,
+ * dv (d, hw) = dC P, dS = P o (dP - D) in place of P, dq (d, hw) = k dS^T,
+ * dk (d, hw) = q dS: four products against the blocked passes' seven. */
+static void whole_head_backward(const AttentionWork *a, int32_t head) {
+  const size_t off = (size_t)head * a->head_dim * a->hw, hw = a->hw;
+  const int d = a->head_dim, n = (int)hw;
+  const float *delta = a->delta + (size_t)head * hw;
+  float *p = a->probs + (size_t)head * hw * hw;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, d, 1.0f,
+              a->dcontext + off, n, a->v + off, n, 0.0f, a->dprob, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, n, n, 1.0f,
+              a->dcontext + off, n, p, n, 0.0f, a->dv + off, n);
+  for (size_t r = 0; r < hw; r++)
+    softmax_grad_row(p + r * hw, a->dprob + r * hw, delta[r], hw);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, n, n, 1.0f,
+              a->k + off, n, p, n, 0.0f, a->dq + off, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, n, n, 1.0f,
+              a->q + off, n, p, n, 0.0f, a->dk + off, n);
+}
+
 /* dq, dk, dv of context = softmax(q^T k) v per head, from dcontext and
- * delta: the query pass (dq, lse), a barrier, then the key pass (dk, dv).
- * One task per (head, block) in each pass. */
+ * delta: with the heads' P kept, one task per head; otherwise the query
+ * pass (dq, lse), a barrier, then the key pass (dk, dv), one task per
+ * (head, block) in each pass. */
 static bool attend_backward(const AttentionWork *a) {
   static const BlockBackward passes[2] = {query_block_backward,
                                           key_block_backward};
+  if (a->probs) {
+    for (int32_t head = 0; head < a->heads; head++)
+      whole_head_backward(a, head);
+    return true;
+  }
   const size_t hw = a->hw, block = tile_size(hw, hw, a->heads);
   const size_t blocks = (hw + block - 1) / block;
   const size_t tasks = (size_t)a->heads * blocks;
@@ -1036,7 +1107,8 @@ static bool attention_image_backward(float *din, const DmAttentionGrads *g,
   const float q_scale = 1.0f / sqrtf((float)a->head_dim);
   if (!attention_inputs(a->normed, a->q, a->k, a->v, x, w, c, a->hw, groups,
                         eps, q_scale) ||
-      !attend(a->context, a->q, a->k, a->v, a->heads, a->head_dim, a->hw))
+      !attend(a->context, a->probs, a->q, a->k, a->v, a->heads, a->head_dim,
+              a->hw))
     return false;
   for (size_t p = 0; p < plane; p++) a->dy[p] = dout[p] / rescale;
   for (size_t p = 0; din && p < plane; p++) din[p] += a->dy[p]; /* residual */
@@ -1061,29 +1133,104 @@ static bool attention_image_backward(float *din, const DmAttentionGrads *g,
                                groups, eps, false);
 }
 
+/* The addresses of g's ten tensors in field order, and their sizes for c
+ * channels. */
+static void attention_grad_fields(DmAttentionGrads *g, int32_t c,
+                                  float **fields[10], size_t sizes[10]) {
+  float **const all[10] = {&g->norm_weight, &g->norm_bias, &g->query_weight,
+                           &g->query_bias, &g->key_weight, &g->key_bias,
+                           &g->value_weight, &g->value_bias, &g->out_weight,
+                           &g->out_bias};
+  for (int i = 0; i < 10; i++) {
+    fields[i] = all[i];
+    sizes[i] = i >= 2 && i % 2 == 0 ? (size_t)c * c : (size_t)c;
+  }
+}
+
+/* One thread's share of an attention backward: the per-image scratch and
+ * its own gradient block (NULL fields when no gradients are wanted). */
+typedef struct {
+  float *work;
+  DmAttentionGrads grads;
+} AttentionThread;
+
+/* The thread's scratch and gradient block, and *a's planes in it; P and
+ * dP for whole heads when `whole`. */
+static bool attention_thread_alloc(AttentionThread *t, AttentionWork *a,
+                                   bool whole, bool want_grads) {
+  const int32_t c = a->heads * a->head_dim;
+  const size_t hw = a->hw, plane = (size_t)c * hw;
+  const size_t stats = (size_t)a->heads * hw;
+  const size_t probs = whole ? (a->heads + 1) * hw * hw : 0;
+  float **fields[10];
+  size_t sizes[10], grads = 0;
+  attention_grad_fields(&t->grads, c, fields, sizes);
+  for (int i = 0; want_grads && i < 10; i++) grads += sizes[i];
+  t->work = malloc((10 * plane + 2 * stats + probs + grads) * sizeof(float));
+  if (t->work == NULL) return false;
+  float **planes[] = {&a->normed, &a->q, &a->k, &a->v, &a->context,
+                      &a->dy, &a->dcontext, &a->dq, &a->dk, &a->dv};
+  for (size_t i = 0; i < G_N_ELEMENTS(planes); i++)
+    *planes[i] = t->work + i * plane;
+  a->lse = t->work + 10 * plane;
+  a->delta = a->lse + stats;
+  a->probs = whole ? a->delta + stats : NULL;
+  a->dprob = whole ? a->probs + (size_t)a->heads * hw * hw : NULL;
+  float *next = a->delta + stats + probs;
+  memset(next, 0, grads * sizeof(float));
+  for (int i = 0; want_grads && i < 10; i++) {
+    *fields[i] = next;
+    next += sizes[i];
+  }
+  return true;
+}
+
+/* dweights += the threads' gradient blocks, summed in thread order. */
+static void add_attention_grads(const DmAttentionGrads *dweights,
+                                AttentionThread *threads, int32_t count,
+                                int32_t c) {
+  DmAttentionGrads total = *dweights;
+  float **dst[10], **src[10];
+  size_t sizes[10];
+  attention_grad_fields(&total, c, dst, sizes);
+  for (int32_t t = 0; t < count; t++) {
+    if (threads[t].work == NULL) continue;
+    attention_grad_fields(&threads[t].grads, c, src, sizes);
+    for (int i = 0; i < 10; i++)
+      for (size_t j = 0; *dst[i] && j < sizes[i]; j++)
+        (*dst[i])[j] += (*src[i])[j];
+  }
+}
+
 bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
                            const float *dout, const float *in,
                            const DmAttentionWeights *weights, int32_t n,
                            int32_t c, size_t hw, int32_t heads,
                            int32_t groups, float eps, float rescale) {
-  const DmAttentionGrads none = {0};
-  const size_t plane = (size_t)c * hw, stats = (size_t)heads * hw;
-  float *work = malloc((10 * plane + 2 * stats) * sizeof(float));
-  if (work == NULL) return false;
-  AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
-  float **planes[] = {&a.normed, &a.q, &a.k, &a.v, &a.context,
-                      &a.dy, &a.dcontext, &a.dq, &a.dk, &a.dv};
-  for (size_t i = 0; i < G_N_ELEMENTS(planes); i++)
-    *planes[i] = work + i * plane;
-  a.lse = work + 10 * plane;
-  a.delta = a.lse + stats;
-  bool ok = true;
-  for (int32_t i = 0; i < n && ok; i++)
-    ok = attention_image_backward(din ? din + (size_t)i * plane : NULL,
-                                  dweights ? dweights : &none,
-                                  dout + (size_t)i * plane,
-                                  in + (size_t)i * plane, weights, &a, groups,
-                                  eps, rescale);
-  free(work);
-  return ok;
+  const size_t plane = (size_t)c * hw;
+  const int32_t count = omp_get_max_threads();
+  /* One image per thread keeps each head's P when it is small enough:
+   * heads hw^2 floats, within the scratch bound. */
+  const bool by_image = attention_by_image(n);
+  const bool whole = by_image && (size_t)heads * hw * hw <= DM_SCRATCH_FLOATS;
+  AttentionThread *threads = calloc((size_t)count, sizeof *threads);
+  if (threads == NULL) return false;
+  bool failed = false;
+#pragma omp parallel if (by_image) reduction(|| : failed)
+  {
+    AttentionThread *t = &threads[omp_get_thread_num()];
+    AttentionWork a = {.heads = heads, .head_dim = c / heads, .hw = hw};
+    failed = !attention_thread_alloc(t, &a, whole, dweights != NULL);
+#pragma omp for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      if (!failed)
+        failed = !attention_image_backward(
+            din ? din + (size_t)i * plane : NULL, &t->grads,
+            dout + (size_t)i * plane, in + (size_t)i * plane, weights, &a,
+            groups, eps, rescale);
+  }
+  if (!failed && dweights) add_attention_grads(dweights, threads, count, c);
+  for (int32_t t = 0; t < count; t++) free(threads[t].work);
+  free(threads);
+  return !failed;
 }

@@ -35,8 +35,9 @@ typedef struct {
 
 /* out (N, C_out, H_out, W_out) = conv(in (N, C_in, H_in, W_in), weight
  * (C_out, C_in, k, k)) + bias (C_out); when `accumulate` the result is added
- * to what `out` holds. im2col + cblas_sgemm, tiled over output pixels so the
- * column buffer stays bounded whatever the image size. */
+ * to what `out` holds. Tiled over output pixels so that scratch stays
+ * bounded whatever the image size: the AVX-512 kernel (conv-avx512.c) where
+ * the CPU has it and the conv is not 1x1, else im2col + cblas_sgemm. */
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *shape,
                        bool accumulate);
@@ -45,9 +46,10 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
  * transposed convolution of dout (N, C_out, H_out, W_out); dweight (C_out,
  * C_in, k, k) += sum over images and pixels of dout col^T (col: the
  * forward's im2col matrix); dbias (C_out) += sum of dout over images and
- * pixels. dweight: cblas_sgemm on column tiles, each thread summing into a
- * private (C_out, C_in k k) partial, the partials then added in thread
- * order. din: for stride 1, the forward conv of dout with the kernel
+ * pixels. dweight: for the 3x3 stride-1 convs that keep the size, the
+ * AVX-512 kernel where the CPU has it, else cblas_sgemm on column tiles;
+ * either way each thread sums into a private (C_out, C_in k k) partial,
+ * the partials then added in thread order. din: for stride 1, the forward conv of dout with the kernel
  * transposed and flipped; for stride 2, col2im of weight^T dout on tiles of
  * whole output rows, even tiles first, then odd ones, as neighbouring
  * tiles overlap (k > stride). Scratch per thread: (C_in k k, tile) column
@@ -159,7 +161,8 @@ typedef struct {
  * self-attention over the hw pixels as tokens, `heads` heads of C / heads
  * channels, softmax(q k^T / sqrt(d)) v (Vaswani et al. 2017 eq. 1). The
  * hw x hw score matrix is computed in blocks of queries, so memory stays
- * linear in hw. */
+ * linear in hw. With at least as many images as threads, each thread takes
+ * whole images. */
 bool dm_attention_forward(float *out, const float *in,
                           const DmAttentionWeights *weights, int32_t n,
                           int32_t c, size_t hw, int32_t heads, int32_t groups,
@@ -174,10 +177,14 @@ bool dm_attention_forward(float *out, const float *in,
  *   dS = P o (dP - D)          (the softmax Jacobian, row by row),
  *   dq_i = sum_j dS_ij k_j / sqrt(d),  dk_j = sum_i dS_ij q_i / sqrt(d),
  *   dv_j = sum_i P_ij dC_i,
- * FlashAttention-2's backward (Dao 2023, Alg. 2) without atomics: one pass
- * over blocks of queries gives dq and each row's log-sum-exp, a second pass
- * over blocks of keys recomputes P^T from those and gives dk, dv. Every
- * task writes its own columns, and memory stays linear in hw. */
+ * With at least as many images as threads, each thread takes whole images
+ * (its own gradient block, the blocks summed in thread order), and when a
+ * head's P (hw x hw) fits the 4 MiB scratch bound it is kept from the
+ * recomputed forward: dq, dk, dv then take four products per head.
+ * Otherwise FlashAttention-2's backward (Dao 2023, Alg. 2) without atomics:
+ * one pass over blocks of queries gives dq and each row's log-sum-exp, a
+ * second pass over blocks of keys recomputes P^T from those and gives dk,
+ * dv. Every task writes its own columns, and memory stays linear in hw. */
 bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
                            const float *dout, const float *in,
                            const DmAttentionWeights *weights, int32_t n,

@@ -33,7 +33,13 @@ float *dm_activation_new(int32_t n, int32_t c, int32_t h, int32_t w,
   float *data = NULL;
   if (dm_mul_size((size_t)n * c, (size_t)h * w, &count) &&
       dm_mul_size(count, sizeof(float), &bytes))
-    data = zeroed ? calloc(count, sizeof(float)) : malloc(bytes);
+    data = malloc(bytes);
+  if (data != NULL && zeroed) { /* by all threads: training reuses memory */
+    const size_t plane = count / (size_t)n;
+#pragma omp parallel for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      memset(data + (size_t)i * plane, 0, plane * sizeof(float));
+  }
   if (data == NULL && error && *error == NULL)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for a (%d, %d, %d, %d) activation", n, c, h,
@@ -176,7 +182,11 @@ static float *resnet_forward(ForwardContext *ctx, float *x, int32_t h,
                       1, 1, 0, false))
       goto fail;
   } else {
-    memcpy(out, x, (size_t)n * r->c_out * hw * sizeof(float));
+    const size_t plane = (size_t)r->c_out * hw;
+#pragma omp parallel for schedule(static)
+    for (int32_t i = 0; i < n; i++)
+      memcpy(out + (size_t)i * plane, x + (size_t)i * plane,
+             plane * sizeof(float));
   }
   if (!conv_forward(ctx, out, normed2, r->conv2, r->c_out, h, w, r->c_out, 3,
                     1, 1, true))

@@ -29,7 +29,9 @@
 typedef struct DmUnetTape DmUnetTape;
 
 /* A tape for batches of n images of height x width for `model` (sizes
- * checked as dm_model_forward checks them). */
+ * checked as dm_model_forward checks them). With glibc, the first tape also
+ * makes the process keep freed memory in its heap (mallopt), so that each
+ * step's activations reuse the last step's pages. */
 DmUnetTape *dm_unet_tape_new(const DmModel *model, int32_t n, int32_t height,
                              int32_t width, GError **error);
 void dm_unet_tape_free(DmUnetTape *tape);

@@ -204,10 +204,13 @@ static void check_conv(const char *label, const DmConvShape *s) {
 /* Stride 1: din by the forward kernels (AVX-512 or im2col, both tested),
  * with padding 1, 0 (1x1) and 2 (a 3x3 conv without padding). Stride 2:
  * col2im, where with two threads a task covers h_out / 4 output rows for
- * one image, h_out / 2 for two: several tiles in both phases. */
+ * one image, h_out / 2 for two: several tiles in both phases. The AVX-512
+ * weight gradient takes 12 rows of K by 32 output channels at a time:
+ * `wide` has a partial last block of rows (K = 45) and of channels (37). */
 static void test_conv(void) {
   const DmConvShape same = {2, 3, 7, 6, 4, 7, 6, 3, 1, 1, 1};
   const DmConvShape many_tiles = {1, 2, 21, 5, 3, 21, 5, 3, 1, 1, 1};
+  const DmConvShape wide = {3, 5, 9, 11, 37, 9, 11, 3, 1, 1, 1};
   const DmConvShape stride_pad1 = {2, 3, 8, 10, 4, 4, 5, 3, 2, 1, 1};
   const DmConvShape stride_pad0 = {2, 3, 8, 10, 4, 4, 5, 3, 2, 0, 0};
   const DmConvShape stride_many = {1, 2, 18, 6, 3, 9, 3, 3, 2, 1, 1};
@@ -215,6 +218,7 @@ static void test_conv(void) {
   const DmConvShape valid = {2, 2, 6, 7, 3, 4, 5, 3, 1, 0, 0};
   check_conv("conv2d 3x3", &same);
   check_conv("conv2d 3x3 many tiles", &many_tiles);
+  check_conv("conv2d 3x3 wide", &wide);
   check_conv("conv2d stride2 pad1", &stride_pad1);
   check_conv("conv2d stride2 pad0", &stride_pad0);
   check_conv("conv2d stride2 many tiles", &stride_many);
@@ -430,10 +434,12 @@ static void check_attention(const char *label, const AttentionSizes *s) {
   check_layer(&layer);
 }
 
-/* Blocks of queries and keys: at most 2^20 / hw queries, and as many as
+/* Three images on two threads: one image per thread at a time, the
+ * threads' gradients summed. One image on six: every thread in each layer,
+ * blocks of queries and keys of at most 2^20 / hw queries, and as many as
  * the threads need work (threads / heads per head). */
 static void test_attention(void) {
-  const AttentionSizes heads = {2, 16, 4, 4, 36, 2.0f};
+  const AttentionSizes heads = {3, 16, 4, 4, 36, 2.0f};
   check_attention("attention 4 heads", &heads);
   dm_set_num_threads(6); /* 3 blocks per head: 48 + 48 + 4 queries */
   const AttentionSizes blocks = {1, 8, 2, 2, 100, 1.0f};

@@ -60,6 +60,8 @@ static void test_conv(void) {
   /* 64 channels x 128x128: 576 x 16384 columns exceed the scratch bound,
    * so the im2col is tiled. */
   check_conv("conv2d 3x3 tiled", (DmConvShape){1, 64, 128, 128, 4, 128, 128, 3, 1, 1, 1}, false);
+  /* Rows of half a panel, and a last panel half outside the image. */
+  check_conv("conv2d 3x3 16 wide", (DmConvShape){2, 5, 7, 16, 6, 7, 16, 3, 1, 1, 1}, false);
   check_conv("conv2d 3x3 accumulate", (DmConvShape){1, 4, 6, 6, 3, 6, 6, 3, 1, 1, 1}, true);
   /* Downsampler, diffusers downsample_padding 1 and 0 (right/bottom only). */
   check_conv("conv2d stride2 pad1", (DmConvShape){2, 3, 8, 10, 4, 4, 5, 3, 2, 1, 1}, false);
