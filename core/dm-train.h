@@ -174,7 +174,10 @@ DM_API void dm_train_options_default(DmTrainOptions *options);
 typedef struct DmTrainer DmTrainer;
 
 /* A trainer of `model`, whose weights it updates in place (borrowed: free
- * the trainer first). The EMA starts as a copy of the weights. */
+ * the trainer first). The EMA starts as a copy of the weights. Its first
+ * step makes the process keep freed memory in its heap (glibc mallopt:
+ * mmap and trim thresholds of 1 GiB), so that the step's activations are
+ * not faulted in afresh each step. */
 DM_API DmTrainer *dm_trainer_new(DmModel *model, const DmTrainOptions *options,
                                  GError **error);
 DM_API void dm_trainer_free(DmTrainer *trainer);
