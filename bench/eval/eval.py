@@ -36,6 +36,7 @@ class Case:
     kind: str         # box, strokes or blob
     truth: np.ndarray  # (256, 256, 3) uint8 RGB
     hole: np.ndarray   # (256, 256) bool
+    seed: int          # the mask seed it was drawn with
 
     @property
     def key(self):
@@ -55,7 +56,7 @@ def load_cases(folder, limit, kinds, seed, only=None):
     for path in paths:
         truth = dataset.validation_image(path)
         name = dataset.image_id(path)
-        cases += [Case(name, k, truth, dataset.make_mask(name, k, seed))
+        cases += [Case(name, k, truth, dataset.make_mask(name, k, seed), seed)
                   for k in kinds]
     return cases
 
@@ -69,8 +70,9 @@ def cpu_seconds():
 def run_cached(method, case, work, scratch):
     """The method's result on one case (hole composited into the truth, so
     only hole pixels can differ) with its wall and CPU seconds; results are
-    kept in work/results/KEY/ and reused."""
-    folder = os.path.join(work, "results", methods_mod.cache_key(method))
+    kept in work/results/mask-seed-S/KEY/ and reused."""
+    folder = os.path.join(work, "results", f"mask-seed-{case.seed}",
+                          methods_mod.cache_key(method))
     os.makedirs(folder, exist_ok=True)
     png, info = (os.path.join(folder, case.key + ext) for ext in (".png", ".json"))
     if os.path.exists(png) and os.path.exists(info):
