@@ -243,7 +243,8 @@ static int train_run(const char *what, int32_t size) {
 
 static void train_table(const char *self) {
   printf("tiny64, %d threads, medians of %d after a warm-up, one process "
-         "per row\n", dm_get_num_threads(), repeat_count);
+         "per row; cblas_sgemm 1024^3 right before: %.1f GFLOP/s\n",
+         dm_get_num_threads(), repeat_count, sgemm_gflops(1024));
   printf("%-11s %-18s %8s %8s %8s %7s %9s %9s\n", "shape", "", "forward",
          "backward", "total s", "img/s", "peak MiB", "before");
   for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++) {

@@ -11,11 +11,14 @@
  *      halves at b0 + offsets[k] and b1 + offsets[k]
  * and a register tile of 8 x 32 (16 zmm accumulators) is updated per k with
  * 2 loads and 8 broadcasts for 16 FMAs. For the U-Net's 3x3 convs B is the
- * input itself: a zero-bordered copy of the task's input rows (the slab)
- * holds every row of col, row (c, ky, kx) of a half that starts at output
- * pixel (y, x) being the 16 floats at slab[c][y + ky][x + kx]. Other convs
- * pack their im2col rows into panels (offsets[k] = k NR). K is blocked by
- * KC so that the A block and the B rows it meets stay in cache. */
+ * input itself, in a copy of the task's input rows with a zero row above
+ * and below (the slab): row (c, ky, kx) of col for the 16 pixels from
+ * output pixel (y, x) on is read from slab[c][y + ky][x + kx - 1 ...]. On
+ * rows of whole halves the slab has a zero column on each side too; on
+ * other widths its rows lie end to end and the lanes that a half reads
+ * across a row's end are masked to zero. Other convs pack their im2col
+ * rows into panels (offsets[k] = k NR). K is blocked by KC so that the A
+ * block and the B rows it meets stay in cache. */
 #include "conv-kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -31,6 +34,7 @@
 #define NR 32
 #define KC 256
 #define TILE_PIXELS 512 /* pixels per task: 16 panels */
+#define SLACK 64 /* floats around a slab that masked lanes may address */
 
 #define AVX512 __attribute__((target("avx512f")))
 
@@ -47,12 +51,12 @@ static void pack_weights(float *a, const float *weight, int32_t c_out,
       }
 }
 
-/* slab (C_in, rows + 2, W + 2) = input rows y0 - 1 .. y0 + rows of one
- * image (C_in, H, W) with a zero border (rows outside the image are zero):
- * the padded input that a 3x3 padding-1 conv's col reads. */
+/* slab (C_in, rows + 2, W + 2 border) = input rows y0 - 1 .. y0 + rows of
+ * one image (C_in, H, W), rows outside the image zero, with `border` zero
+ * columns on each side (0: rows end to end). */
 static void pack_slab(float *slab, const float *in, const DmConvShape *s,
-                      int32_t y0, int32_t rows) {
-  const size_t stride = (size_t)s->w_in + 2;
+                      int32_t y0, int32_t rows, int32_t border) {
+  const size_t stride = (size_t)s->w_in + 2 * (size_t)border;
   for (int32_t c = 0; c < s->c_in; c++)
     for (int32_t r = 0; r < rows + 2; r++) {
       float *dst = slab + ((size_t)c * (rows + 2) + r) * stride;
@@ -61,25 +65,34 @@ static void pack_slab(float *slab, const float *in, const DmConvShape *s,
         memset(dst, 0, stride * sizeof(float));
         continue;
       }
-      dst[0] = dst[stride - 1] = 0.0f;
-      memcpy(dst + 1, in + ((size_t)c * s->h_in + y) * s->w_in,
+      for (int32_t x = 0; x < border; x++) dst[x] = dst[stride - 1 - x] = 0.0f;
+      memcpy(dst + border, in + ((size_t)c * s->h_in + y) * s->w_in,
              (size_t)s->w_in * sizeof(float));
     }
 }
 
-/* True when the forward reads col from a slab: the U-Net's usual conv (3x3,
- * stride 1, padding 1, size kept) on rows of whole 16-pixel halves, so that
- * every half lies inside one image row. */
-static bool reads_slab(const DmConvShape *s) {
-  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
-         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
-         s->w_out % 16 == 0;
+/* Where the kernel reads col. */
+typedef enum {
+  B_PACKED, /* im2col rows packed into panels, KC rows at a time */
+  B_SLAB,   /* a slab with zero borders: rows of whole 16-pixel halves */
+  B_ROWS,   /* a slab of rows end to end, the lanes past a row masked */
+} BSource;
+
+/* The U-Net's usual conv (3x3, stride 1, padding 1, size kept) reads a
+ * slab; any other conv packs its columns. */
+static BSource b_source(const DmConvShape *s) {
+  if (s->kernel != 3 || s->stride != 1 || s->pad_top != 1 ||
+      s->pad_left != 1 || s->h_out != s->h_in || s->w_out != s->w_in)
+    return B_PACKED;
+  return s->w_out % 16 == 0 ? B_SLAB : B_ROWS;
 }
+
+static size_t gcd(size_t a, size_t b) { return b ? gcd(b, a % b) : a; }
 
 /* Output pixels per task: whole panels, and for slab convs whole rows. */
 static size_t task_pixels(const DmConvShape *s) {
   const size_t hw = (size_t)s->h_out * s->w_out, w = (size_t)s->w_out;
-  const size_t align = !reads_slab(s) ? NR : w % NR == 0 ? w : 2 * w;
+  const size_t align = b_source(s) == B_PACKED ? NR : w / gcd(w, NR) * NR;
   return dm_conv_task_pixels(hw, s->n, TILE_PIXELS, align);
 }
 
@@ -96,33 +109,55 @@ static void pack_columns(float *b, const float *in, const DmConvShape *s,
   }
 }
 
-/* offsets (K): where row k of a B panel starts, from its halves' bases. For
- * a slab of `rows` output rows, (c, ky, kx) is at slab[c][ky][kx]; packed
- * panels hold KC rows of NR floats. */
-static void b_row_offsets(int32_t *offsets, const DmConvShape *s,
+/* offsets (K): where row k = (c, ky, kx) of a B panel starts, from its
+ * halves' bases, slab[c][ky][kx - 1] in a slab of `rows` output rows;
+ * packed panels hold KC rows of NR floats. */
+static void b_row_offsets(ptrdiff_t *offsets, const DmConvShape *s,
                           size_t rows) {
   const size_t k_total = (size_t)s->c_in * s->kernel * s->kernel;
-  const size_t stride = (size_t)s->w_in + 2, plane = (rows + 2) * stride;
+  const BSource source = b_source(s);
+  const ptrdiff_t stride = s->w_in + (source == B_SLAB ? 2 : 0);
+  const ptrdiff_t plane = (ptrdiff_t)(rows + 2) * stride;
   for (size_t k = 0; k < k_total; k++)
-    offsets[k] = reads_slab(s) ? (int32_t)(k / 9 * plane + k / 3 % 3 * stride +
-                                           k % 3)
-                               : (int32_t)(k % KC * NR);
+    offsets[k] = source == B_PACKED
+                     ? (ptrdiff_t)(k % KC * NR)
+                     : (ptrdiff_t)(k / 9) * plane +
+                           (ptrdiff_t)(k / 3 % 3) * stride +
+                           (ptrdiff_t)(k % 3) - 1;
+}
+
+/* masks[kx]: the lanes of a half of 16 pixels, from column x0 of rows of w
+ * pixels end to end, that a row of col with that kx reads inside the
+ * image: for kx = 0 those not at a row's start, for kx = 2 not at its end. */
+static void half_masks(__mmask16 masks[3], size_t x0, size_t w) {
+  masks[0] = masks[2] = 0;
+  masks[1] = 0xFFFF;
+  for (size_t lane = 0, x = x0 % w; lane < 16;
+       lane++, x = x + 1 == w ? 0 : x + 1) {
+    if (x != 0) masks[0] |= (__mmask16)(1u << lane);
+    if (x != w - 1) masks[2] |= (__mmask16)(1u << lane);
+  }
 }
 
 /* c (rows <= MR, cols <= NR; stride ldc) += a (kc, MR) b (kc, NR), or
  * = that + bias (rows) when `start` (the first K block of a plain conv).
  * Row k of b is the 16 floats at b0 + offsets[k], then the 16 at
- * b1 + offsets[k]. */
-AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
-                               const float *b0, const float *b1,
-                               const int32_t *offsets, size_t kc,
-                               int32_t rows, int32_t cols, const float *bias,
-                               bool start) {
+ * b1 + offsets[k]; when `masked`, only the lanes of masks[h][kx] of half h
+ * are read, kx counting k % 3 from kx0. */
+AVX512 static inline __attribute__((always_inline)) void
+kernel_tile(float *c, size_t ldc, const float *a, const float *b0,
+            const float *b1, const ptrdiff_t *offsets, bool masked,
+            const __mmask16 (*masks)[3], size_t kx0, size_t kc, int32_t rows,
+            int32_t cols, const float *bias, bool start) {
   __m512 acc[MR][2];
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  for (size_t k = 0; k < kc; k++) {
-    const __m512 low = _mm512_loadu_ps(b0 + offsets[k]);
-    const __m512 high = _mm512_loadu_ps(b1 + offsets[k]);
+  for (size_t k = 0, kx = kx0; k < kc; k++, kx = kx == 2 ? 0 : kx + 1) {
+    const __m512 low = masked
+                           ? _mm512_maskz_loadu_ps(masks[0][kx], b0 + offsets[k])
+                           : _mm512_loadu_ps(b0 + offsets[k]);
+    const __m512 high = masked
+                            ? _mm512_maskz_loadu_ps(masks[1][kx], b1 + offsets[k])
+                            : _mm512_loadu_ps(b1 + offsets[k]);
     for (int r = 0; r < MR; r++) {
       const __m512 weight = _mm512_set1_ps(a[k * MR + r]);
       acc[r][0] = _mm512_fmadd_ps(weight, low, acc[r][0]);
@@ -144,30 +179,61 @@ AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
   }
 }
 
+/* kernel_tile with every lane read, and with masks. */
+AVX512 static void kernel_8x32(float *c, size_t ldc, const float *a,
+                               const float *b0, const float *b1,
+                               const ptrdiff_t *offsets, size_t kc,
+                               int32_t rows, int32_t cols, const float *bias,
+                               bool start) {
+  kernel_tile(c, ldc, a, b0, b1, offsets, false, NULL, 0, kc, rows, cols,
+              bias, start);
+}
+
+AVX512 static void kernel_8x32_masked(float *c, size_t ldc, const float *a,
+                                      const float *b0, const float *b1,
+                                      const ptrdiff_t *offsets,
+                                      const __mmask16 (*masks)[3], size_t kx0,
+                                      size_t kc, int32_t rows, int32_t cols,
+                                      const float *bias, bool start) {
+  kernel_tile(c, ldc, a, b0, b1, offsets, true, masks, kx0, kc, rows, cols,
+              bias, start);
+}
+
 /* What a task reads: the packed weights, the B row offsets and its own
- * scratch for the slab or the packed panels. */
+ * scratch for the slab (SLACK floats on) or the packed panels. */
 typedef struct {
-  const float *a;         /* (blocks, K, MR) */
-  const int32_t *offsets; /* (K) */
+  const float *a;           /* (blocks, K, MR) */
+  const ptrdiff_t *offsets; /* (K) */
   float *b;
   size_t slab_rows; /* output rows of a slab */
 } TaskInputs;
 
-/* The bases of the two halves of panel `panel` of a task: in the slab, the
- * rows and columns where its pixels start (a half past the task's pixels
- * repeats the first); in packed panels, the panel's two halves. */
+/* Panel `panel` of a task: the bases of its two halves (in packed panels
+ * the panel's halves; in a slab where its pixels start, a half past the
+ * task's pixels repeating the first) and, for rows end to end, the masks of
+ * its halves. */
 static void panel_halves(const float **b0, const float **b1,
-                         const TaskInputs *t, const DmConvShape *s,
-                         size_t kc, size_t panel, size_t pixels) {
-  if (!reads_slab(s)) {
+                         __mmask16 masks[2][3], const TaskInputs *t,
+                         const DmConvShape *s, size_t kc, size_t panel,
+                         size_t pixels) {
+  const size_t q0 = panel * NR, q1 = q0 + 16 < pixels ? q0 + 16 : q0;
+  const size_t w = (size_t)s->w_out, stride = w + 2;
+  switch (b_source(s)) {
+  case B_PACKED:
     *b0 = t->b + panel * kc * NR;
     *b1 = *b0 + 16;
-    return;
+    break;
+  case B_SLAB: /* one column of border: slab[.][.][x - 1] is at x */
+    *b0 = t->b + SLACK + q0 / w * stride + q0 % w + 1;
+    *b1 = t->b + SLACK + q1 / w * stride + q1 % w + 1;
+    break;
+  case B_ROWS:
+    *b0 = t->b + SLACK + q0;
+    *b1 = t->b + SLACK + q1;
+    half_masks(masks[0], q0 % w, w);
+    half_masks(masks[1], q1 % w, w);
+    break;
   }
-  const size_t w = (size_t)s->w_out, stride = w + 2;
-  const size_t q0 = panel * NR, q1 = q0 + 16 < pixels ? q0 + 16 : q0;
-  *b0 = t->b + q0 / w * stride + q0 % w;
-  *b1 = t->b + q1 / w * stride + q1 % w;
 }
 
 /* One task: output pixels [p0, p0 + pixels) of one image. */
@@ -178,26 +244,34 @@ AVX512 static void conv_task(float *out, const float *in, const TaskInputs *t,
   const size_t hw = (size_t)s->h_out * s->w_out;
   const size_t panels = (pixels + NR - 1) / NR;
   const int32_t blocks = (s->c_out + MR - 1) / MR;
+  const BSource source = b_source(s);
   /* A plain conv starts from the bias inside the kernel; an accumulating
    * one adds the bias first and then only accumulates. */
   if (accumulate) dm_conv_fill_bias(out, bias, s->c_out, hw, p0, p0 + pixels, true);
-  if (reads_slab(s))
-    pack_slab(t->b, in, s, (int32_t)(p0 / (size_t)s->w_out),
-              (int32_t)t->slab_rows);
+  if (source != B_PACKED)
+    pack_slab(t->b + SLACK, in, s, (int32_t)(p0 / (size_t)s->w_out),
+              (int32_t)t->slab_rows, source == B_SLAB);
   for (size_t k0 = 0; k0 < k_total; k0 += KC) {
     const bool start = k0 == 0 && !accumulate;
     const size_t kc = MIN((size_t)KC, k_total - k0);
-    if (!reads_slab(s)) pack_columns(t->b, in, s, k0, kc, p0, pixels);
+    if (source == B_PACKED) pack_columns(t->b, in, s, k0, kc, p0, pixels);
     for (int32_t block = 0; block < blocks; block++) {
       const float *a_block = t->a + ((size_t)block * k_total + k0) * MR;
       const int32_t rows = MIN(MR, s->c_out - block * MR);
       for (size_t panel = 0; panel < panels; panel++) {
         const int32_t cols = (int32_t)MIN((size_t)NR, pixels - panel * NR);
         const float *b0, *b1;
-        panel_halves(&b0, &b1, t, s, kc, panel, pixels);
-        kernel_8x32(out + (size_t)block * MR * hw + p0 + panel * NR, hw,
-                    a_block, b0, b1, t->offsets + k0, kc, rows, cols,
-                    bias ? bias + block * MR : NULL, start);
+        __mmask16 masks[2][3];
+        float *c = out + (size_t)block * MR * hw + p0 + panel * NR;
+        const float *block_bias = bias ? bias + block * MR : NULL;
+        panel_halves(&b0, &b1, masks, t, s, kc, panel, pixels);
+        if (source == B_ROWS)
+          kernel_8x32_masked(c, hw, a_block, b0, b1, t->offsets + k0,
+                             (const __mmask16(*)[3])masks, k0 % 3, kc, rows,
+                             cols, block_bias, start);
+        else
+          kernel_8x32(c, hw, a_block, b0, b1, t->offsets + k0, kc, rows, cols,
+                      block_bias, start);
       }
     }
   }
@@ -343,7 +417,7 @@ static void weight_task(const WeightScratch *w, const float *dout,
   const int32_t panels = (s->c_out + NR - 1) / NR, pairs = 3 * s->c_in;
   const size_t ldp = (size_t)panels * NR;
   pack_dout_transposed(w->d, dout, s->c_out, hw, (size_t)y0 * width, pixels);
-  pack_slab(w->slab, in, s, y0, height);
+  pack_slab(w->slab, in, s, y0, height, 1);
   for (int32_t first = 0; first < pairs; first += PAIRS) {
     const int count = MIN(PAIRS, pairs - first);
     const float *rows[PAIRS];
@@ -425,11 +499,13 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
   const int32_t blocks = (s->c_out + MR - 1) / MR;
   const size_t tile = task_pixels(s), tiles = (hw_out + tile - 1) / tile;
   const size_t slab_rows = tile / (size_t)s->w_out;
+  const BSource source = b_source(s);
   const size_t scratch =
-      reads_slab(s) ? (size_t)s->c_in * (slab_rows + 2) * (s->w_in + 2)
-                    : (size_t)KC * ((tile + NR - 1) / NR * NR);
+      source == B_PACKED
+          ? (size_t)KC * ((tile + NR - 1) / NR * NR)
+          : (size_t)s->c_in * (slab_rows + 2) * (s->w_in + 2) + 2 * SLACK;
   float *a = malloc((size_t)blocks * MR * k_total * sizeof(float));
-  int32_t *offsets = malloc(k_total * sizeof(int32_t));
+  ptrdiff_t *offsets = malloc(k_total * sizeof(ptrdiff_t));
   if (a == NULL || offsets == NULL) {
     free(a);
     free(offsets);

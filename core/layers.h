@@ -49,10 +49,11 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
  * pixels. dweight: for the 3x3 stride-1 convs that keep the size, the
  * AVX-512 kernel where the CPU has it, else cblas_sgemm on column tiles;
  * either way each thread sums into a private (C_out, C_in k k) partial,
- * the partials then added in thread order. din: for stride 1, the forward conv of dout with the kernel
- * transposed and flipped; for stride 2, col2im of weight^T dout on tiles of
- * whole output rows, even tiles first, then odd ones, as neighbouring
- * tiles overlap (k > stride). Scratch per thread: (C_in k k, tile) column
+ * the partials then added in thread order. din: for 1x1 convs weight^T
+ * dout by cblas_sgemm; for other stride-1 convs, the forward conv of dout
+ * with the kernel transposed and flipped; for stride 2, col2im of weight^T
+ * dout on tiles of whole output rows, even tiles first, then odd ones, as
+ * neighbouring tiles overlap (k > stride). Scratch per thread: (C_in k k, tile) column
  * tiles of at most 4 MiB each (more when one output row needs more).
  * Returns false when scratch memory cannot be allocated. */
 bool dm_conv2d_backward(float *din, float *dweight, float *dbias,

@@ -216,9 +216,10 @@ static bool resnet_out_backward(BackwardContext *ctx, float *dx, float *da,
   if (ok && r->has_shortcut)
     ok = conv_backward(ctx, dx, dout, x, r->conv_shortcut, r->c_in, h, w,
                        r->c_out, 1, 1, 0);
-  else if (ok)
+  else if (ok) {
 #pragma omp parallel for schedule(static)
     for (size_t p = 0; p < count; p++) dx[p] += dout[p];
+  }
   ok = ok && norm_backward(ctx, da, dnormed, a, r->norm2, r->c_out, hw,
                            r->groups, r->eps);
   free(dnormed);
