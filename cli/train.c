@@ -237,14 +237,15 @@ static bool new_options(DmTrainOptions *options, GError **error) {
 }
 
 /* The loss log with only the steps before `step` (those a resumed run
- * repeats are dropped), opened for appending. */
+ * repeats are dropped, and a line cut short by a kill), opened for
+ * appending. */
 static FILE *open_loss_log(const char *path, int64_t step) {
   char *text = NULL;
   GString *kept = g_string_new(NULL);
   if (g_file_get_contents(path, &text, NULL, NULL)) {
     char **lines = g_strsplit(text, "\n", -1);
-    for (char **line = lines; *line && **line; line++)
-      if (g_ascii_strtoll(*line, NULL, 10) < step)
+    for (char **line = lines; *line && line[1]; line++)
+      if (**line && g_ascii_strtoll(*line, NULL, 10) < step)
         g_string_append_printf(kept, "%s\n", *line);
     g_strfreev(lines);
   }
