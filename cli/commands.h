@@ -30,7 +30,7 @@ extern gint dm_cli_steps;
 extern gint64 dm_cli_seed;
 extern gdouble dm_cli_eta;
 extern gint dm_cli_jump_length, dm_cli_jump_repeats, dm_cli_corrector_steps;
-extern gdouble dm_cli_snr;
+extern gdouble dm_cli_snr, dm_cli_guidance_scale;
 extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
 extern gint64 dm_cli_pixel_budget;
 extern gboolean dm_cli_seamless; /* sample --seamless */
@@ -60,6 +60,9 @@ extern gboolean dm_cli_quiet;
    "J"},                                                                      \
   {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
    N_("RePaint resampling: sample each stretch this many times"), "R"},      \
+  {"guidance-scale", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_guidance_scale,     \
+   N_("Mask-conditioned models: classifier-free guidance, 0 to 20 (default " \
+      "1: none)"), "W"},                                                     \
   {"pixel-budget", 0, 0, G_OPTION_ARG_INT64, &dm_cli_pixel_budget,          \
    N_("Largest area the network runs on whole; larger ones go in tiles "     \
       "(262144)"), "N"},                                                     \

@@ -90,7 +90,8 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   const DmUnetConfig *config = dm_model_config(model);
   GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;
-  if (config->in_channels != 3 || config->out_channels != 3)
+  if (config->out_channels != 3 ||
+      dm_model_conditioning(model) == DM_CONDITIONING_COUNT)
     status = dm_cli_fail(EXIT_USAGE, _("inpaint needs an RGB model; this one "
                                        "has %d input and %d output channels"),
                          config->in_channels, config->out_channels);

@@ -88,6 +88,16 @@ static void print_int_or_null(const char *label, int32_t value) {
     printf("  %-24snull\n", label);
 }
 
+/* What the network reads besides x_t (dm.h, DmConditioning). */
+static const char *conditioning_text(const DmModel *model) {
+  switch (dm_model_conditioning(model)) {
+  case DM_CONDITIONING_NONE: return _("none (unconditional)");
+  case DM_CONDITIONING_MASK:
+    return _("mask (an inpainting model: x_t, the mask and the known image)");
+  default: return _("none that sampling supports (channel counts)");
+  }
+}
+
 /* Every field of the network config, under diffusers' names. */
 static void print_unet_config(const DmUnetConfig *c) {
   printf("%s\n", _("network (UNet2DModel):"));
@@ -186,6 +196,7 @@ static int run_info(int argc, char **argv) {
          dm_model_flops(model, 64, 64) / 1e9);
   printf(_("size multiple: height and width must be multiples of %d\n"),
          dm_model_size_multiple(model));
+  printf(_("conditioning: %s\n"), conditioning_text(model));
   print_unet_config(config);
   print_schedule_config(dm_model_schedule_config(model));
   print_card(dm_model_card(model), info_card_lines);

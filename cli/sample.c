@@ -27,7 +27,7 @@ static bool parse_size(const char *text, int32_t *width, int32_t *height) {
 static int sample_to_file(DmModel *model, const DmSampleOptions *options,
                           int32_t width, int32_t height) {
   GError *error = NULL;
-  DmTensor *image = dm_tensor_new(1, dm_model_config(model)->in_channels,
+  DmTensor *image = dm_tensor_new(1, dm_model_config(model)->out_channels,
                                   height, width, &error);
   if (image == NULL) {
     int status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
@@ -57,8 +57,8 @@ int dm_cli_run_sample(int argc, char **argv) {
   if (size_text && !parse_size(size_text, &width, &height))
     status = dm_cli_fail(EXIT_USAGE, _("--size '%s' is not WxH (1 to 16384)"),
                          size_text);
-  else if (config->in_channels != config->out_channels ||
-           (config->in_channels != 1 && config->in_channels != 3))
+  else if (dm_model_conditioning(model) == DM_CONDITIONING_COUNT ||
+           (config->out_channels != 1 && config->out_channels != 3))
     status = dm_cli_fail(EXIT_USAGE, _("the model has %d input and %d output "
                                        "channels; an image needs 1 or 3 of "
                                        "each"),

@@ -14,7 +14,7 @@ gint dm_cli_steps = 50;
 gint64 dm_cli_seed = 0;
 gdouble dm_cli_eta = 0.0;
 gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0, dm_cli_corrector_steps = 1;
-gdouble dm_cli_snr = 0.16;
+gdouble dm_cli_snr = 0.16, dm_cli_guidance_scale = 1.0;
 gint64 dm_cli_pixel_budget = DM_DEFAULT_PIXEL_BUDGET;
 gboolean dm_cli_seamless;
 gint dm_cli_context_margin = -1, dm_cli_tile_size = DM_DEFAULT_TILE_SIZE,
@@ -44,6 +44,7 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
   options->corrector_steps = dm_cli_corrector_steps;
   options->jump_length = dm_cli_jump_length;
   options->jump_repeats = dm_cli_jump_repeats;
+  options->guidance_scale = (float)dm_cli_guidance_scale;
   GError *error = NULL;
   *model = dm_model_load(dm_cli_model_path, &error);
   if (*model == NULL) {

@@ -24,13 +24,14 @@
 
 static char *data_dir, *model_out, *preset = "tiny", *config_path, *init_path,
             *work_dir, *time_text, *sde_name = "vp", *prediction_name = "epsilon",
-            *augment_name = "flip", *lr_schedule_name = "constant";
+            *augment_name = "flip", *lr_schedule_name = "constant",
+            *conditioning_name = "none";
 static gint image_size = 64, batch_size = 16, warmup_steps = 200,
             checkpoint_every = 500, preview_every = 1000, stop_after = 0,
             cache_mb = 1024;
 static gint64 total_steps = 0, seed = 0;
 static gdouble learning_rate = 2e-4, ema_decay = 0.999, min_snr_gamma = 0.0,
-               max_grad_norm = 1.0, weight_decay = 0.0;
+               max_grad_norm = 1.0, weight_decay = 0.0, p_uncond = 0.15;
 static gboolean resume = FALSE, quiet = FALSE;
 
 const GOptionEntry dm_cli_train_options[] = {
@@ -74,6 +75,12 @@ const GOptionEntry dm_cli_train_options[] = {
      N_("Noise process: vp or ve (default vp)"), "KIND"},
     {"prediction", 0, 0, G_OPTION_ARG_STRING, &prediction_name,
      N_("VP: what the network predicts: epsilon, v_prediction or sample"), "P"},
+    {"conditioning", 0, 0, G_OPTION_ARG_STRING, &conditioning_name,
+     N_("none (default), or mask: the network also reads a random hole's "
+        "mask and the image around it (an inpainting model)"), "KIND"},
+    {"p-uncond", 0, 0, G_OPTION_ARG_DOUBLE, &p_uncond,
+     N_("With --conditioning mask: how often a sample is shown without "
+        "its conditioning (default 0.15)"), "P"},
     {"augment", 0, 0, G_OPTION_ARG_STRING, &augment_name,
      N_("none, flip (photos, default) or textures (all flips and turns)"), "A"},
     {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
@@ -198,6 +205,15 @@ static DmModel *new_model(GError **error) {
                 _("unknown preset '%s' (tiny, small or base)"), preset);
     return NULL;
   }
+  DmConditioning conditioning;
+  if (!dm_conditioning_from_name(conditioning_name, &conditioning)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                _("--conditioning must be none or mask (got %s)"),
+                conditioning_name);
+    return NULL;
+  }
+  if (conditioning == DM_CONDITIONING_MASK)
+    config.in_channels = 2 * config.out_channels + 1;
   DmScheduleConfig schedule;
   dm_schedule_config_default(&schedule);
   if (!dm_sde_from_name(sde_name, &schedule.sde) ||
@@ -220,6 +236,7 @@ static bool new_options(DmTrainOptions *options, GError **error) {
   options->max_grad_norm = (float)max_grad_norm;
   options->ema_decay = (float)ema_decay;
   options->min_snr_gamma = (float)min_snr_gamma;
+  options->p_uncond = (float)p_uncond;
   options->lr = (DmLrSchedule){.lr = (float)learning_rate, .lr_min = 0.0f,
                                .warmup_steps = total_steps > 0
                                                    ? MIN(warmup_steps, total_steps)
@@ -260,7 +277,7 @@ static bool write_preview(const DmTrainer *trainer, int32_t size,
                           const char *path, GError **error) {
   DmModel *model = dm_trainer_export(trainer, true, error);
   if (model == NULL) return false;
-  const int32_t channels = dm_model_config(model)->in_channels;
+  const int32_t channels = dm_model_config(model)->out_channels;
   DmTensor *grid = dm_tensor_new(1, channels, 2 * size, 2 * size, error);
   float *sample = g_new(float, (size_t)channels * size * size);
   DmSampleOptions options;
@@ -346,6 +363,9 @@ static char *command_line(void) {
                          augment_name, seed);
   if (min_snr_gamma > 0)
     g_string_append_printf(c, " --min-snr-gamma %g", min_snr_gamma);
+  if (g_strcmp0(conditioning_name, "none") != 0)
+    g_string_append_printf(c, " --conditioning %s --p-uncond %g",
+                           conditioning_name, p_uncond);
   return g_string_free(c, FALSE);
 }
 

@@ -679,6 +679,17 @@ bool dm_unet_config_validate(const DmUnetConfig *c, GError **error) {
   return true;
 }
 
+/* ---- conditioning ---------------------------------------------------------- */
+
+static const char *const conditioning_names[] = {"none", "mask"};
+DM_DEFINE_NAME_HELPERS(dm_conditioning, DmConditioning, conditioning_names,
+                       DM_CONDITIONING_COUNT)
+
+DmConditioning dm_unet_config_conditioning(const DmUnetConfig *c) {
+  if (c->in_channels == c->out_channels) return DM_CONDITIONING_NONE;
+  if (c->in_channels == 2 * c->out_channels + 1) return DM_CONDITIONING_MASK;
+  return DM_CONDITIONING_COUNT;
+}
 
 /* ---- named layouts ------------------------------------------------------- */
 

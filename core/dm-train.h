@@ -253,11 +253,15 @@ typedef struct {
   float ema_decay;         /* EMA's maximum decay in [0, 1); 0 = no EMA */
   float min_snr_gamma;     /* VP: min-SNR-gamma loss weights (Hang et al.
                             * 2023), e.g. 5; 0 = off (uniform) */
+  float p_uncond;          /* mask-conditioned models: the probability, per
+                            * sample, of the dropout mode (mask 1, known
+                            * image 0) instead of a dm_mask_draw() mask;
+                            * in [0, 1] */
 } DmTrainOptions;
 
 /* Batch 16, seed 0, AdamW (0.9, 0.999, 1e-8, no weight decay), lr 2e-4
  * constant after 200 warm-up steps (of 10000), clip 1, EMA 0.999, no
- * min-SNR weighting. */
+ * min-SNR weighting, conditioning dropout 0.15. */
 DM_API void dm_train_options_default(DmTrainOptions *options);
 
 typedef struct DmTrainer DmTrainer;
@@ -271,8 +275,11 @@ DM_API DmTrainer *dm_trainer_new(DmModel *model, const DmTrainOptions *options,
                                  GError **error);
 DM_API void dm_trainer_free(DmTrainer *trainer);
 
-/* One step on images (batch_size, C, size, size) in [-1, 1]: draws t and
- * noise from (seed, step), forward and backward pass, clipping, AdamW, EMA.
+/* One step on images (batch_size, C, size, size) in [-1, 1], C the model's
+ * out_channels: draws t and noise from (seed, step) (and for a
+ * mask-conditioned model each sample's mask, dm_mask_draw(seed,
+ * step * batch_size + i), or its dropout), forward and backward pass,
+ * clipping, AdamW, EMA. The loss covers the whole image.
  * A step whose gradient is not finite changes no weight (counted by
  * dm_trainer_skipped_steps). *loss (may be NULL) = the batch's mean
  * (weighted) squared error. size must be a multiple of the model's. */

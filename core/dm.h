@@ -279,10 +279,17 @@ typedef struct {
    * `jump_repeats` times. 0 / 1 = off; each must be 0 .. 1000. */
   int32_t jump_length;
   int32_t jump_repeats;
+  /* Mask-conditioned models (DM_CONDITIONING_MASK) only: classifier-free
+   * guidance (Ho & Salimans 2022, eq. 6 with w' = w - 1), the network output
+   * o = o_u + w (o_c - o_u) from the conditional o_c and the unconditional
+   * o_u (dropout mode). w = 1 is o_c alone, one network pass per
+   * evaluation; any other w runs the network on two images each time.
+   * 0 .. 20; default 1. dm_sample() only checks its range. */
+  float guidance_scale;
 } DmSampleOptions;
 
 /* DDIM, 50 steps, seed 0, eta 0, snr 0.16, one corrector step, no
- * resampling. */
+ * resampling, guidance 1. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
 /* The network seen by a sampler: model_output (C, H, W) = the raw network
@@ -350,8 +357,32 @@ DM_API void dm_model_free(DmModel *model);
 DM_API bool dm_model_save(const DmModel *model, const char *path,
                           GError **error);
 
+/* What the network reads besides x_t, told by its channel counts
+ * (C = out_channels, the image's channels): */
+typedef enum {
+  /* in_channels = C: x_t alone, an unconditional model. */
+  DM_CONDITIONING_NONE,
+  /* in_channels = 2 C + 1, the layout of diffusers' inpainting U-Nets:
+   * channels 0 .. C-1 x_t, channel C the mask (1 = to fill, 0 = known,
+   * between for soft edges), channels C+1 .. 2C the known image times
+   * (1 - mask) (Palette, Saharia et al. 2022). Its dropout mode, mask all
+   * ones and known image all zeros, is the model's unconditional one.
+   * Files say so in the metadata "dm.conditioning" = "mask", with the
+   * order in "dm.input_channels"; a loader refuses a file whose metadata
+   * contradicts its channel counts. */
+  DM_CONDITIONING_MASK,
+  DM_CONDITIONING_COUNT /* also: the channels fit neither (such a model
+                         * runs dm_model_forward but cannot sample) */
+} DmConditioning;
+
+DM_API const char *dm_conditioning_name(DmConditioning conditioning);
+DM_API bool dm_conditioning_from_name(const char *name, DmConditioning *out);
+/* The conditioning that a config's channel counts imply. */
+DM_API DmConditioning dm_unet_config_conditioning(const DmUnetConfig *config);
+
 /* Borrowed views, valid while the model lives. */
 DM_API const DmUnetConfig *dm_model_config(const DmModel *model);
+DM_API DmConditioning dm_model_conditioning(const DmModel *model);
 DM_API const DmScheduleConfig *dm_model_schedule_config(const DmModel *model);
 /* The model card (Markdown) or "" when there is none. */
 DM_API const char *dm_model_card(const DmModel *model);
@@ -444,7 +475,9 @@ DM_API int32_t dm_area_tiles(int32_t width, int32_t height,
                              const DmAreaOptions *options, DmRect *tiles);
 
 /* Fills the masked part of image (C, H, W), in the model's [-1, 1] scale
- * with C = the model's channels, by replacement-guided sampling. mask
+ * with C = the model's out_channels, by replacement-guided sampling (a
+ * mask-conditioned model also reads the mask and the known image, see
+ * DmConditioning, with options->guidance_scale). mask
  * (H, W): 1 = fill, 0 = keep, between = blend (clamped to [0, 1]; NaN is
  * 0). Only the work area is computed, and only pixels with mask > 0 are
  * written: every other value of `image` stays bit-exact. Noise is indexed
@@ -471,7 +504,8 @@ DM_API bool dm_model_measure_evaluation(DmModel *model, int32_t width,
                                         int32_t height,
                                         const DmAreaOptions *area_options,
                                         double *seconds, GError **error);
-/* image (C, H, W) = an unconditional sample of the model. */
+/* image (C, H, W) = an unconditional sample of the model (a
+ * mask-conditioned model in its dropout mode, guidance ignored). */
 DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,
                               int32_t height, const DmSampleOptions *options,
                               const DmAreaOptions *area_options,

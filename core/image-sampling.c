@@ -98,13 +98,19 @@ static float axis_weight(const Axis *axis, int32_t i, int32_t u) {
   return weight;
 }
 
-/* The network as a DmDenoiseFunc on a (C, H, W) area, tile by tile. */
+/* The network as a DmDenoiseFunc on a (C, H, W) area, tile by tile. A
+ * mask-conditioned model's tiles also carry the conditioning planes
+ * (mask, known image * (1 - mask)), and with classifier-free guidance a
+ * second image in the batch holds the dropout mode's (1, 0). */
 typedef struct {
   DmModel *model;
   int32_t height, width;
   Axis rows, cols;
-  DmTensor *tile_in, *tile_out; /* (1, C, tile rows, tile cols) */
-  float *weight_sum;            /* (H, W): sum of the tiles' weights */
+  const float *condition; /* (C + 1, H, W), borrowed; NULL: unconditional */
+  float guidance_scale;   /* w; the batch has two images when w != 1 */
+  DmTensor *tile_in;      /* (1 or 2, in_channels, tile rows, tile cols) */
+  DmTensor *tile_out;     /* (1 or 2, C, tile rows, tile cols) */
+  float *weight_sum;      /* (H, W): sum of the tiles' weights */
 } Tiler;
 
 static void tiler_free(Tiler *tiler) {
@@ -141,18 +147,31 @@ static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
   axis_init(cols, width, size, options->tile_overlap);
 }
 
-static bool tiler_init(Tiler *tiler, DmModel *model, int32_t channels,
-                       int32_t height, int32_t width,
-                       const DmAreaOptions *options, GError **error) {
-  *tiler = (Tiler){.model = model, .height = height, .width = width};
+/* The second image of a guided batch: the dropout mode's conditioning,
+ * mask 1 and known image 0, which no tile changes. */
+static void fill_dropout_condition(DmTensor *tile_in, int32_t channels) {
+  const size_t plane = (size_t)tile_in->h * tile_in->w;
+  float *second = tile_in->data + (size_t)tile_in->c * plane;
+  for (size_t p = 0; p < plane; p++) second[channels * plane + p] = 1.0f;
+}
+
+static bool tiler_init(Tiler *tiler, DmModel *model, int32_t height,
+                       int32_t width, const float *condition,
+                       float guidance_scale, const DmAreaOptions *options,
+                       GError **error) {
+  *tiler = (Tiler){.model = model, .height = height, .width = width,
+                   .condition = condition, .guidance_scale = guidance_scale};
   tile_axes(&tiler->rows, &tiler->cols, height, width, options);
-  tiler->tile_in = dm_tensor_new(1, channels, tiler->rows.size,
+  const DmUnetConfig *config = dm_model_config(model);
+  const int32_t batch = condition && guidance_scale != 1.0f ? 2 : 1;
+  tiler->tile_in = dm_tensor_new(batch, config->in_channels, tiler->rows.size,
                                  tiler->cols.size, error);
   tiler->tile_out = tiler->tile_in == NULL ? NULL :
-      dm_tensor_new(1, dm_model_config(model)->out_channels, tiler->rows.size,
+      dm_tensor_new(batch, config->out_channels, tiler->rows.size,
                     tiler->cols.size, error);
   tiler->weight_sum = calloc((size_t)height * width, sizeof(float));
   if (tiler->tile_out && tiler->weight_sum) {
+    if (batch == 2) fill_dropout_condition(tiler->tile_in, config->out_channels);
     add_weight_sums(tiler);
     return true;
   }
@@ -163,15 +182,45 @@ static bool tiler_init(Tiler *tiler, DmModel *model, int32_t channels,
   return false;
 }
 
-/* Copies the tile at (top, left) of x (C, H, W) into tiler->tile_in. */
+/* Copies `channels` planes of the tile at (top, left) of `area`
+ * (channels, H, W) to `tile` (channels, tile rows, tile cols). */
+static void copy_tile_planes(const Tiler *tiler, float *tile,
+                             const float *area, int32_t channels, int32_t top,
+                             int32_t left) {
+  const int32_t rows = tiler->tile_in->h, cols = tiler->tile_in->w;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < rows; y++)
+      memcpy(tile + ((size_t)c * rows + y) * cols,
+             area + ((size_t)c * tiler->height + top + y) * tiler->width + left,
+             (size_t)cols * sizeof(float));
+}
+
+/* The network's input for the tile at (top, left): x (C, H, W), then the
+ * conditioning planes; with guidance, x again in the second image (whose
+ * conditioning fill_dropout_condition wrote). */
 static void gather_tile(Tiler *tiler, const float *x, int32_t top,
                         int32_t left) {
-  const DmTensor *tile = tiler->tile_in;
-  for (int32_t c = 0; c < tile->c; c++)
-    for (int32_t y = 0; y < tile->h; y++)
-      memcpy(tile->data + ((size_t)c * tile->h + y) * tile->w,
-             x + ((size_t)c * tiler->height + top + y) * tiler->width + left,
-             (size_t)tile->w * sizeof(float));
+  DmTensor *tile = tiler->tile_in;
+  const int32_t channels = tiler->tile_out->c;
+  const size_t image = (size_t)tile->c * tile->h * tile->w;
+  for (int32_t b = 0; b < tile->n; b++)
+    copy_tile_planes(tiler, tile->data + b * image, x, channels, top, left);
+  if (tiler->condition)
+    copy_tile_planes(tiler, tile->data + (size_t)channels * tile->h * tile->w,
+                     tiler->condition, channels + 1, top, left);
+}
+
+/* Classifier-free guidance (Ho & Salimans 2022, eq. 6): the first image's
+ * output becomes o_u + w (o_c - o_u), o_u the second's. */
+static void guide_tile(Tiler *tiler) {
+  DmTensor *out = tiler->tile_out;
+  if (out->n == 1) return;
+  const size_t image = (size_t)out->c * out->h * out->w;
+  const float w = tiler->guidance_scale;
+  for (size_t i = 0; i < image; i++) {
+    const float unconditional = out->data[image + i];
+    out->data[i] = unconditional + w * (out->data[i] - unconditional);
+  }
 }
 
 /* out += weight * tiler->tile_out at the tile (r, c). */
@@ -198,13 +247,15 @@ static bool tiled_denoise(float *model_output, const float *x_t, float t,
   for (int32_t r = 0; r < tiler->rows.count; r++)
     for (int32_t c = 0; c < tiler->cols.count; c++) {
       gather_tile(tiler, x_t, tiler->rows.start[r], tiler->cols.start[c]);
+      const float timesteps[2] = {t, t};
       const gint64 start = g_get_monotonic_time();
       if (!dm_model_forward_any_size(tiler->model, tiler->tile_out,
-                                     tiler->tile_in, &t, error))
+                                     tiler->tile_in, timesteps, error))
         return false;
       tiler->model->network_seconds += (g_get_monotonic_time() - start) / 1e6;
       tiler->model->network_pixels +=
-          (double)tiler->tile_in->h * tiler->tile_in->w;
+          (double)tiler->tile_in->n * tiler->tile_in->h * tiler->tile_in->w;
+      guide_tile(tiler);
       scatter_tile(tiler, model_output, r, c);
     }
   for (int32_t k = 0; k < out_channels; k++)
@@ -238,10 +289,11 @@ void dm_model_network_time(const DmModel *model, double *seconds,
 static bool check_model_image(const DmModel *model, int32_t width,
                               int32_t height, GError **error) {
   const DmUnetConfig *config = dm_model_config(model);
-  if (config->in_channels != config->out_channels) {
+  if (dm_model_conditioning(model) == DM_CONDITIONING_COUNT) {
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
                 "the model takes %d channels and gives %d; sampling an image "
-                "needs the same number", config->in_channels,
+                "needs the same number (or twice as many plus a mask, for a "
+                "mask-conditioned model)", config->in_channels,
                 config->out_channels);
     return false;
   }
@@ -282,15 +334,17 @@ bool dm_model_measure_evaluation(DmModel *model, int32_t width,
   return ok;
 }
 
-/* Runs the sampler on x (C, area) with the model on tiles. */
+/* Runs the sampler on x (C, area) with the model on tiles; `condition`
+ * (C + 1, area) is the conditioning of a mask-conditioned model. */
 static bool sample_area(DmModel *model, float *x, const DmSampleGrid *grid,
                         const DmSampleOptions *options,
                         const DmAreaOptions *area_options,
-                        const DmInpaint *inpaint, DmProgressFunc progress,
-                        void *progress_data, GError **error) {
+                        const DmInpaint *inpaint, const float *condition,
+                        DmProgressFunc progress, void *progress_data,
+                        GError **error) {
   Tiler tiler;
-  if (!tiler_init(&tiler, model, grid->channels, grid->height, grid->width,
-                  area_options, error))
+  if (!tiler_init(&tiler, model, grid->height, grid->width, condition,
+                  options->guidance_scale, area_options, error))
     return false;
   const bool ok = dm_sample(x, grid, dm_model_schedule_config(model), options,
                             tiled_denoise, &tiler, inpaint, progress,
@@ -330,6 +384,40 @@ static void paste_result(float *image, const float *sample,
       }
 }
 
+/* The conditioning planes (C + 1, area) of a mask-conditioned model:
+ * the mask, then the known image times (1 - mask); NULL for other models
+ * (and, with *error set, when out of memory). */
+static float *inpaint_condition(const DmModel *model, const float *known,
+                                const float *mask_area, size_t area_plane,
+                                GError **error) {
+  if (dm_model_conditioning(model) != DM_CONDITIONING_MASK) return NULL;
+  const int32_t channels = dm_model_config(model)->out_channels;
+  float *condition = malloc((channels + 1) * area_plane * sizeof(float));
+  if (condition == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for the conditioning of a work area");
+    return NULL;
+  }
+  memcpy(condition, mask_area, area_plane * sizeof(float));
+  for (size_t i = 0; i < channels * area_plane; i++)
+    condition[area_plane + i] = known[i] * (1.0f - mask_area[i]);
+  return condition;
+}
+
+/* The dropout mode's conditioning planes (C + 1, H, W): mask 1, known 0. */
+static float *dropout_condition(const DmModel *model, size_t plane,
+                                GError **error) {
+  const int32_t channels = dm_model_config(model)->out_channels;
+  float *condition = calloc((channels + 1) * plane, sizeof(float));
+  if (condition == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for the conditioning of an image");
+    return NULL;
+  }
+  for (size_t p = 0; p < plane; p++) condition[p] = 1.0f;
+  return condition;
+}
+
 bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
                       int32_t width, int32_t height,
                       const DmSampleOptions *options,
@@ -344,27 +432,34 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
       !check_area_options(area_options, error) ||
       !dm_inpaint_work_area(mask, width, height, margin, &area, error))
     return false;
-  const int32_t channels = dm_model_config(model)->in_channels;
-  const size_t count = (size_t)channels * area.width * area.height;
+  const int32_t channels = dm_model_config(model)->out_channels;
+  const size_t area_plane = (size_t)area.width * area.height;
+  const size_t count = channels * area_plane;
   float *sample = malloc(count * sizeof(float));
   float *known = malloc(count * sizeof(float));
   float *mask_area = malloc(count * sizeof(float));
+  float *condition = NULL;
   bool ok = sample && known && mask_area;
   if (!ok)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for a %dx%d work area", area.width, area.height);
   if (ok) {
     crop_inputs(known, mask_area, image, mask, channels, width, height, &area);
+    condition = inpaint_condition(model, known, mask_area, area_plane, error);
+    ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
+  }
+  if (ok) {
     const DmSampleGrid grid = {channels, area.height, area.width, area.x,
                                area.y};
     const DmInpaint inpaint = {known, mask_area};
     ok = sample_area(model, sample, &grid, options, area_options, &inpaint,
-                     progress, progress_data, error);
+                     condition, progress, progress_data, error);
   }
   if (ok) paste_result(image, sample, mask_area, channels, width, height, &area);
   free(sample);
   free(known);
   free(mask_area);
+  free(condition);
   return ok;
 }
 
@@ -402,11 +497,19 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   if (area_options->seamless && !check_seamless(model, width, height,
                                                 area_options, error))
     return false;
-  const DmSampleGrid grid = {dm_model_config(model)->in_channels, height,
+  float *condition = NULL;
+  if (dm_model_conditioning(model) == DM_CONDITIONING_MASK) {
+    condition = dropout_condition(model, (size_t)width * height, error);
+    if (condition == NULL) return false;
+  }
+  DmSampleOptions unguided = *options;
+  unguided.guidance_scale = 1.0f; /* o_c = o_u in the dropout mode */
+  const DmSampleGrid grid = {dm_model_config(model)->out_channels, height,
                              width, 0, 0};
   model->circular_padding = area_options->seamless;
-  const bool ok = sample_area(model, image, &grid, options, area_options,
-                              NULL, progress, progress_data, error);
+  const bool ok = sample_area(model, image, &grid, &unguided, area_options,
+                              NULL, condition, progress, progress_data, error);
   model->circular_padding = false;
+  free(condition);
   return ok;
 }

@@ -208,13 +208,33 @@ static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
   return ok;
 }
 
+/* A "dm.conditioning" entry, when the file has one, must name what the
+ * channel counts imply (dm.h, DmConditioning). */
+static bool check_conditioning(const DmUnetConfig *config,
+                               const DmSafetensors *st, const char *label,
+                               GError **error) {
+  const char *stated = dm_safetensors_metadata(st, "dm.conditioning");
+  const DmConditioning implied = dm_unet_config_conditioning(config);
+  if (stated == NULL || g_strcmp0(stated, dm_conditioning_name(implied)) == 0)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
+              "%s: the metadata says conditioning \"%s\", but %d input and "
+              "%d output channels mean \"%s\"", label, stated,
+              config->in_channels, config->out_channels,
+              implied == DM_CONDITIONING_COUNT ? "neither none nor mask"
+                                               : dm_conditioning_name(implied));
+  return false;
+}
+
 /* Config, schedule and card are decided: check the tensors, allocate the
  * model and convert every tensor into its parameter block. */
 static DmModel *model_from_parts(const DmUnetConfig *config,
                                  const DmScheduleConfig *schedule,
                                  const char *card, const DmSafetensors *st,
                                  const char *label, GError **error) {
-  if (!check_tensors(config, st, label, error)) return NULL;
+  if (!check_conditioning(config, st, label, error) ||
+      !check_tensors(config, st, label, error))
+    return NULL;
   DmModel *model = dm_model_new_empty(config, schedule, error);
   if (!model) return NULL;
   const DmParams *params = &model->params;
@@ -529,6 +549,29 @@ static bool write_weights(const DmModel *model, const char *path,
                                     error);
 }
 
+/* What a mask-conditioned model's input channels hold, for its metadata;
+ * NULL for other models. Caller g_free()s. */
+static char *input_channels_text(const DmModel *model) {
+  if (dm_model_conditioning(model) != DM_CONDITIONING_MASK) return NULL;
+  const int32_t c = model->config.out_channels;
+  return g_strdup_printf("0-%d: x_t; %d: mask (1 = to fill); %d-%d: known "
+                         "image * (1 - mask)", c - 1, c, c + 1, 2 * c);
+}
+
+/* Room for every metadata pair a model file has, and the closing NULL. */
+enum { N_METADATA = 13 };
+
+/* Appends the conditioning pairs at metadata[n] when `inputs` (from
+ * input_channels_text) is not NULL; returns the new count. */
+static int32_t add_conditioning(const char **metadata, int32_t n,
+                                const char *inputs) {
+  if (inputs) {
+    metadata[n++] = "dm.conditioning", metadata[n++] = "mask";
+    metadata[n++] = "dm.input_channels", metadata[n++] = inputs;
+  }
+  return n;
+}
+
 /* Both config texts, or false when the model's configs cannot be written. */
 bool dm_model_config_texts(const DmModel *model, char **config_text,
                            char **schedule_text, GError **error) {
@@ -548,14 +591,16 @@ static bool save_single_file(const DmModel *model, const char *path,
   if (!dm_model_config_texts(model, &config_text, &schedule_text, error))
     return false;
   const char *card = dm_model_card(model);
-  const char *metadata[] = {"format", "pt",
-                            "dm.config", config_text,
-                            "dm.scheduler_config", schedule_text,
-                            *card ? "dm.model_card" : NULL, card,
-                            NULL};
+  char *inputs = input_channels_text(model);
+  const char *metadata[N_METADATA] = {"format", "pt", "dm.config",
+                                      config_text, "dm.scheduler_config",
+                                      schedule_text};
+  int32_t n = add_conditioning(metadata, 6, inputs);
+  if (*card) metadata[n++] = "dm.model_card", metadata[n++] = card;
   bool ok = write_weights(model, path, metadata, error);
   g_free(config_text);
   g_free(schedule_text);
+  g_free(inputs);
   return ok;
 }
 
@@ -587,10 +632,13 @@ static bool write_text(const char *folder, const TextFile *file,
 /* Writes every file of the folder into `staging` (an empty folder). */
 static bool write_folder_files(const DmModel *model, const char *staging,
                                const TextFile *texts, GError **error) {
-  static const char *const metadata[] = {"format", "pt", NULL};
+  char *inputs = input_channels_text(model);
+  const char *metadata[N_METADATA] = {"format", "pt"};
+  add_conditioning(metadata, 2, inputs);
   char *weights = g_build_filename(staging, DM_WEIGHTS_NAME, NULL);
   bool ok = write_weights(model, weights, metadata, error);
   g_free(weights);
+  g_free(inputs);
   for (int i = 0; ok && i < N_TEXT_FILES; i++)
     if (texts[i].text) ok = write_text(staging, &texts[i], error);
   return ok;

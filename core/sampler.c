@@ -71,7 +71,8 @@ bool dm_sampler_from_name(const char *name, DmSampler *out) {
 void dm_sample_options_default(DmSampleOptions *options) {
   *options = (DmSampleOptions){.sampler = DM_SAMPLER_DDIM, .steps = 50,
                                .seed = 0, .eta = 0.0f, .snr = 0.16f,
-                               .corrector_steps = 1};
+                               .corrector_steps = 1,
+                               .guidance_scale = 1.0f};
 }
 
 /* Whether RePaint jumps back up after reaching grid position k. */
@@ -146,6 +147,8 @@ static bool check_options(const DmSampleOptions *o,
   else if (o->jump_length < 0 || o->jump_length > 1000 ||
            o->jump_repeats < 0 || o->jump_repeats > 1000)
     problem = "jump length and repeats must be between 0 and 1000";
+  else if (!(o->guidance_scale >= 0.0f && o->guidance_scale <= 20.0f))
+    problem = "the guidance scale must be between 0 and 20";
   else if (count_evaluations(o) > DM_MAX_EVALUATIONS)
     problem = "these options need more than 10 million network evaluations";
   if (problem == NULL) return true;

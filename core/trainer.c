@@ -24,7 +24,7 @@
 void dm_train_options_default(DmTrainOptions *options) {
   *options = (DmTrainOptions){.batch_size = 16, .seed = 0,
                               .max_grad_norm = 1.0f, .ema_decay = 0.999f,
-                              .min_snr_gamma = 0.0f};
+                              .min_snr_gamma = 0.0f, .p_uncond = 0.15f};
   dm_adamw_options_default(&options->adamw);
   options->adamw.weight_decay = 0.0f;
   options->lr = (DmLrSchedule){.type = DM_LR_CONSTANT, .lr = 2e-4f,
@@ -44,6 +44,8 @@ static bool check_train_options(const DmTrainOptions *o, GError **error) {
           ? "the EMA decay must be in [0, 1)"
       : !(o->min_snr_gamma >= 0.0f && o->min_snr_gamma <= 1e6f)
           ? "min-SNR gamma must be in [0, 1e6] (0 = off)"
+      : !(o->p_uncond >= 0.0f && o->p_uncond <= 1.0f)
+          ? "the conditioning dropout probability must be in [0, 1]"
           : NULL;
   if (problem == NULL) return true;
   g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT, "%s", problem);
@@ -61,9 +63,11 @@ struct DmTrainer {
   char *notes;    /* the caller's JSON, kept in checkpoints; never NULL */
   /* per image size, made on the first step */
   DmUnetTape *tape;
-  DmTensor *x_t, *out, *dout; /* (batch, C, S, S) */
+  DmTensor *x_t;              /* (batch, in_channels, S, S): the input */
+  DmTensor *out, *dout;       /* (batch, C, S, S) */
   float *noise;               /* (batch * C * S * S) */
   float *timesteps;           /* (batch) */
+  float *keep_condition;      /* (batch): uniforms deciding the dropout */
 };
 
 DmTrainer *dm_trainer_new(DmModel *model, const DmTrainOptions *options,
@@ -98,8 +102,10 @@ static void free_batch_buffers(DmTrainer *trainer) {
   dm_tensor_free(trainer->dout);
   free(trainer->noise);
   g_free(trainer->timesteps);
+  g_free(trainer->keep_condition);
   trainer->tape = NULL, trainer->x_t = trainer->out = trainer->dout = NULL;
   trainer->noise = NULL, trainer->timesteps = NULL;
+  trainer->keep_condition = NULL;
 }
 
 void dm_trainer_free(DmTrainer *trainer) {
@@ -148,8 +154,9 @@ static bool ensure_batch_buffers(DmTrainer *trainer, int32_t size,
     free_batch_buffers(trainer);
     return false;
   }
-  trainer->noise = malloc(dm_tensor_numel(trainer->x_t) * sizeof(float));
+  trainer->noise = malloc(dm_tensor_numel(trainer->out) * sizeof(float));
   trainer->timesteps = g_new(float, n);
+  trainer->keep_condition = g_new(float, n);
   if (trainer->noise) return true;
   g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
               "out of memory for a batch of %d images of %dx%d", n, size, size);
@@ -174,16 +181,47 @@ static float loss_weight(const DmTrainer *trainer, float alpha_bar) {
   }
 }
 
+/* A mask-conditioned model's input planes after x_t (dm.h,
+ * DmConditioning) for clean image x0 (C, S, S): a random mask
+ * (dm_mask_draw, mask number `index` of the run) and x0 * (1 - mask), or
+ * with probability p_uncond the dropout mode, mask 1 and known image 0
+ * (classifier-free guidance training, Ho & Salimans 2022, Alg. 1). */
+static void condition_sample(const DmTrainer *trainer, float *planes,
+                             const float *x0, int32_t size, int32_t channels,
+                             uint64_t index, float keep) {
+  const size_t plane = (size_t)size * size;
+  float *mask = planes, *known = planes + plane;
+  if (keep < trainer->options.p_uncond) {
+    for (size_t p = 0; p < plane; p++) mask[p] = 1.0f;
+    memset(known, 0, channels * plane * sizeof(float));
+    return;
+  }
+  dm_mask_draw(mask, size, size, trainer->options.seed, index);
+  for (int32_t c = 0; c < channels; c++)
+    for (size_t p = 0; p < plane; p++)
+      known[c * plane + p] = x0[c * plane + p] * (1.0f - mask[p]);
+}
+
 /* Draws t and noise, makes x_t from the clean images; for VE models the
  * network's own variable x0 + sigma z (Song & Ermon 2019 §4.2), else
- * sqrt(ab) x0 + sqrt(1 - ab) z (Ho et al. 2020, eq. 4). */
+ * sqrt(ab) x0 + sqrt(1 - ab) z (Ho et al. 2020, eq. 4). A mask-conditioned
+ * model's input also gets its conditioning planes; the uniforms that decide
+ * their dropout follow the timesteps' in the same stream. */
 static void noise_batch(DmTrainer *trainer, const float *images, int64_t step) {
   const int32_t n = trainer->options.batch_size;
   const int32_t T = trainer->schedule->num_train_timesteps;
-  const size_t per_image = dm_tensor_numel(trainer->x_t) / n;
+  const int32_t size = trainer->x_t->h, channels = trainer->out->c;
+  const size_t per_image = dm_tensor_numel(trainer->out) / n;
+  const size_t input_per_image = dm_tensor_numel(trainer->x_t) / n;
   const uint64_t seed = trainer->options.seed;
+  const uint64_t time_stream = DM_TRAIN_STREAM | (uint64_t)(2 * step);
+  const bool conditioned =
+      dm_model_conditioning(trainer->model) == DM_CONDITIONING_MASK;
   dm_rng_uniform_fill(trainer->timesteps, n, 0.0f, (float)T, seed,
-                      DM_TRAIN_STREAM | (uint64_t)(2 * step), 0);
+                      time_stream, 0);
+  if (conditioned)
+    dm_rng_uniform_fill(trainer->keep_condition, n, 0.0f, 1.0f, seed,
+                        time_stream, (uint64_t)n);
   dm_rng_normal_fill(trainer->noise, n * per_image, seed,
                      DM_TRAIN_STREAM | (uint64_t)(2 * step + 1), 0);
   const bool ve = trainer->model->schedule.sde == DM_SDE_VE;
@@ -192,7 +230,10 @@ static void noise_batch(DmTrainer *trainer, const float *images, int64_t step) {
     trainer->timesteps[i] = (float)t;
     const float alpha_bar = trainer->schedule->alphas_cumprod[t];
     const float *x0 = images + i * per_image, *z = trainer->noise + i * per_image;
-    float *x = trainer->x_t->data + i * per_image;
+    float *x = trainer->x_t->data + i * input_per_image;
+    if (conditioned)
+      condition_sample(trainer, x + per_image, x0, size, channels,
+                       (uint64_t)step * n + i, trainer->keep_condition[i]);
     if (!ve) {
       dm_add_noise(x, x0, z, per_image, alpha_bar);
       continue;
@@ -293,11 +334,11 @@ static char *options_to_json(const DmTrainOptions *o) {
       "\"weight_decay\": %.9g, \"lr_schedule\": \"%s\", \"lr\": %.9g, "
       "\"lr_min\": %.9g, \"warmup_steps\": %" G_GINT64_FORMAT ", "
       "\"total_steps\": %" G_GINT64_FORMAT ", \"max_grad_norm\": %.9g, "
-      "\"ema_decay\": %.9g, \"min_snr_gamma\": %.9g}",
+      "\"ema_decay\": %.9g, \"min_snr_gamma\": %.9g, \"p_uncond\": %.9g}",
       o->batch_size, o->seed, o->adamw.beta1, o->adamw.beta2, o->adamw.eps,
       o->adamw.weight_decay, dm_lr_schedule_name(o->lr.type), o->lr.lr,
       o->lr.lr_min, o->lr.warmup_steps, o->lr.total_steps, o->max_grad_norm,
-      o->ema_decay, o->min_snr_gamma);
+      o->ema_decay, o->min_snr_gamma, o->p_uncond);
 }
 
 bool dm_trainer_save(const DmTrainer *trainer, const char *path,
@@ -378,6 +419,9 @@ static bool options_from_json(DmTrainOptions *o, const char *json,
     o->lr.warmup_steps = (int64_t)v[8], o->lr.total_steps = (int64_t)v[9];
     o->max_grad_norm = (float)v[10], o->ema_decay = (float)v[11];
     o->min_snr_gamma = (float)v[12];
+    /* absent from checkpoints of unconditional runs before it existed */
+    o->p_uncond = (float)json_object_get_double_member_with_default(
+        object, "p_uncond", o->p_uncond);
     ok = check_train_options(o, error);
   }
   g_object_unref(parser);

@@ -376,6 +376,10 @@ const DmUnetConfig *dm_model_config(const DmModel *model) {
   return &model->config;
 }
 
+DmConditioning dm_model_conditioning(const DmModel *model) {
+  return dm_unet_config_conditioning(&model->config);
+}
+
 int32_t dm_model_size_multiple(const DmModel *model) {
   return 1 << (model->config.n_levels - 1);
 }

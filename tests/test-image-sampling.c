@@ -87,12 +87,12 @@ static void test_window_independence(const DmScheduleConfig *config,
     const char *label;
     DmSampleOptions o;
   } cases[] = {
-      {"ddpm", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 0, 0}},
-      {"ddim eta 1", {DM_SAMPLER_DDIM, 20, 7, 1.0f, 0.16f, 1, 0, 0}},
-      {"sde", {DM_SAMPLER_SDE, 20, 7, 0.0f, 0.16f, 1, 0, 0}},
-      {"ode", {DM_SAMPLER_ODE, 10, 7, 0.0f, 0.16f, 1, 0, 0}},
-      {"langevin", {DM_SAMPLER_LANGEVIN, 10, 7, 0.0f, 0.16f, 2, 0, 0}},
-      {"ddpm + RePaint", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 5, 3}},
+      {"ddpm", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ddim eta 1", {DM_SAMPLER_DDIM, 20, 7, 1.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"sde", {DM_SAMPLER_SDE, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ode", {DM_SAMPLER_ODE, 10, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"langevin", {DM_SAMPLER_LANGEVIN, 10, 7, 0.0f, 0.16f, 2, 0, 0, 1.0f}},
+      {"ddpm + RePaint", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 5, 3, 1.0f}},
   };
   float *known = g_new(float, C * H * W), *mask = g_new(float, C * H * W);
   for (int32_t i = 0; i < C * H * W; i++) {
@@ -122,7 +122,7 @@ static void test_window_independence(const DmScheduleConfig *config,
 /* The same options on 1 and 2 threads give bit-identical samples. */
 static void test_thread_independence(const DmScheduleConfig *config,
                                      Pointwise *model) {
-  const DmSampleOptions o = {DM_SAMPLER_PC, 10, 3, 0.0f, 0.16f, 2, 0, 0};
+  const DmSampleOptions o = {DM_SAMPLER_PC, 10, 3, 0.0f, 0.16f, 2, 0, 0, 1.0f};
   dm_set_num_threads(1);
   float *one = sample_window(config, model, &o, 0, 0, H, W, NULL, NULL);
   dm_set_num_threads(2);

@@ -596,10 +596,10 @@ static const struct {
   DmSampleOptions options;
   double extra_mean, extra_cov;
 } continuous_cases[] = {
-    {"sde 1000 steps", {DM_SAMPLER_SDE, 1000, 11, 0.0f, 0.16f, 1, 0, 0}, 0.02, 0.02},
-    {"pc 500 steps, 1 corrector", {DM_SAMPLER_PC, 500, 12, 0.0f, 0.16f, 1, 0, 0}, 0.02, 0.02},
-    {"ode 100 steps (Heun)", {DM_SAMPLER_ODE, 100, 13, 0.0f, 0.16f, 1, 0, 0}, 0.02, 0.02},
-    {"langevin 100 levels x 10, r 0.3", {DM_SAMPLER_LANGEVIN, 100, 14, 0.0f, 0.3f, 10, 0, 0}, 0.02, 0.04},
+    {"sde 1000 steps", {DM_SAMPLER_SDE, 1000, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
+    {"pc 500 steps, 1 corrector", {DM_SAMPLER_PC, 500, 12, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
+    {"ode 100 steps (Heun)", {DM_SAMPLER_ODE, 100, 13, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
+    {"langevin 100 levels x 10, r 0.3", {DM_SAMPLER_LANGEVIN, 100, 14, 0.0f, 0.3f, 10, 0, 0, 1.0f}, 0.02, 0.04},
 };
 
 /* Fraction of the mixture samples nearer the first component's mean. */
@@ -644,7 +644,7 @@ static void test_continuous_samplers(const DmSchedule *schedule,
   /* Song & Ermon 2019, §3.2: Langevin at one small noise level cannot put
    * the right mass on each mode (from noise it ends near an even split),
    * annealing over the levels can (just checked above). */
-  const DmSampleOptions plain = {DM_SAMPLER_LANGEVIN, 1, 15, 0.0f, 0.16f, 100, 0, 0};
+  const DmSampleOptions plain = {DM_SAMPLER_LANGEVIN, 1, 15, 0.0f, 0.16f, 100, 0, 0, 1.0f};
   run_sampler(y, MN * MD, config, &plain, mixture_eps, &mixture, NULL,
               "plain langevin");
   const double w = first_weight(&mixture, y);
@@ -844,18 +844,21 @@ static void test_errors(const DmSchedule *schedule,
     const char *what;
     DmSampleOptions o;
   } bad[] = {
-      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f, 0.16f, 1, 0, 0}},
-      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f, 0.16f, 1, 0, 0}},
-      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN, 0.16f, 1, 0, 0}},
-      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0.16f, 1, 0, 0}},
-      {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, -1, 2}},
-      {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, 2, 5000}},
-      {"50M evaluations", {DM_SAMPLER_PC, 1000, 1, 0.0f, 0.16f, 100, 500, 1000}},
+      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f, 0.16f, 1, 0, 0, 1.0f}},
+      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN, 0.16f, 1, 0, 0, 1.0f}},
+      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
+      {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, -1, 2, 1.0f}},
+      {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, 2, 5000, 1.0f}},
+      {"50M evaluations", {DM_SAMPLER_PC, 1000, 1, 0.0f, 0.16f, 100, 500, 1000, 1.0f}},
+      {"guidance -1", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, -1.0f}},
+      {"guidance NaN", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, NAN}},
+      {"guidance 21", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 21.0f}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     GError *error = NULL;
@@ -873,7 +876,7 @@ static void test_errors(const DmSchedule *schedule,
   }
   /* a progress callback returning false cancels after that evaluation */
   GError *error = NULL;
-  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0};
+  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f};
   fm.calls = 0;
   bool ok = dm_sample(x, &grid, config, &o, gaussian_eps, &fm, NULL,
                       cancel_at_3, NULL, &error);
