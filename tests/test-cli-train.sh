@@ -89,6 +89,36 @@ cmp -s "$tmp/sample1.png" "$tmp/sample2.png" &&
   echo "ok   the resumed run's model gives the same sample" ||
   { echo "FAIL the resumed run's model differs"; failures=$((failures + 1)); }
 
+# a mask-conditioned model: trained, recognised, used with guidance
+expect 0 "train a mask-conditioned model" "$exe" train $common --steps 2 \
+  --conditioning mask --p-uncond 0.5 --work-dir "$tmp/wc" \
+  --out "$tmp/mc.safetensors"
+expect 0 "info on it" "$exe" info "$tmp/mc.safetensors"
+check "info names the conditioning" "$tmp/out" "conditioning: mask"
+check "its config has 7 input channels" "$tmp/out" "in_channels  *7"
+{ printf 'P5\n24 24\n255\n'; for i in $(seq 1 576); do
+    if [ $((i % 24)) -gt 8 ] && [ $((i / 24)) -gt 8 ] && [ $((i / 24)) -lt 16 ]
+    then printf '\377'; else printf '\000'; fi; done; } >"$tmp/mask.pgm"
+for w in 1 2; do
+  expect 0 "inpaint with guidance $w" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
+    --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" --steps 3 \
+    --guidance-scale $w --out "$tmp/guided$w.png"
+done
+if cmp -s "$tmp/guided1.png" "$tmp/guided2.png"; then
+  echo "FAIL guidance 2 gave the same fill as 1"; failures=$((failures + 1))
+else
+  echo "ok   guidance 2 changes the fill"
+fi
+expect 0 "sample from it (dropout mode)" "$exe" sample -q \
+  --model "$tmp/mc.safetensors" --steps 2 --out "$tmp/sc.png"
+expect 2 "guidance out of range" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
+  --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" \
+  --guidance-scale 25 --out "$tmp/x.png"
+check "the guidance range is named" "$tmp/err" "guidance scale"
+expect 2 "unknown conditioning" "$exe" train $common --conditioning text \
+  --out "$tmp/x"
+check "the conditioning kinds are named" "$tmp/err" "none or mask"
+
 # Ctrl-C: saves the checkpoint and exits 130
 "$exe" train $common --steps 100000 --checkpoint-every 0 --preview-every 0 \
   --work-dir "$tmp/w3" --out "$tmp/m3.safetensors" 2>"$tmp/err" &
