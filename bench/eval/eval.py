@@ -164,7 +164,8 @@ def provenance(args, cases):
 def make_ours(args, **settings):
     base = dict(binary=args.binary, model=args.model, digest=args.digest,
                 sampler=args.sampler, steps=args.steps, seed=args.seed,
-                jump_length=args.jump_length, jump_repeats=args.jump_repeats)
+                jump_length=args.jump_length, jump_repeats=args.jump_repeats,
+                guidance_scale=args.guidance_scale)
     base.update(settings)
     return methods_mod.Ours(**base)
 
@@ -397,6 +398,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jump-length", type=int, default=0)
     p.add_argument("--jump-repeats", type=int, default=0)
+    p.add_argument("--guidance-scale", type=float, default=1.0,
+                   help="classifier-free guidance of a mask-conditioned "
+                   "model (%(default)s: none)")
     p.add_argument("--samplers", default="ddim,ddpm,sde,pc,ode",
                    help="--sweep: samplers (%(default)s)")
     p.add_argument("--sweep-steps", default="10,25,50,100",

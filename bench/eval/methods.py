@@ -120,13 +120,17 @@ class Ours:
     seed: int = 0
     jump_length: int = 0
     jump_repeats: int = 0
+    guidance_scale: float = 1.0
 
     @property
     def label(self):
-        """The settings, e.g. 'ddim 50' or 'ddim 50 j10r2'."""
+        """The settings, e.g. 'ddim 50', 'ddim 50 j10r2' or 'ddim 50 w2'
+        (classifier-free guidance of a mask-conditioned model)."""
         repaint = (f" j{self.jump_length}r{self.jump_repeats}"
                    if self.jump_repeats > 1 else "")
-        return f"{self.sampler} {self.steps}{repaint}"
+        guidance = (f" w{self.guidance_scale:g}"
+                    if self.guidance_scale != 1.0 else "")
+        return f"{self.sampler} {self.steps}{repaint}{guidance}"
 
     @property
     def name(self):
@@ -146,7 +150,8 @@ class Ours:
                   "--sampler", self.sampler, "--steps", str(self.steps),
                   "--seed", str(self.seed),
                   "--jump-length", str(self.jump_length),
-                  "--jump-repeats", str(self.jump_repeats)])
+                  "--jump-repeats", str(self.jump_repeats),
+                  "--guidance-scale", str(self.guidance_scale)])
         return read_png(out)
 
 
