@@ -504,6 +504,12 @@ DM_API bool dm_model_measure_evaluation(DmModel *model, int32_t width,
                                         int32_t height,
                                         const DmAreaOptions *area_options,
                                         double *seconds, GError **error);
+/* Images the network runs on at each evaluation of dm_model_inpaint with
+ * `options`: 2 for a mask-conditioned model with guidance_scale != 1 (the
+ * conditional and the unconditional output), else 1. Such an evaluation
+ * takes about that many times dm_model_measure_evaluation's seconds. */
+DM_API int32_t dm_model_evaluation_batch(const DmModel *model,
+                                         const DmSampleOptions *options);
 /* image (C, H, W) = an unconditional sample of the model (a
  * mask-conditioned model in its dropout mode, guidance ignored). */
 DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,

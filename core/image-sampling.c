@@ -155,15 +155,24 @@ static void fill_dropout_condition(DmTensor *tile_in, int32_t channels) {
   for (size_t p = 0; p < plane; p++) second[channels * plane + p] = 1.0f;
 }
 
+int32_t dm_model_evaluation_batch(const DmModel *model,
+                                  const DmSampleOptions *options) {
+  return dm_model_conditioning(model) == DM_CONDITIONING_MASK &&
+                 options->guidance_scale != 1.0f
+             ? 2
+             : 1;
+}
+
 static bool tiler_init(Tiler *tiler, DmModel *model, int32_t height,
                        int32_t width, const float *condition,
-                       float guidance_scale, const DmAreaOptions *options,
-                       GError **error) {
+                       const DmSampleOptions *sample_options,
+                       const DmAreaOptions *options, GError **error) {
   *tiler = (Tiler){.model = model, .height = height, .width = width,
-                   .condition = condition, .guidance_scale = guidance_scale};
+                   .condition = condition,
+                   .guidance_scale = sample_options->guidance_scale};
   tile_axes(&tiler->rows, &tiler->cols, height, width, options);
   const DmUnetConfig *config = dm_model_config(model);
-  const int32_t batch = condition && guidance_scale != 1.0f ? 2 : 1;
+  const int32_t batch = dm_model_evaluation_batch(model, sample_options);
   tiler->tile_in = dm_tensor_new(batch, config->in_channels, tiler->rows.size,
                                  tiler->cols.size, error);
   tiler->tile_out = tiler->tile_in == NULL ? NULL :
@@ -344,7 +353,7 @@ static bool sample_area(DmModel *model, float *x, const DmSampleGrid *grid,
                         GError **error) {
   Tiler tiler;
   if (!tiler_init(&tiler, model, grid->height, grid->width, condition,
-                  options->guidance_scale, area_options, error))
+                  options, area_options, error))
     return false;
   const bool ok = dm_sample(x, grid, dm_model_schedule_config(model), options,
                             tiled_denoise, &tiler, inpaint, progress,

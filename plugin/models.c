@@ -34,14 +34,20 @@ static gchar *model_path(const gchar *model) {
   return path ? path : g_strdup(model);
 }
 
+/* The models the plug-in runs: RGB or grey ones, unconditional (they read
+ * x_t alone) or mask-conditioned (dm.h, DmConditioning). */
 static gboolean check_model_channels(const DmModel *model, GError **error) {
   const DmUnetConfig *config = dm_model_config(model);
-  if ((config->in_channels == 3 || config->in_channels == 1) &&
-      config->out_channels == config->in_channels)
+  const DmConditioning conditioning = dm_model_conditioning(model);
+  if ((config->out_channels == 3 || config->out_channels == 1) &&
+      (conditioning == DM_CONDITIONING_NONE ||
+       conditioning == DM_CONDITIONING_MASK))
     return TRUE;
   g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
               _("The model has %d input and %d output channels; the plug-in "
-                "needs an RGB (3) or grey (1) model"),
+                "needs an RGB (3) or grey (1) model, unconditional (as many "
+                "inputs as outputs) or mask-conditioned (2 × outputs + 1 "
+                "inputs)"),
               config->in_channels, config->out_channels);
   return FALSE;
 }

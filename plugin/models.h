@@ -10,7 +10,8 @@
 /* Loads `model`: a path to a model file or diffusers folder, or the name of
  * one in gimp-diffusion/models under $XDG_DATA_HOME or a system data folder
  * (with or without ".safetensors"). NULL with the loader's message in
- * *error, or a message saying the model is neither RGB nor grey. */
+ * *error, or a message saying the model is neither RGB nor grey, or
+ * reads something other than the image or the image and a mask. */
 DmModel *dm_plug_model_load(const gchar *model, GError **error);
 /* The names of the installed models (folders and .safetensors files in
  * gimp-diffusion/models of the user's and the system's data folders), each

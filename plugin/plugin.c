@@ -66,7 +66,7 @@ static gboolean sample(DmPlugRun *run, GError **error) {
   if (run->model == NULL) return FALSE;
   const GeglRectangle rect =
       dm_plug_target_work_area(target, &run->settings.area, run->model);
-  const int32_t channels = dm_model_config(run->model)->in_channels;
+  const int32_t channels = dm_model_config(run->model)->out_channels;
   const DmSampleOptions *options = &run->settings.sample;
   gimp_progress_init(target->inpaint ? _("Healing the selection")
                                      : _("Generating"));

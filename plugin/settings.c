@@ -59,12 +59,20 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
         "in gimp-diffusion/models of the user's or the system's data folder"),
       "", G_PARAM_READWRITE);
   add_sampling_arguments(procedure, &defaults);
-  if (inpaint)
+  if (inpaint) {
+    gimp_procedure_add_double_argument(procedure, "guidance-scale",
+        _("Guidance scale (C_FG)"),
+        _("Mask-conditioned models: how strongly the fill follows the "
+          "pixels around it (classifier-free guidance; 1: as trained, 0: "
+          "not at all, above 1: more). Values other than 1 take two network "
+          "passes per evaluation, about twice the time. Unconditional "
+          "models ignore it."),
+        0.0, 20.0, defaults.guidance_scale, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(procedure, "context-margin",
         _("Conte_xt margin"),
         _("Pixels around the selection the model sees (-1: its receptive "
           "radius)"), -1, 4096, -1, G_PARAM_READWRITE);
-  else
+  } else
     gimp_procedure_add_boolean_argument(procedure, "seamless",
         _("_Seamless"),
         _("Make a result that tiles without a seam (the network wraps "
@@ -77,12 +85,20 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
         "layer itself)"), TRUE, G_PARAM_READWRITE);
 }
 
+/* Whether the procedure of `config` has the argument `name` (some are
+ * inpainting's or generating's only). */
+static gboolean has_argument(GimpProcedureConfig *config, const gchar *name) {
+  return g_object_class_find_property(G_OBJECT_GET_CLASS(config), name) !=
+         NULL;
+}
+
 void dm_plug_settings_read(GimpProcedureConfig *config,
                            DmPlugSettings *settings) {
   gchar *sampler = NULL;
   gint seed = 0;
   gdouble eta = 0.0, snr = 0.0;
   dm_sample_options_default(&settings->sample);
+  gdouble guidance_scale = settings->sample.guidance_scale;
   dm_area_options_default(&settings->area);
   g_object_get(config, "model", &settings->model, "sampler", &sampler,
                "steps", &settings->sample.steps, "seed", &seed, "eta", &eta,
@@ -90,11 +106,12 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
                "snr", &snr, "jump-length", &settings->sample.jump_length,
                "jump-repeats", &settings->sample.jump_repeats,
                "new-layer", &settings->new_layer, NULL);
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(config),
-                                   "context-margin"))
+  if (has_argument(config, "guidance-scale"))
+    g_object_get(config, "guidance-scale", &guidance_scale, NULL);
+  if (has_argument(config, "context-margin"))
     g_object_get(config, "context-margin",
                  &settings->area.context_margin, NULL);
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(config), "seamless"))
+  if (has_argument(config, "seamless"))
     g_object_get(config, "seamless", &settings->area.seamless, NULL);
   if (settings->area.seamless) /* made in one piece: allow up to 1024² */
     settings->area.pixel_budget = MAX(settings->area.pixel_budget,
@@ -103,6 +120,7 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
   settings->sample.seed = (uint64_t)seed;
   settings->sample.eta = (float)eta;
   settings->sample.snr = (float)snr;
+  settings->sample.guidance_scale = (float)guidance_scale;
   g_free(sampler);
 }
 

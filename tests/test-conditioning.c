@@ -211,6 +211,27 @@ static void test_input_and_guidance(void) {
   dm_model_free(model);
 }
 
+/* Guidance other than 1 doubles the batch of a mask-conditioned model
+ * only: the factor behind the plug-in's time estimate. */
+static void test_evaluation_batch(void) {
+  DmModel *model = toy_model(true, 3), *plain = toy_model(false, 3);
+  DmSampleOptions options;
+  dm_sample_options_default(&options);
+  const float scales[] = {1.0f, 3.0f, 0.0f};
+  for (int k = 0; k < 3; k++) {
+    options.guidance_scale = scales[k];
+    const int32_t want = scales[k] == 1.0f ? 1 : 2;
+    DM_CHECK(dm_model_evaluation_batch(model, &options) == want,
+             "guidance %g: batch %d, want %d", scales[k],
+             dm_model_evaluation_batch(model, &options), want);
+    DM_CHECK(dm_model_evaluation_batch(plain, &options) == 1,
+             "unconditional, guidance %g: batch %d, want 1", scales[k],
+             dm_model_evaluation_batch(plain, &options));
+  }
+  dm_model_free(model);
+  dm_model_free(plain);
+}
+
 /* ---- learning to continue a pattern --------------------------------------- */
 
 enum { TRAIN_STEPS = 800, BATCH = 8, TEST_PICTURES = 24 };
@@ -317,6 +338,7 @@ static void test_learns_context(void) {
 int main(void) {
   test_files();
   test_input_and_guidance();
+  test_evaluation_batch();
   test_learns_context();
   return dm_test_failures != 0;
 }

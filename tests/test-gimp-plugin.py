@@ -1,9 +1,12 @@
 # The plug-in in GIMP 3 batch mode (run by test-gimp.sh inside GIMP with
 # python-fu-eval): pixels outside the selection stay bit-exact, pixels
-# inside change, the result layer, errors, precisions, undo, and a run
-# stopped mid-sampling.
+# inside change, the result layer, errors, precisions, undo, a run
+# stopped mid-sampling, a mask-conditioned model (DM_TEST_MASK_MODEL, made
+# by make-mask-model.sh) with its guidance scale, and the dialog showing
+# the guidance scale for such a model only.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -17,6 +20,7 @@ from gi.repository import Gegl, Gimp  # noqa: E402
 
 DATA = os.environ['DM_TEST_DATA']
 MODEL = os.path.join(DATA, 'tiny_attn')
+MASK_MODEL = os.environ.get('DM_TEST_MASK_MODEL')
 FAST = {'steps': 3, 'seed': 7}
 failures = []
 
@@ -319,6 +323,118 @@ def test_undo():
         display.delete()
 
 
+def test_mask_model():
+    """A mask-conditioned model: known pixels bit-exact, the fill changes
+    with the guidance scale; an unconditional model ignores the scale."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    before = pixels(layer, "R'G'B' u8")
+    selection = selection_values(image, layer)
+    results = {}
+    for model, name in ((MASK_MODEL, 'mask'), (MODEL, 'unconditional')):
+        for scale in (1.0, 2.0):
+            label = '%s model, guidance %g' % (name, scale)
+            status, message = run('plug-in-diffusion-inpaint', image, layer,
+                                  model=model, guidance_scale=scale, **FAST)
+            check(label + ': inpaint succeeds',
+                  status == Gimp.PDBStatusType.SUCCESS, message)
+            result = image.get_layers()[0]
+            results[label] = pixels(result, "R'G'B' u8")
+            compare(label, before, results[label], selection)
+            image.remove_layer(result)
+    check('mask model: guidance 2 fills otherwise than 1',
+          results['mask model, guidance 1'] !=
+          results['mask model, guidance 2'])
+    check('unconditional model: guidance 2 is ignored',
+          results['unconditional model, guidance 1'] ==
+          results['unconditional model, guidance 2'])
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=MASK_MODEL, **FAST)
+    check('mask model: generate succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+
+
+def find_window(title, seconds=120):
+    """The id of the window titled `title` (a regular expression), waiting
+    for it to appear; None if it does not."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        windows = subprocess.run(['xdotool', 'search', '--name', title],
+                                 capture_output=True, text=True).stdout
+        if windows.split():
+            return windows.split()[0]
+        time.sleep(0.2)
+    return None
+
+
+def operate_dialog(model, scale):
+    """In the inpainting dialog, types `model` into the model box, waits
+    for it to be loaded and measured, then tries the guidance scale's
+    mnemonic (Alt+F) and types `scale` there (where the focus stays on a
+    button when the scale is hidden), and presses OK (Alt+O)."""
+    window = find_window('^Heal Selection .Diffusion.$')
+    if window is None:
+        return
+    subprocess.run(['xdotool', 'windowfocus', '--sync', window, 'key',
+                    'alt+m', 'ctrl+a', 'BackSpace'], check=True)
+    subprocess.run(['xdotool', 'type', '--delay', '10', model], check=True)
+    subprocess.run(['xdotool', 'key', 'Tab'], check=True)
+    time.sleep(8)
+    subprocess.run(['xdotool', 'key', 'alt+f', 'ctrl+a'], check=True)
+    subprocess.run(['xdotool', 'type', scale], check=True)
+    subprocess.run(['xdotool', 'key', 'Tab', 'alt+o'], check=True)
+
+
+def inpaint_in_dialog(image, layer, model, scale):
+    """Runs the inpainting interactively, operate_dialog() working the
+    dialog: (status, message)."""
+    operator = threading.Thread(target=operate_dialog, args=(model, scale))
+    operator.start()
+    result = run('plug-in-diffusion-inpaint', image, layer,
+                 run_mode=Gimp.RunMode.INTERACTIVE)
+    operator.join()
+    return result
+
+
+def last_values():
+    """The model and guidance scale of the inpainting's last values, which
+    GIMP keeps in the profile after an interactive run."""
+    folder = os.path.join(os.environ['GIMP3_DIRECTORY'], 'plug-in-settings')
+    names = [n for n in os.listdir(folder)
+             if 'plug-in-diffusion-inpaint' in n and n.endswith('.last')]
+    with open(os.path.join(folder, names[0])) as settings:
+        text = settings.read()
+    model = re.search(r'\(model "([^"]*)"\)', text)
+    scale = re.search(r'\(guidance-scale ([0-9.eE+-]+)\)', text)
+    return (model.group(1) if model else None,
+            float(scale.group(1)) if scale else None)
+
+
+def test_dialog_guidance():
+    """The dialog shows the guidance scale for a mask-conditioned model
+    only, following the model typed in: the scale typed in the dialog is
+    taken with the mask model (the dialog opens with no model, so the scale
+    was hidden first) and not with the unconditional one (the dialog opens
+    with the last values' mask model, so it was shown first)."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    # the scale typed with the mask model is taken, the one typed with the
+    # unconditional model is not: the last values keep 7
+    for model, name, typed, shown in ((MASK_MODEL, 'mask', '7', 'shown'),
+                                      (MODEL, 'unconditional', '3',
+                                       'hidden')):
+        status, message = inpaint_in_dialog(image, layer, model, typed)
+        check('dialog, %s model: the run succeeds' % name,
+              status == Gimp.PDBStatusType.SUCCESS, message)
+        values = last_values()
+        check('dialog, %s model: the guidance scale is %s' % (name, shown),
+              values == (model, 7.0), str(values))
+
+
 def plugin_pids():
     """Process ids of running gimp-diffusion-plugin processes."""
     pids = []
@@ -379,9 +495,14 @@ def test_stopped_while_sampling():
 
 
 # The stopped run last: GIMP reports the crash in a message window.
-for test in (test_inpaint_new_layer, test_inpaint_in_place_soft,
-             test_rgba16_offsets, test_grey_float, test_generate,
-             test_errors, test_undo, test_stopped_while_sampling):
+tests = (test_inpaint_new_layer, test_inpaint_in_place_soft,
+         test_rgba16_offsets, test_grey_float, test_generate, test_errors,
+         test_undo)
+if MASK_MODEL:
+    tests += (test_mask_model, test_dialog_guidance)
+else:
+    print('skip the mask-conditioned model: no DM_TEST_MASK_MODEL')
+for test in tests + (test_stopped_while_sampling,):
     try:
         test()
     except Exception as exception:  # report, then go on with the others

@@ -163,6 +163,12 @@ static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
                                       FALSE, "advanced-box");
 }
 
+/* DmUiModelFunc: the guidance scale only for mask-conditioned models,
+ * the ones that read it. */
+static void show_guidance(DmConditioning conditioning, gpointer guidance) {
+  gtk_widget_set_visible(guidance, conditioning == DM_CONDITIONING_MASK);
+}
+
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
                           GimpProcedureConfig *config,
                           const DmPlugTarget *target) {
@@ -177,16 +183,22 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
   add_advanced(procedure_dialog, target->inpaint);
   GtkWidget *label = gimp_procedure_dialog_get_label(
       procedure_dialog, "estimate", "", FALSE, FALSE);
-  DmUiEstimate *estimate =
-      dm_ui_estimate_new(config, target, GTK_LABEL(label));
-  if (target->inpaint)
+  GtkWidget *guidance = NULL;
+  if (target->inpaint) {
+    guidance = gimp_procedure_dialog_get_spin_scale(procedure_dialog,
+                                                    "guidance-scale", 1.0);
     gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                               "steps", "seed-box", "new-layer", "advanced",
-                               "estimate", NULL);
-  else
+                               "steps", "guidance-scale", "seed-box",
+                               "new-layer", "advanced", "estimate", NULL);
+    gtk_widget_hide(guidance); /* until the model is known */
+  } else {
     gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
                                "steps", "seed-box", "new-layer", "seamless",
                                "advanced", "estimate", NULL);
+  }
+  DmUiEstimate *estimate = dm_ui_estimate_new(
+      config, target, GTK_LABEL(label), guidance ? show_guidance : NULL,
+      guidance);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
   gtk_widget_hide(dialog); /* while a measurement under way ends */
   dm_ui_estimate_free(estimate);

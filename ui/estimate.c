@@ -24,6 +24,8 @@ struct DmUiEstimate {
   GimpProcedureConfig *config;
   const DmPlugTarget *target;
   GtkLabel *label;
+  DmUiModelFunc model_func;
+  gpointer model_data;
   gulong notify_handler;
   Measurement *last; /* the latest finished measurement, or NULL */
   gboolean busy;     /* a measurement runs in the worker thread */
@@ -105,16 +107,18 @@ static gchar *format_duration(double seconds) {
   return g_strdup_printf(_("%.1f h"), seconds / 3600);
 }
 
-/* The label's text for `evaluations` network evaluations, timed by `m`
- * (NULL while not measured). */
-static gchar *estimate_text(int32_t evaluations, const Measurement *m) {
+/* The label's text for `evaluations` network evaluations of `batch`
+ * images each, timed by `m` (NULL while not measured). */
+static gchar *estimate_text(int32_t evaluations, int32_t batch,
+                            const Measurement *m) {
   if (m != NULL && m->error != NULL)
     return g_strdup_printf(
         g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation\n%s",
                     "≈ %d network evaluations\n%s", evaluations),
         evaluations, m->error->message);
-  gchar *duration = m != NULL ? format_duration(evaluations * m->seconds)
-                              : g_strdup("…");
+  gchar *duration = m != NULL
+                        ? format_duration(evaluations * batch * m->seconds)
+                        : g_strdup("…");
   gchar *text = g_strdup_printf(
       g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation, ≈ %s",
                   "≈ %d network evaluations, ≈ %s", evaluations),
@@ -127,12 +131,20 @@ static void update(DmUiEstimate *estimate) {
   DmPlugSettings settings;
   dm_plug_settings_read(estimate->config, &settings);
   const int32_t evaluations = dm_sample_evaluations(&settings.sample);
-  const gboolean current =
-      is_current(estimate->last, estimate->target, &settings);
-  gchar *text = estimate_text(evaluations, current ? estimate->last : NULL);
+  const Measurement *m =
+      is_current(estimate->last, estimate->target, &settings) ? estimate->last
+                                                              : NULL;
+  const int32_t batch =
+      m && m->model ? dm_model_evaluation_batch(m->model, &settings.sample)
+                    : 1;
+  gchar *text = estimate_text(evaluations, batch, m);
   gtk_label_set_text(estimate->label, text);
   g_free(text);
-  if (!current && !estimate->busy) start(estimate, &settings);
+  if (m && estimate->model_func)
+    estimate->model_func(m->model ? dm_model_conditioning(m->model)
+                                  : DM_CONDITIONING_COUNT,
+                         estimate->model_data);
+  if (m == NULL && !estimate->busy) start(estimate, &settings);
   dm_plug_settings_clear(&settings);
 }
 
@@ -143,11 +155,15 @@ static void settings_changed(GimpProcedureConfig *config, GParamSpec *pspec,
 }
 
 DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
-                                 const DmPlugTarget *target, GtkLabel *label) {
+                                 const DmPlugTarget *target, GtkLabel *label,
+                                 DmUiModelFunc model_func,
+                                 gpointer model_data) {
   DmUiEstimate *estimate = g_new0(DmUiEstimate, 1);
   estimate->config = config;
   estimate->target = target;
   estimate->label = label;
+  estimate->model_func = model_func;
+  estimate->model_data = model_data;
   gtk_label_set_line_wrap(label, TRUE);
   gtk_label_set_max_width_chars(label, 60);
   gtk_label_set_xalign(label, 0.0f);

@@ -10,15 +10,25 @@
 
 typedef struct DmUiEstimate DmUiEstimate;
 
+/* Told what the model the settings name reads besides the image:
+ * DM_CONDITIONING_COUNT when it does not load. */
+typedef void (*DmUiModelFunc)(DmConditioning conditioning,
+                              gpointer user_data);
+
 /* Keeps `label` showing the work a run with the settings in `config` on
  * `target` takes: "≈ N network evaluations, ≈ T", T from the model's speed
- * measured on this machine on the run's work area. When the model setting
- * or the work area's size changes, the model is loaded and timed in a
- * worker thread ("≈ …" meanwhile); a model that does not load shows the
- * loader's message instead. `config`, `target` and `label` must outlive
- * the estimate. */
+ * measured on this machine on the run's work area (twice as long with
+ * guidance on a mask-conditioned model, dm_model_evaluation_batch). When
+ * the model setting or the work area's size changes, the model is loaded
+ * and timed in a worker thread ("≈ …" meanwhile); a model that does not
+ * load shows the loader's message instead. Each time the label shows a
+ * measurement, `model_func` (may be NULL) is told the model's
+ * conditioning. `config`, `target` and `label` must outlive the
+ * estimate. */
 DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
-                                 const DmPlugTarget *target, GtkLabel *label);
+                                 const DmPlugTarget *target, GtkLabel *label,
+                                 DmUiModelFunc model_func,
+                                 gpointer model_data);
 /* Waits for a measurement under way (at most one forward pass of the
  * model), then frees the estimate. */
 void dm_ui_estimate_free(DmUiEstimate *estimate);
