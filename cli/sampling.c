@@ -52,6 +52,10 @@ int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
     g_error_free(error);
     return status;
   }
+  if (options->guidance_scale != 1.0f &&
+      dm_model_conditioning(*model) != DM_CONDITIONING_MASK)
+    dm_cli_warn(_("--guidance-scale applies to mask-conditioned models "
+                  "only; this one is unconditional, so it is ignored"));
   gegl_init(NULL, NULL);
   return EXIT_OK;
 }

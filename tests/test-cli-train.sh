@@ -111,6 +111,9 @@ else
 fi
 expect 0 "sample from it (dropout mode)" "$exe" sample -q \
   --model "$tmp/mc.safetensors" --steps 2 --out "$tmp/sc.png"
+expect 0 "guidance with an unconditional model" "$exe" sample -q \
+  --model "$tmp/m1.safetensors" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
+check "it is said to be ignored" "$tmp/err" "warning: --guidance-scale .* ignored"
 expect 2 "guidance out of range" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
   --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" \
   --guidance-scale 25 --out "$tmp/x.png"
