@@ -189,10 +189,29 @@ static void notes_from_json(RunNotes *notes, const char *json) {
   g_object_unref(parser);
 }
 
+/* --init's model; with --conditioning mask, an unconditional one is
+ * widened into a mask-conditioned one that starts from its weights. */
+static DmModel *init_model(DmConditioning conditioning, GError **error) {
+  DmModel *model = dm_model_load(init_path, error);
+  if (model == NULL || conditioning != DM_CONDITIONING_MASK ||
+      dm_model_conditioning(model) == DM_CONDITIONING_MASK)
+    return model;
+  DmModel *widened = dm_model_new_mask_conditioned(model, error);
+  dm_model_free(model);
+  return widened;
+}
+
 /* The network to train: --init, --config or --preset, on the --sde and
  * --prediction schedule (fine-tuning keeps the model's own schedule). */
 static DmModel *new_model(GError **error) {
-  if (init_path) return dm_model_load(init_path, error);
+  DmConditioning conditioning;
+  if (!dm_conditioning_from_name(conditioning_name, &conditioning)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                _("--conditioning must be none or mask (got %s)"),
+                conditioning_name);
+    return NULL;
+  }
+  if (init_path) return init_model(conditioning, error);
   DmUnetConfig config;
   if (config_path) {
     char *text = NULL;
@@ -203,13 +222,6 @@ static DmModel *new_model(GError **error) {
   } else if (!dm_unet_config_preset(preset, image_size, &config)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 _("unknown preset '%s' (tiny, small or base)"), preset);
-    return NULL;
-  }
-  DmConditioning conditioning;
-  if (!dm_conditioning_from_name(conditioning_name, &conditioning)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                _("--conditioning must be none or mask (got %s)"),
-                conditioning_name);
     return NULL;
   }
   if (conditioning == DM_CONDITIONING_MASK)

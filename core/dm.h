@@ -351,6 +351,14 @@ DM_API DmModel *dm_model_new_random(const DmUnetConfig *config,
                                     const DmScheduleConfig *schedule,
                                     uint64_t seed, GError **error);
 DM_API void dm_model_free(DmModel *model);
+/* A mask-conditioned copy (DmConditioning) of an unconditional model, to
+ * fine-tune into an inpainting model: the same weights, with conv_in
+ * widened to 2 C + 1 input channels whose new weights are zero, so that it
+ * computes what `model` computes until it is trained (how Stable
+ * Diffusion's inpainting model was started, Rombach et al. 2022). Caller
+ * frees; `model` is only read. */
+DM_API DmModel *dm_model_new_mask_conditioned(const DmModel *model,
+                                              GError **error);
 
 /* Writes a single .safetensors file (path ends in .safetensors) or else a
  * diffusers model folder. Written to a temporary name, then renamed. */

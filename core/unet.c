@@ -372,6 +372,44 @@ DmModel *dm_model_new_random(const DmUnetConfig *config,
   return model;
 }
 
+/* Copies conv_in's weight (O, I, 3, 3) of `from` into the first I input
+ * channels of `to`'s (O, I', 3, 3), I' >= I; the rest stays as it is. */
+static void copy_widened_conv_in(DmModel *to, const DmModel *from) {
+  const DmParamInfo *source = dm_params_find(&from->params, "conv_in.weight");
+  const DmParamInfo *target = dm_params_find(&to->params, "conv_in.weight");
+  const size_t old_row = (size_t)source->shape[1] * 9;
+  const size_t new_row = (size_t)target->shape[1] * 9;
+  for (int64_t o = 0; o < source->shape[0]; o++)
+    memcpy(to->params.data + target->offset + o * new_row,
+           from->params.data + source->offset + o * old_row,
+           old_row * sizeof(float));
+}
+
+DmModel *dm_model_new_mask_conditioned(const DmModel *model, GError **error) {
+  if (dm_model_conditioning(model) != DM_CONDITIONING_NONE) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "only an unconditional model (as many input channels as "
+                "output channels) can be given mask conditioning");
+    return NULL;
+  }
+  DmUnetConfig config = model->config;
+  config.in_channels = 2 * config.out_channels + 1;
+  DmModel *widened = dm_model_new_empty(&config, &model->schedule, error);
+  if (widened == NULL) return NULL;
+  const DmParams *params = &widened->params;
+  for (int32_t i = 0; i < params->count; i++) {
+    const DmParamInfo *info = &params->info[i];
+    if (strcmp(info->name, "conv_in.weight") == 0) continue;
+    memcpy(params->data + info->offset,
+           model->params.data + dm_params_find(&model->params,
+                                               info->name)->offset,
+           info->numel * sizeof(float));
+  }
+  copy_widened_conv_in(widened, model);
+  dm_model_set_card(widened, model->card);
+  return widened;
+}
+
 const DmUnetConfig *dm_model_config(const DmModel *model) {
   return &model->config;
 }

@@ -118,6 +118,11 @@ expect 2 "guidance out of range" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
   --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" \
   --guidance-scale 25 --out "$tmp/x.png"
 check "the guidance range is named" "$tmp/err" "guidance scale"
+expect 0 "fine-tune the unconditional model into a conditional one" \
+  "$exe" train $common --steps 1 --init "$tmp/m1.safetensors" \
+  --conditioning mask --work-dir "$tmp/wi" --out "$tmp/mi.safetensors"
+expect 0 "info on it" "$exe" info "$tmp/mi.safetensors"
+check "it is mask-conditioned" "$tmp/out" "conditioning: mask"
 expect 2 "unknown conditioning" "$exe" train $common --conditioning text \
   --out "$tmp/x"
 check "the conditioning kinds are named" "$tmp/err" "none or mask"

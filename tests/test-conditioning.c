@@ -232,6 +232,37 @@ static void test_evaluation_batch(void) {
   dm_model_free(plain);
 }
 
+/* A widened unconditional model computes what it did, whatever the
+ * conditioning planes hold, and a conditional one is not widened again. */
+static void test_widened(void) {
+  DmModel *plain = toy_model(false, 4);
+  GError *error = NULL;
+  DmModel *widened = dm_model_new_mask_conditioned(plain, &error);
+  DM_CHECK_OK(widened != NULL, error);
+  DM_CHECK(dm_model_conditioning(widened) == DM_CONDITIONING_MASK,
+           "the widened model is not mask-conditioned");
+  float *input = dm_test_random_floats((2 * CHANNELS + 1) * PIXELS, 1.0f, 9);
+  float want[CHANNELS * PIXELS], got[CHANNELS * PIXELS];
+  DmTensor *x = dm_tensor_new(1, CHANNELS, SIZE, SIZE, &error);
+  DmTensor *out = dm_tensor_new(1, CHANNELS, SIZE, SIZE, &error);
+  DM_CHECK_OK(out != NULL, error);
+  memcpy(x->data, input, sizeof(want));
+  const float t = 500.0f;
+  DM_CHECK_OK(dm_model_forward(plain, out, x, &t, &error), error);
+  memcpy(want, out->data, sizeof(want));
+  forward_by_hand(widened, got, input, input + CHANNELS * PIXELS, t);
+  dm_test_compare("widened model = the unconditional one", got, want,
+                  CHANNELS * PIXELS, 1e-6, 1e-5);
+  DM_CHECK(dm_model_new_mask_conditioned(widened, &error) == NULL && error,
+           "a conditional model was widened again");
+  g_clear_error(&error);
+  g_free(input);
+  dm_tensor_free(x);
+  dm_tensor_free(out);
+  dm_model_free(widened);
+  dm_model_free(plain);
+}
+
 /* ---- learning to continue a pattern --------------------------------------- */
 
 enum { TRAIN_STEPS = 800, BATCH = 8, TEST_PICTURES = 24 };
@@ -339,6 +370,7 @@ int main(void) {
   test_files();
   test_input_and_guidance();
   test_evaluation_batch();
+  test_widened();
   test_learns_context();
   return dm_test_failures != 0;
 }
