@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "dm.h"
+#include "dm-train.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -53,6 +54,22 @@ static inline double dm_test_compare(const char *label, const float *got,
          n > 1 ? got[1] : 0.0, n > 0 ? want[0] : 0.0, n > 1 ? want[1] : 0.0);
   if (!ok) dm_test_failures++;
   return max_diff;
+}
+
+/* The trainer's defaults with this batch size, seed, peak learning rate,
+ * warm-up and run length: the small training runs of the tests. */
+static inline DmTrainOptions dm_test_train_options(int32_t batch,
+                                                   uint64_t seed, float lr,
+                                                   int64_t warmup,
+                                                   int64_t total) {
+  DmTrainOptions options;
+  dm_train_options_default(&options);
+  options.batch_size = batch;
+  options.seed = seed;
+  options.lr.lr = lr;
+  options.lr.warmup_steps = warmup;
+  options.lr.total_steps = total;
+  return options;
 }
 
 /* count normal values times `scale`, from the test seed's stream `stream`

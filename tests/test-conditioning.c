@@ -292,13 +292,8 @@ static void pattern(float *image, uint64_t seed, uint64_t k) {
 
 static DmModel *train_on_patterns(bool conditioned) {
   DmModel *model = toy_model(conditioned, 6);
-  DmTrainOptions options;
-  dm_train_options_default(&options);
-  options.batch_size = BATCH;
-  options.seed = 8;
-  options.lr.lr = 5e-4f;
-  options.lr.warmup_steps = 50;
-  options.lr.total_steps = TRAIN_STEPS;
+  DmTrainOptions options =
+      dm_test_train_options(BATCH, 8, 5e-4f, 50, TRAIN_STEPS);
   options.ema_decay = 0.99f;
   GError *error = NULL;
   DmTrainer *trainer = dm_trainer_new(model, &options, &error);

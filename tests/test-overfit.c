@@ -121,13 +121,7 @@ int main(void) {
   int hits[SHAPES];
   const double untrained = sample_distance(model, shapes, hits);
 
-  DmTrainOptions options;
-  dm_train_options_default(&options);
-  options.batch_size = BATCH;
-  options.seed = 3;
-  options.lr.lr = 2e-3f;
-  options.lr.warmup_steps = 50;
-  options.lr.total_steps = STEPS;
+  DmTrainOptions options = dm_test_train_options(BATCH, 3, 2e-3f, 50, STEPS);
   options.ema_decay = 0.99f;
   GError *error = NULL;
   DmTrainer *trainer = dm_trainer_new(model, &options, &error);

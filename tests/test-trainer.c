@@ -41,14 +41,7 @@ static void make_batch(float *images, int k) {
 }
 
 static DmTrainOptions test_options(void) {
-  DmTrainOptions options;
-  dm_train_options_default(&options);
-  options.batch_size = BATCH;
-  options.seed = 9;
-  options.lr.lr = 2e-3f;
-  options.lr.warmup_steps = 5;
-  options.lr.total_steps = 1000;
-  return options;
+  return dm_test_train_options(BATCH, 9, 2e-3f, 5, 1000);
 }
 
 /* Mean loss of steps [from, to) of `losses`. */
