@@ -64,6 +64,13 @@ struct DmModel {
 DmModel *dm_model_new_empty(const DmUnetConfig *config,
                             const DmScheduleConfig *schedule, GError **error);
 
+/* Completes the conditioning planes (C + 1, plane) of a mask-conditioned
+ * model's input (dm.h, DmConditioning) whose first plane holds the mask:
+ * the next C become image (C, plane) times (1 - mask). With image NULL
+ * they are the dropout mode's instead, mask 1 and known image 0. */
+void dm_fill_condition(float *planes, const float *image, int32_t channels,
+                       size_t plane);
+
 /* Makes OpenBLAS single-threaded once, for callers that never called
  * dm_set_num_threads(); our loops bring the parallelism. */
 void dm_threads_init(void);

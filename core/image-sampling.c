@@ -147,12 +147,25 @@ static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
   axis_init(cols, width, size, options->tile_overlap);
 }
 
+void dm_fill_condition(float *planes, const float *image, int32_t channels,
+                       size_t plane) {
+  float *mask = planes, *known = planes + plane;
+  if (image == NULL) {
+    for (size_t p = 0; p < plane; p++) mask[p] = 1.0f;
+    memset(known, 0, channels * plane * sizeof(float));
+    return;
+  }
+  for (int32_t c = 0; c < channels; c++)
+    for (size_t p = 0; p < plane; p++)
+      known[c * plane + p] = image[c * plane + p] * (1.0f - mask[p]);
+}
+
 /* The second image of a guided batch: the dropout mode's conditioning,
- * mask 1 and known image 0, which no tile changes. */
+ * which no tile changes. */
 static void fill_dropout_condition(DmTensor *tile_in, int32_t channels) {
   const size_t plane = (size_t)tile_in->h * tile_in->w;
   float *second = tile_in->data + (size_t)tile_in->c * plane;
-  for (size_t p = 0; p < plane; p++) second[channels * plane + p] = 1.0f;
+  dm_fill_condition(second + channels * plane, NULL, channels, plane);
 }
 
 int32_t dm_model_evaluation_batch(const DmModel *model,
@@ -393,37 +406,23 @@ static void paste_result(float *image, const float *sample,
       }
 }
 
-/* The conditioning planes (C + 1, area) of a mask-conditioned model:
- * the mask, then the known image times (1 - mask); NULL for other models
- * (and, with *error set, when out of memory). */
-static float *inpaint_condition(const DmModel *model, const float *known,
-                                const float *mask_area, size_t area_plane,
-                                GError **error) {
+/* The conditioning planes (C + 1, plane) of a mask-conditioned model for
+ * inpainting `known` (C, plane) where `mask` (plane) is set, or with known
+ * NULL its dropout mode (dm_fill_condition); NULL for other models (and,
+ * with *error set, when out of memory). */
+static float *new_condition(const DmModel *model, const float *known,
+                            const float *mask, size_t plane, GError **error) {
   if (dm_model_conditioning(model) != DM_CONDITIONING_MASK) return NULL;
   const int32_t channels = dm_model_config(model)->out_channels;
-  float *condition = malloc((channels + 1) * area_plane * sizeof(float));
+  float *condition = malloc((channels + 1) * plane * sizeof(float));
   if (condition == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory for the conditioning of a work area");
+                "out of memory for the conditioning of a %zu-pixel area",
+                plane);
     return NULL;
   }
-  memcpy(condition, mask_area, area_plane * sizeof(float));
-  for (size_t i = 0; i < channels * area_plane; i++)
-    condition[area_plane + i] = known[i] * (1.0f - mask_area[i]);
-  return condition;
-}
-
-/* The dropout mode's conditioning planes (C + 1, H, W): mask 1, known 0. */
-static float *dropout_condition(const DmModel *model, size_t plane,
-                                GError **error) {
-  const int32_t channels = dm_model_config(model)->out_channels;
-  float *condition = calloc((channels + 1) * plane, sizeof(float));
-  if (condition == NULL) {
-    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory for the conditioning of an image");
-    return NULL;
-  }
-  for (size_t p = 0; p < plane; p++) condition[p] = 1.0f;
+  if (known) memcpy(condition, mask, plane * sizeof(float));
+  dm_fill_condition(condition, known, channels, plane);
   return condition;
 }
 
@@ -454,7 +453,7 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
                 "out of memory for a %dx%d work area", area.width, area.height);
   if (ok) {
     crop_inputs(known, mask_area, image, mask, channels, width, height, &area);
-    condition = inpaint_condition(model, known, mask_area, area_plane, error);
+    condition = new_condition(model, known, mask_area, area_plane, error);
     ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
   }
   if (ok) {
@@ -506,11 +505,11 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   if (area_options->seamless && !check_seamless(model, width, height,
                                                 area_options, error))
     return false;
-  float *condition = NULL;
-  if (dm_model_conditioning(model) == DM_CONDITIONING_MASK) {
-    condition = dropout_condition(model, (size_t)width * height, error);
-    if (condition == NULL) return false;
-  }
+  float *condition =
+      new_condition(model, NULL, NULL, (size_t)width * height, error);
+  if (condition == NULL &&
+      dm_model_conditioning(model) == DM_CONDITIONING_MASK)
+    return false;
   DmSampleOptions unguided = *options;
   unguided.guidance_scale = 1.0f; /* o_c = o_u in the dropout mode */
   const DmSampleGrid grid = {dm_model_config(model)->out_channels, height,

@@ -189,17 +189,10 @@ static float loss_weight(const DmTrainer *trainer, float alpha_bar) {
 static void condition_sample(const DmTrainer *trainer, float *planes,
                              const float *x0, int32_t size, int32_t channels,
                              uint64_t index, float keep) {
-  const size_t plane = (size_t)size * size;
-  float *mask = planes, *known = planes + plane;
-  if (keep < trainer->options.p_uncond) {
-    for (size_t p = 0; p < plane; p++) mask[p] = 1.0f;
-    memset(known, 0, channels * plane * sizeof(float));
-    return;
-  }
-  dm_mask_draw(mask, size, size, trainer->options.seed, index);
-  for (int32_t c = 0; c < channels; c++)
-    for (size_t p = 0; p < plane; p++)
-      known[c * plane + p] = x0[c * plane + p] * (1.0f - mask[p]);
+  const bool dropout = keep < trainer->options.p_uncond;
+  if (!dropout) dm_mask_draw(planes, size, size, trainer->options.seed, index);
+  dm_fill_condition(planes, dropout ? NULL : x0, channels,
+                    (size_t)size * size);
 }
 
 /* Draws t and noise, makes x_t from the clean images; for VE models the
