@@ -259,7 +259,10 @@ typedef enum {
  * Every sampler runs on the schedule's own timesteps (so on any model);
  * sde, pc, ode and langevin see the model through the continuous views of
  * Song et al. 2021: VP-SDE with beta from alpha_bar, and the VE variable
- * x / sqrt(alpha_bar) with sigma = sqrt((1 - alpha_bar) / alpha_bar). */
+ * x / sqrt(alpha_bar) with sigma = sqrt((1 - alpha_bar) / alpha_bar).
+ * Every sampler honours the config's clip_sample: ddpm and ddim clip their
+ * x0 estimate as diffusers does; the others use the epsilon of the clipped
+ * x0 estimate at each network evaluation. */
 DM_API const char *dm_sampler_name(DmSampler sampler);
 DM_API const char *dm_sampler_description(DmSampler sampler);
 DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);

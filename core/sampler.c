@@ -237,7 +237,11 @@ static float level(const Run *run, int32_t k) {
 
 /* eps (count) at grid position k from the network's output, whatever it
  * predicts (x = sqrt(ab) x0 + sqrt(1 - ab) eps; v = sqrt(ab) eps -
- * sqrt(1 - ab) x0, Salimans & Ho 2022). */
+ * sqrt(1 - ab) x0, Salimans & Ho 2022). When the scheduler config asks for
+ * clip_sample, eps is that of the denoised estimate x0 clipped to
+ * [-range, range], as DDPM and DDIM clip it (Ho et al. 2020's sampler
+ * clips x0 to the data range); without it an imperfect network's drift
+ * can carry the continuous samplers far outside the data range. */
 static bool epsilon_at(Run *run, float *eps, const float *x, int32_t k,
                        GError **error) {
   if (!evaluate(run, eps, x, run->timesteps[k], error)) return false;
@@ -247,6 +251,13 @@ static bool epsilon_at(Run *run, float *eps, const float *x, int32_t k,
     for (size_t i = 0; i < run->count; i++) eps[i] = a * eps[i] + b * x[i];
   else if (run->config->prediction_type == DM_PREDICT_SAMPLE)
     for (size_t i = 0; i < run->count; i++) eps[i] = (x[i] - a * eps[i]) / b;
+  if (run->config->clip_sample) {
+    const float range = run->config->clip_sample_range;
+    for (size_t i = 0; i < run->count; i++) {
+      const float x0 = fminf(fmaxf((x[i] - b * eps[i]) / a, -range), range);
+      eps[i] = (x[i] - a * x0) / b;
+    }
+  }
   return true;
 }
 

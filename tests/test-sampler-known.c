@@ -818,7 +818,61 @@ static void test_determinism(const DmSchedule *schedule,
   }
 }
 
-/* ---- 4. argument errors ------------------------------------------------- */
+/* ---- 4. clip_sample ----------------------------------------------------- */
+
+/* A network that sees no noise: eps = 0, so its denoised estimate
+ * x / sqrt(alpha_bar) grows without bound at high noise. */
+static bool blind_eps(float *out, const float *x, float t, void *data,
+                      GError **error) {
+  FakeModel *fm = data;
+  int32_t ti;
+  (void)x;
+  if (!timestep_index(fm, t, &ti, error)) return false;
+  memset(out, 0, fm->n * GD * sizeof *out);
+  return true;
+}
+
+static float max_abs(const float *x, size_t count) {
+  float top = 0.0f;
+  for (size_t i = 0; i < count; i++) top = fmaxf(top, fabsf(x[i]));
+  return top;
+}
+
+/* Every sampler honours the config's clip_sample: with the blind network
+ * each one's output stays within the range (the last step of sde and pc
+ * adds at most sqrt(1 - alpha_bar_0) = 0.01 of drift and no noise; 0.05
+ * allowed), while without it the probability-flow ODE keeps the initial
+ * noise scaled by 1 / sqrt(alpha_bar_T), far outside. */
+static void test_clip_sample(const DmSchedule *schedule,
+                             const DmScheduleConfig *config) {
+  enum { N = 64 };
+  FakeModel fm;
+  gaussian_init(&fm, schedule);
+  fm.n = N;
+  float x[N * GD];
+  DmScheduleConfig clipped = *config;
+  clipped.clip_sample = true;
+  clipped.clip_sample_range = 1.0f;
+  for (int s = 0; s < DM_SAMPLER_COUNT; s++) {
+    const DmSampleOptions o = {(DmSampler)s, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+    const char *name = dm_sampler_name(o.sampler);
+    run_sampler(x, N * GD, &clipped, &o, blind_eps, &fm, NULL, name);
+    const float top = max_abs(x, N * GD);
+    const bool ok = top <= 1.05f;
+    printf("%s %s, blind network, clip_sample: max |x| %.4f (want <= 1.05)\n",
+           ok ? "ok  " : "FAIL", name, (double)top);
+    DM_CHECK(ok, "%s: max |x| %g with clip_sample", name, (double)top);
+  }
+  const DmSampleOptions ode = {DM_SAMPLER_ODE, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+  run_sampler(x, N * GD, config, &ode, blind_eps, &fm, NULL, "ode");
+  const float top = max_abs(x, N * GD);
+  const bool ok = top > 10.0f;
+  printf("%s ode, blind network, no clip_sample: max |x| %.1f (want > 10)\n",
+         ok ? "ok  " : "FAIL", (double)top);
+  DM_CHECK(ok, "ode without clip_sample: max |x| %g", (double)top);
+}
+
+/* ---- 5. argument errors ------------------------------------------------- */
 
 static bool cancel_at_3(int32_t done, int32_t total, void *data) {
   (void)total, (void)data;
@@ -911,7 +965,7 @@ static void test_errors(const DmSchedule *schedule,
   g_clear_error(&error);
 }
 
-/* ---- 5. names ----------------------------------------------------------- */
+/* ---- 6. names ----------------------------------------------------------- */
 
 static void test_names(void) {
   for (int i = 0; i < DM_SAMPLER_COUNT; i++) {
@@ -941,6 +995,7 @@ int main(void) {
   test_names();
   test_errors(schedule, &config);
   test_determinism(schedule, &config);
+  test_clip_sample(schedule, &config);
   test_gaussian(schedule, &config);
   test_mixture(schedule, &config);
   test_continuous_samplers(schedule, &config);
