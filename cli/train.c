@@ -406,6 +406,10 @@ static bool start_run(Run *run, GError **error) {
 }
 
 static bool save_checkpoint(Run *run, double session_seconds, GError **error) {
+  /* the log first, so that it covers every step the checkpoint has taken
+   * even when the process is killed later */
+  if (run->loss_log && fflush(run->loss_log) == 0)
+    fsync(fileno(run->loss_log));
   RunNotes notes = run->notes;
   notes.elapsed += session_seconds;
   char *json = notes_to_json(&notes);

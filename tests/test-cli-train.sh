@@ -89,6 +89,27 @@ cmp -s "$tmp/sample1.png" "$tmp/sample2.png" &&
   echo "ok   the resumed run's model gives the same sample" ||
   { echo "FAIL the resumed run's model differs"; failures=$((failures + 1)); }
 
+# killed (SIGKILL: no clean exit) after a checkpoint, then resumed: the
+# loss log still has every step, none missing before the checkpoint's
+"$exe" train $common --steps 60 --checkpoint-every 2 --work-dir "$tmp/wk" \
+  --out "$tmp/mk.safetensors" 2>/dev/null &
+pid=$!
+waited=0
+while [ ! -e "$tmp/wk/checkpoint.safetensors" ] && [ $waited -lt 600 ]; do
+  sleep 0.1; waited=$((waited + 1))
+done
+sleep 0.3
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect 0 "resume the killed run" "$exe" train --resume -q --work-dir "$tmp/wk" \
+  --out "$tmp/mk.safetensors"
+if [ "$(cut -f1 "$tmp/wk/loss.tsv" | tr '\n' ' ')" = "$(seq 0 59 | tr '\n' ' ')" ]; then
+  echo "ok   a killed run's loss log, resumed, has every step 0..59 once"
+else
+  echo "FAIL the killed run's loss log:"; cut -f1 "$tmp/wk/loss.tsv" | tr '\n' ' '
+  failures=$((failures + 1))
+fi
+
 # a mask-conditioned model: trained, recognised, used with guidance
 expect 0 "train a mask-conditioned model" "$exe" train $common --steps 2 \
   --conditioning mask --p-uncond 0.5 --work-dir "$tmp/wc" \
