@@ -59,16 +59,22 @@
 #define TASK_FLOATS ((size_t)1 << 18)
 #define MIN_TASK_TILES ((size_t)32)
 #define MAX_TASK_TILES ((size_t)128)
-/* Thinner convs (an RGB input or output) would mostly multiply padding. */
+/* Where the direct kernels are faster: thinner convs (an RGB input or
+ * output) would mostly multiply padding, and with fewer tiles the weights'
+ * transforms (C_in C_out kernels per call) cost more than they save. */
 #define MIN_CHANNELS 16
+#define MIN_TILES 256
 
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE static inline __attribute__((always_inline))
 
 bool dm_conv2d_winograd_fits(const DmConvShape *s) {
+  const size_t tiles = (size_t)s->n * (size_t)((s->h_out + TILE - 1) / TILE) *
+                       (size_t)((s->w_out + TILE - 1) / TILE);
   return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
          s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
-         s->c_in >= MIN_CHANNELS && s->c_out >= MIN_CHANNELS;
+         s->c_in >= MIN_CHANNELS && s->c_out >= MIN_CHANNELS &&
+         tiles >= MIN_TILES;
 }
 
 static size_t padded_channels(int32_t c) {
