@@ -40,4 +40,21 @@ bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *shape);
 bool dm_conv2d_weight_grad_avx512(float *dweight, const float *dout,
                                   const float *in, const DmConvShape *shape);
 
+/* The Winograd F(4x4, 3x3) kernels (conv-winograd.c) for the 3x3 stride-1
+ * padding-1 convs that keep the size, any channel count and image size;
+ * dm_conv2d_winograd_fits says where they beat the direct kernels (enough
+ * channels and tiles). Only call when dm_conv2d_avx512_available(). The
+ * forward has dm_conv2d_forward's
+ * contract; the weight gradient adds to dweight (C_out, C_in, 3, 3) as
+ * dm_conv2d_backward defines it. Scratch: the transformed weights or each
+ * thread's gradient partial (36 C_in C_out floats, channels padded to 32),
+ * and per thread the transforms of a task's tiles (about 1 MiB, at most
+ * 128 tiles); false when it cannot be allocated. */
+bool dm_conv2d_winograd_fits(const DmConvShape *shape);
+bool dm_conv2d_forward_winograd(float *out, const float *in,
+                                const float *weight, const float *bias,
+                                const DmConvShape *shape, bool accumulate);
+bool dm_conv2d_weight_grad_winograd(float *dweight, const float *dout,
+                                    const float *in, const DmConvShape *shape);
+
 #endif /* DM_CONV_KERNELS_H */

@@ -225,6 +225,8 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *s,
                        bool accumulate) {
   const bool pointwise = is_pointwise(s);
+  if (use_avx512() && dm_conv2d_winograd_fits(s))
+    return dm_conv2d_forward_winograd(out, in, weight, bias, s, accumulate);
   if (!pointwise && use_avx512())
     return dm_conv2d_forward_avx512(out, in, weight, bias, s, accumulate);
   const size_t hw_in = (size_t)s->h_in * s->w_in;
@@ -480,6 +482,10 @@ bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
   } else if (din && adjoint_is_conv(s)) {
     if (!transposed_conv(din, dout, weight, s)) return false;
     din = NULL; /* done */
+  }
+  if (dweight && use_avx512() && dm_conv2d_winograd_fits(s)) {
+    if (!dm_conv2d_weight_grad_winograd(dweight, dout, in, s)) return false;
+    dweight = NULL; /* done */
   }
   if (dweight && use_avx512() && dm_conv2d_weight_grad_avx512_fits(s)) {
     if (!dm_conv2d_weight_grad_avx512(dweight, dout, in, s)) return false;

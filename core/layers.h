@@ -36,8 +36,11 @@ typedef struct {
 /* out (N, C_out, H_out, W_out) = conv(in (N, C_in, H_in, W_in), weight
  * (C_out, C_in, k, k)) + bias (C_out); when `accumulate` the result is added
  * to what `out` holds. Tiled over output pixels so that scratch stays
- * bounded whatever the image size: the AVX-512 kernel (conv-avx512.c) where
- * the CPU has it and the conv is not 1x1, else im2col + cblas_sgemm. */
+ * bounded whatever the image size. Where the CPU has AVX-512: Winograd
+ * F(4x4, 3x3) (conv-winograd.c) for 3x3 stride-1 padding-1 convs that keep
+ * the size with at least 16 channels each way, the direct kernel
+ * (conv-avx512.c) for the other convs but 1x1; else, and for 1x1 convs,
+ * im2col + cblas_sgemm. */
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *shape,
                        bool accumulate);
@@ -46,10 +49,11 @@ bool dm_conv2d_forward(float *out, const float *in, const float *weight,
  * transposed convolution of dout (N, C_out, H_out, W_out); dweight (C_out,
  * C_in, k, k) += sum over images and pixels of dout col^T (col: the
  * forward's im2col matrix); dbias (C_out) += sum of dout over images and
- * pixels. dweight: for the 3x3 stride-1 convs that keep the size, the
- * AVX-512 kernel where the CPU has it, else cblas_sgemm on column tiles;
- * either way each thread sums into a private (C_out, C_in k k) partial,
- * the partials then added in thread order. din: for 1x1 convs weight^T
+ * pixels. dweight: for the 3x3 stride-1 convs that keep the size, where
+ * the CPU has AVX-512, Winograd's adjoint (conv-winograd.c; the direct
+ * kernel for fewer than 16 channels), else cblas_sgemm on column tiles;
+ * each thread sums into a private partial, the partials then added in
+ * thread order. din: for 1x1 convs weight^T
  * dout by cblas_sgemm; for other stride-1 convs, the forward conv of dout
  * with the kernel transposed and flipped; for stride 2, col2im of weight^T
  * dout on tiles of whole output rows, even tiles first, then odd ones, as

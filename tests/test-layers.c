@@ -4,6 +4,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <string.h>
 
+#include "conv-kernels.h"
 #include "dm-test.h"
 #include "layers.h"
 
@@ -30,7 +31,12 @@ static void conv_reference(float *out, const float *in, const float *weight,
         }
 }
 
-static void check_conv(const char *label, DmConvShape s, bool accumulate) {
+typedef bool (*ConvForward)(float *out, const float *in, const float *weight,
+                            const float *bias, const DmConvShape *shape,
+                            bool accumulate);
+
+static void check_conv_with(const char *label, DmConvShape s, bool accumulate,
+                            ConvForward forward) {
   const size_t in_count = (size_t)s.n * s.c_in * s.h_in * s.w_in;
   const size_t out_count = (size_t)s.n * s.c_out * s.h_out * s.w_out;
   const size_t w_count = (size_t)s.c_out * s.c_in * s.kernel * s.kernel;
@@ -44,14 +50,74 @@ static void check_conv(const char *label, DmConvShape s, bool accumulate) {
     for (size_t i = 0; i < out_count; i++) want[i] += got[i];
   else
     memset(got, 0xff, out_count * sizeof(float)); /* NaN: must be overwritten */
-  DM_CHECK(dm_conv2d_forward(got, in, weight, bias, &s, accumulate),
-           "%s: allocation", label);
+  DM_CHECK(forward(got, in, weight, bias, &s, accumulate), "%s: allocation",
+           label);
   dm_test_compare(label, got, want, out_count, 1e-4, 1e-5);
   g_free(in);
   g_free(weight);
   g_free(bias);
   g_free(got);
   g_free(want);
+}
+
+static void check_conv(const char *label, DmConvShape s, bool accumulate) {
+  check_conv_with(label, s, accumulate, dm_conv2d_forward);
+}
+
+/* din and dweight of dm_conv2d_backward against the adjoint of
+ * conv_reference in double: din[ci][iy][ix] += w[co][ci][ky][kx] r[co][y][x]
+ * and dweight[co][ci][ky][kx] += r[co][y][x] in[ci][iy][ix] wherever the
+ * forward reads in[ci][iy][ix] for out[co][y][x]; dweight by `weight_grad`. */
+typedef bool (*ConvWeightGrad)(float *dweight, const float *dout,
+                               const float *in, const DmConvShape *shape);
+
+/* dweight of dm_conv2d_backward alone. */
+static bool backward_weight_grad(float *dweight, const float *dout,
+                                 const float *in, const DmConvShape *s) {
+  return dm_conv2d_backward(NULL, dweight, NULL, dout, in, NULL, s);
+}
+
+static void check_conv_backward(const char *label, DmConvShape s,
+                                ConvWeightGrad weight_grad) {
+  const int32_t k = s.kernel;
+  const size_t in_count = (size_t)s.n * s.c_in * s.h_in * s.w_in;
+  const size_t out_count = (size_t)s.n * s.c_out * s.h_out * s.w_out;
+  const size_t w_count = (size_t)s.c_out * s.c_in * k * k;
+  float *in = dm_test_random_floats(in_count, 1.0f, 5);
+  float *weight = dm_test_random_floats(w_count, 0.1f, 6);
+  float *r = dm_test_random_floats(out_count, 1.0f, 7);
+  double *din = g_new0(double, in_count), *dweight = g_new0(double, w_count);
+  for (int32_t n = 0; n < s.n; n++)
+    for (int32_t co = 0; co < s.c_out; co++)
+      for (int32_t y = 0; y < s.h_out; y++)
+        for (int32_t x = 0; x < s.w_out; x++) {
+          const double g = r[((size_t)(n * s.c_out + co) * s.h_out + y) * s.w_out + x];
+          for (int32_t ci = 0; ci < s.c_in; ci++)
+            for (int32_t ky = 0; ky < k; ky++)
+              for (int32_t kx = 0; kx < k; kx++) {
+                const int32_t iy = y * s.stride - s.pad_top + ky;
+                const int32_t ix = x * s.stride - s.pad_left + kx;
+                if (iy < 0 || iy >= s.h_in || ix < 0 || ix >= s.w_in) continue;
+                const size_t i = ((size_t)(n * s.c_in + ci) * s.h_in + iy) * s.w_in + ix;
+                const size_t w = ((size_t)(co * s.c_in + ci) * k + ky) * k + kx;
+                din[i] += weight[w] * g;
+                dweight[w] += g * in[i];
+              }
+        }
+  float *want_din = g_new(float, in_count), *want_dweight = g_new(float, w_count);
+  for (size_t i = 0; i < in_count; i++) want_din[i] = (float)din[i];
+  for (size_t i = 0; i < w_count; i++) want_dweight[i] = (float)dweight[i];
+  float *got_din = g_new0(float, in_count), *got_dweight = g_new0(float, w_count);
+  DM_CHECK(weight_grad(got_dweight, r, in, &s) &&
+               dm_conv2d_backward(got_din, NULL, NULL, r, in, weight, &s),
+           "%s: allocation", label);
+  char *din_label = g_strdup_printf("%s din", label);
+  char *dweight_label = g_strdup_printf("%s dweight", label);
+  dm_test_compare(din_label, got_din, want_din, in_count, 1e-4, 1e-5);
+  dm_test_compare(dweight_label, got_dweight, want_dweight, w_count, 1e-4, 1e-5);
+  g_free(din_label), g_free(dweight_label);
+  g_free(in), g_free(weight), g_free(r), g_free(din), g_free(dweight);
+  g_free(want_din), g_free(want_dweight), g_free(got_din), g_free(got_dweight);
 }
 
 static void test_conv(void) {
@@ -63,10 +129,33 @@ static void test_conv(void) {
   /* Rows of half a panel, and a last panel half outside the image. */
   check_conv("conv2d 3x3 16 wide", (DmConvShape){2, 5, 7, 16, 6, 7, 16, 3, 1, 1, 1}, false);
   check_conv("conv2d 3x3 accumulate", (DmConvShape){1, 4, 6, 6, 3, 6, 6, 3, 1, 1, 1}, true);
-  /* Downsampler, diffusers downsample_padding 1 and 0 (right/bottom only). */
-  check_conv("conv2d stride2 pad1", (DmConvShape){2, 3, 8, 10, 4, 4, 5, 3, 2, 1, 1}, false);
-  check_conv("conv2d stride2 pad0", (DmConvShape){2, 3, 8, 10, 4, 4, 5, 3, 2, 0, 0}, false);
-  check_conv("conv2d 1x1", (DmConvShape){2, 7, 5, 3, 4, 5, 3, 1, 1, 0, 0}, false);
+  /* The Winograd F(4x4, 3x3) kernels (AVX-512) called directly, as
+   * dm_conv2d_forward and _backward take them only for enough channels and
+   * tiles: channel counts off the 32-channel padding, sizes off the 4-pixel
+   * tiles, 1x1 and 2x2 images (several whole images per task, a last group
+   * short of images), a 70x45 image cut into rectangles; din through the
+   * forward of the flipped kernel (dm_conv2d_backward, Winograd for the
+   * last, large shape). */
+  if (!dm_conv2d_avx512_available()) return;
+  const DmConvShape winograd[] = {
+      {2, 17, 9, 7, 18, 9, 7, 3, 1, 1, 1},
+      {3, 16, 1, 1, 33, 1, 1, 3, 1, 1, 1},
+      {5, 20, 2, 2, 16, 2, 2, 3, 1, 1, 1},
+      {3, 3, 5, 6, 2, 5, 6, 3, 1, 1, 1},
+      {2, 16, 70, 45, 24, 70, 45, 3, 1, 1, 1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(winograd); i++) {
+    const DmConvShape *w = &winograd[i];
+    char *label = g_strdup_printf("winograd %dx%dx%d>%dx%dx%d", w->n, w->c_in,
+                                  w->h_in, w->c_out, w->h_out, w->w_out);
+    check_conv_with(label, *w, i % 2 == 1, dm_conv2d_forward_winograd);
+    check_conv_backward(label, *w, dm_conv2d_weight_grad_winograd);
+    g_free(label);
+  }
+  DM_CHECK(dm_conv2d_winograd_fits(&winograd[G_N_ELEMENTS(winograd) - 1]),
+           "the large shape does not take the Winograd kernels");
+  check_conv_backward("conv2d 3x3 backward", (DmConvShape){2, 5, 9, 7, 6, 9, 7, 3, 1, 1, 1},
+                      backward_weight_grad);
 }
 
 /* ---- group norm -------------------------------------------------------- */
