@@ -144,91 +144,146 @@ AVX512 INLINE void output_grad_1d(__m512 out[WINDOW], const __m512 in[TILE]) {
   out[5] = y3;
 }
 
-/* out (6) = G in (3), in double: the weights' transforms are scalar and
- * cheap (multiplications by the reciprocals, which round in double's last
- * place only). */
-static void weight_1d(double out[WINDOW], const double in[3]) {
-  const double third = 1.0 / 3.0, fifteenth = 1.0 / 15.0;
+/* The weights' transforms run in double, eight kernels a vector (their
+ * cost is C_in C_out per call, small beside the products): the
+ * multiplications by the reciprocals round in double's last place only. */
+#define KERNELS 8
+
+/* out (6) = G in (3). */
+AVX512 INLINE void weight_1d(__m512d out[WINDOW], const __m512d in[3]) {
+  const __m512d third = _mm512_set1_pd(1.0 / 3.0);
+  const __m512d fifteenth = _mm512_set1_pd(1.0 / 15.0);
+  const __m512d two = _mm512_set1_pd(2.0), four = _mm512_set1_pd(4.0);
+  const __m512d sum02 = _mm512_add_pd(in[0], in[2]);
   out[0] = in[0];
-  out[1] = (in[0] + in[1] + in[2]) * third;
-  out[2] = (in[1] - in[0] - in[2]) * third;
-  out[3] = -(16.0 * in[0] + 8.0 * in[1] + 4.0 * in[2]) * fifteenth;
-  out[4] = (in[0] - 2.0 * in[1] + 4.0 * in[2]) * fifteenth;
+  out[1] = _mm512_mul_pd(_mm512_add_pd(sum02, in[1]), third);
+  out[2] = _mm512_mul_pd(_mm512_sub_pd(in[1], sum02), third);
+  /* -(16 g0 + 8 g1 + 4 g2) / 15 = -4 (4 g0 + 2 g1 + g2) / 15 */
+  out[3] = _mm512_mul_pd(
+      _mm512_fmadd_pd(four, in[0], _mm512_fmadd_pd(two, in[1], in[2])),
+      _mm512_set1_pd(-4.0 / 15.0));
+  out[4] = _mm512_mul_pd(
+      _mm512_fmadd_pd(four, in[2], _mm512_fnmadd_pd(two, in[1], in[0])),
+      fifteenth);
   out[5] = in[2];
 }
 
 /* out (3) = G^T in (6): the adjoint. */
-static void weight_grad_1d(double out[3], const double in[WINDOW]) {
-  const double third = 1.0 / 3.0, fifteenth = 1.0 / 15.0;
-  out[0] = in[0] + (in[1] - in[2]) * third + (in[4] - 16.0 * in[3]) * fifteenth;
-  out[1] = (in[1] + in[2]) * third - (8.0 * in[3] + 2.0 * in[4]) * fifteenth;
-  out[2] = (in[1] - in[2]) * third + (4.0 * in[4] - 4.0 * in[3]) * fifteenth +
-           in[5];
+AVX512 INLINE void weight_grad_1d(__m512d out[3], const __m512d in[WINDOW]) {
+  const __m512d third = _mm512_set1_pd(1.0 / 3.0);
+  const __m512d fifteenth = _mm512_set1_pd(1.0 / 15.0);
+  const __m512d diff12 = _mm512_sub_pd(in[1], in[2]);
+  const __m512d sum12 = _mm512_add_pd(in[1], in[2]);
+  out[0] = _mm512_add_pd(
+      _mm512_fmadd_pd(diff12, third, in[0]),
+      _mm512_mul_pd(_mm512_fnmadd_pd(_mm512_set1_pd(16.0), in[3], in[4]),
+                    fifteenth));
+  out[1] = _mm512_fnmadd_pd(
+      _mm512_fmadd_pd(_mm512_set1_pd(8.0), in[3],
+                      _mm512_mul_pd(_mm512_set1_pd(2.0), in[4])),
+      fifteenth, _mm512_mul_pd(sum12, third));
+  out[2] = _mm512_add_pd(
+      _mm512_fmadd_pd(diff12, third, in[5]),
+      _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(4.0),
+                                  _mm512_sub_pd(in[4], in[3])),
+                    fifteenth));
 }
 
-/* u (6 x 6) = G g G^T for a kernel g (3 x 3). */
-static void weight_transform(double u[POSITIONS], const float g[9]) {
-  double rows[3 * WINDOW]; /* g G^T, (3, 6) */
-  for (int i = 0; i < 3; i++) {
-    const double row[3] = {g[3 * i], g[3 * i + 1], g[3 * i + 2]};
-    weight_1d(rows + WINDOW * i, row);
-  }
+/* u (6 x 6) = G g G^T for kernels g (3 x 3), row-major. */
+AVX512 INLINE void weight_transform(__m512d u[POSITIONS], const __m512d g[9]) {
+  __m512d rows[3 * WINDOW]; /* g G^T, (3, 6) */
+  for (int i = 0; i < 3; i++) weight_1d(rows + WINDOW * i, g + 3 * i);
   for (int j = 0; j < WINDOW; j++) {
-    const double column[3] = {rows[j], rows[WINDOW + j], rows[2 * WINDOW + j]};
-    double out[WINDOW];
+    const __m512d column[3] = {rows[j], rows[WINDOW + j], rows[2 * WINDOW + j]};
+    __m512d out[WINDOW];
     weight_1d(out, column);
     for (int i = 0; i < WINDOW; i++) u[WINDOW * i + j] = out[i];
   }
 }
 
-/* g (3 x 3) = G^T x G for x (6 x 6). */
-static void weight_grad_transform(double g[9], const double x[POSITIONS]) {
-  double rows[WINDOW * 3]; /* x G, (6, 3) */
+/* g (3 x 3) = G^T x G for x (6 x 6), row-major. */
+AVX512 INLINE void weight_grad_transform(__m512d g[9],
+                                         const __m512d x[POSITIONS]) {
+  __m512d rows[WINDOW * 3]; /* x G, (6, 3) */
   for (int i = 0; i < WINDOW; i++) weight_grad_1d(rows + 3 * i, x + WINDOW * i);
   for (int j = 0; j < 3; j++) {
-    double column[WINDOW], out[3];
+    __m512d column[WINDOW], out[3];
     for (int i = 0; i < WINDOW; i++) column[i] = rows[3 * i + j];
     weight_grad_1d(out, column);
     for (int i = 0; i < 3; i++) g[3 * i + j] = out[i];
   }
 }
 
+/* The float offsets of KERNELS kernels from `first` on, `step` kernels
+ * apart. */
+AVX512 INLINE __m512i kernel_indices(int32_t first, size_t step) {
+  long long offsets[KERNELS];
+  for (int lane = 0; lane < KERNELS; lane++)
+    offsets[lane] = (long long)(((size_t)first + lane) * step * 9);
+  return _mm512_loadu_si512(offsets);
+}
+
+/* The lanes of KERNELS kernels from `first` on that lie before `count`. */
+static __mmask8 kernel_mask(int32_t first, int32_t count) {
+  return (__mmask8)((1u << CLAMP(count - first, 0, KERNELS)) - 1);
+}
+
 /* u (36, cp_in, cp_out) = G g G^T of every kernel g of weight (C_out,
  * C_in, 3, 3), zeros for the padding channels. */
-static void transform_weights(float *u, const float *weight, int32_t c_in,
-                              int32_t c_out, size_t cp_in, size_t cp_out) {
+AVX512 static void transform_weights(float *u, const float *weight,
+                                     int32_t c_in, int32_t c_out, size_t cp_in,
+                                     size_t cp_out) {
   const size_t stride = position_stride(cp_in, cp_out);
-  memset(u, 0, POSITIONS * stride * sizeof(float));
+  for (int pos = 0; pos < POSITIONS; pos++)
+    memset(u + pos * stride + (size_t)c_in * cp_out, 0,
+           (cp_in - (size_t)c_in) * cp_out * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int32_t ci = 0; ci < c_in; ci++)
-    for (int32_t co = 0; co < c_out; co++) {
-      double full[POSITIONS];
-      weight_transform(full, weight + ((size_t)co * c_in + ci) * 9);
+    for (int32_t co = 0; co < (int32_t)cp_out; co += KERNELS) {
+      const __mmask8 mask = kernel_mask(co, c_out);
+      const __m512i index = kernel_indices(co, (size_t)c_in);
+      __m512d g[9], full[POSITIONS];
+      for (int k = 0; k < 9; k++)
+        g[k] = _mm512_cvtps_pd(_mm512_mask_i64gather_ps(
+            _mm256_setzero_ps(), mask, index, weight + (size_t)ci * 9 + k, 4));
+      weight_transform(full, g);
       for (int pos = 0; pos < POSITIONS; pos++)
-        u[pos * stride + (size_t)ci * cp_out + co] = (float)full[pos];
+        _mm256_storeu_ps(u + pos * stride + (size_t)ci * cp_out + co,
+                         _mm512_cvtpd_ps(full[pos]));
     }
 }
 
 /* dweight (C_out, C_in, 3, 3) += G^T x G for every (co, ci), x (36) the
  * sum of the threads' partials (36, cp_out, cp_in) in thread order. */
-static void add_weight_grads(float *dweight, float *const *partials,
-                             int32_t threads, int32_t c_in, int32_t c_out,
-                             size_t cp_in, size_t cp_out) {
+AVX512 static void add_weight_grads(float *dweight, float *const *partials,
+                                    int32_t threads, int32_t c_in,
+                                    int32_t c_out, size_t cp_in,
+                                    size_t cp_out) {
   const size_t stride = position_stride(cp_out, cp_in);
 #pragma omp parallel for schedule(static)
   for (int32_t co = 0; co < c_out; co++)
-    for (int32_t ci = 0; ci < c_in; ci++) {
-      double x[POSITIONS], kernel[9];
+    for (int32_t ci = 0; ci < c_in; ci += KERNELS) {
+      const __mmask8 mask = kernel_mask(ci, c_in);
+      const __m512i index = kernel_indices(ci, 1);
+      __m512d x[POSITIONS], kernel[9];
       for (int pos = 0; pos < POSITIONS; pos++) {
-        float total = 0.0f;
+        __m256 total = _mm256_setzero_ps();
         for (int32_t t = 0; t < threads; t++)
           if (partials[t])
-            total += partials[t][pos * stride + (size_t)co * cp_in + ci];
-        x[pos] = total;
+            total = _mm256_add_ps(
+                total, _mm256_loadu_ps(partials[t] + pos * stride +
+                                       (size_t)co * cp_in + ci));
+        x[pos] = _mm512_cvtps_pd(total);
       }
       weight_grad_transform(kernel, x);
-      float *g = dweight + ((size_t)co * c_in + ci) * 9;
-      for (int i = 0; i < 9; i++) g[i] += (float)kernel[i];
+      float *g = dweight + (size_t)co * c_in * 9;
+      for (int i = 0; i < 9; i++) {
+        const __m256 old = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), mask,
+                                                    index, g + i, 4);
+        _mm512_mask_i64scatter_ps(
+            g + i, mask, index,
+            _mm256_add_ps(old, _mm512_cvtpd_ps(kernel[i])), 4);
+      }
     }
 }
 
