@@ -228,63 +228,81 @@ static __mmask8 kernel_mask(int32_t first, int32_t count) {
   return (__mmask8)((1u << CLAMP(count - first, 0, KERNELS)) - 1);
 }
 
+/* Row ci of u (36, cp_in, cp_out): G g G^T of the kernels g of weight
+ * (C_out, C_in, 3, 3) from input channel ci, zeros for padding channels. */
+AVX512 static void transform_weight_row(float *u, const float *weight,
+                                        int32_t ci, int32_t c_in,
+                                        int32_t c_out, size_t cp_out,
+                                        size_t stride) {
+  for (int32_t co = 0; co < (int32_t)cp_out; co += KERNELS) {
+    const __mmask8 mask = kernel_mask(co, c_out);
+    const __m512i index = kernel_indices(co, (size_t)c_in);
+    __m512d g[9], full[POSITIONS];
+    for (int k = 0; k < 9; k++)
+      g[k] = _mm512_cvtps_pd(_mm512_mask_i64gather_ps(
+          _mm256_setzero_ps(), mask, index, weight + (size_t)ci * 9 + k, 4));
+    weight_transform(full, g);
+    for (int pos = 0; pos < POSITIONS; pos++)
+      _mm256_storeu_ps(u + pos * stride + (size_t)ci * cp_out + co,
+                       _mm512_cvtpd_ps(full[pos]));
+  }
+}
+
 /* u (36, cp_in, cp_out) = G g G^T of every kernel g of weight (C_out,
- * C_in, 3, 3), zeros for the padding channels. */
-AVX512 static void transform_weights(float *u, const float *weight,
-                                     int32_t c_in, int32_t c_out, size_t cp_in,
-                                     size_t cp_out) {
+ * C_in, 3, 3), zeros for the padding channels. The rows are separate
+ * functions so that the OpenMP-outlined loop needs no AVX-512 itself
+ * (clang does not give it the caller's target attribute). */
+static void transform_weights(float *u, const float *weight, int32_t c_in,
+                              int32_t c_out, size_t cp_in, size_t cp_out) {
   const size_t stride = position_stride(cp_in, cp_out);
   for (int pos = 0; pos < POSITIONS; pos++)
     memset(u + pos * stride + (size_t)c_in * cp_out, 0,
            (cp_in - (size_t)c_in) * cp_out * sizeof(float));
 #pragma omp parallel for schedule(static)
   for (int32_t ci = 0; ci < c_in; ci++)
-    for (int32_t co = 0; co < (int32_t)cp_out; co += KERNELS) {
-      const __mmask8 mask = kernel_mask(co, c_out);
-      const __m512i index = kernel_indices(co, (size_t)c_in);
-      __m512d g[9], full[POSITIONS];
-      for (int k = 0; k < 9; k++)
-        g[k] = _mm512_cvtps_pd(_mm512_mask_i64gather_ps(
-            _mm256_setzero_ps(), mask, index, weight + (size_t)ci * 9 + k, 4));
-      weight_transform(full, g);
-      for (int pos = 0; pos < POSITIONS; pos++)
-        _mm256_storeu_ps(u + pos * stride + (size_t)ci * cp_out + co,
-                         _mm512_cvtpd_ps(full[pos]));
+    transform_weight_row(u, weight, ci, c_in, c_out, cp_out, stride);
+}
+
+/* Row co of dweight (C_out, C_in, 3, 3) += G^T x G for every ci, x (36)
+ * the sum of the threads' partials (36, cp_out, cp_in) in thread order. */
+AVX512 static void add_weight_grad_row(float *dweight, float *const *partials,
+                                       int32_t threads, int32_t co,
+                                       int32_t c_in, size_t cp_in,
+                                       size_t stride) {
+  for (int32_t ci = 0; ci < c_in; ci += KERNELS) {
+    const __mmask8 mask = kernel_mask(ci, c_in);
+    const __m512i index = kernel_indices(ci, 1);
+    __m512d x[POSITIONS], kernel[9];
+    for (int pos = 0; pos < POSITIONS; pos++) {
+      __m256 total = _mm256_setzero_ps();
+      for (int32_t t = 0; t < threads; t++)
+        if (partials[t])
+          total = _mm256_add_ps(
+              total, _mm256_loadu_ps(partials[t] + pos * stride +
+                                     (size_t)co * cp_in + ci));
+      x[pos] = _mm512_cvtps_pd(total);
     }
+    weight_grad_transform(kernel, x);
+    float *g = dweight + (size_t)co * c_in * 9;
+    for (int i = 0; i < 9; i++) {
+      const __m256 old = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), mask,
+                                                  index, g + i, 4);
+      _mm512_mask_i64scatter_ps(
+          g + i, mask, index,
+          _mm256_add_ps(old, _mm512_cvtpd_ps(kernel[i])), 4);
+    }
+  }
 }
 
 /* dweight (C_out, C_in, 3, 3) += G^T x G for every (co, ci), x (36) the
  * sum of the threads' partials (36, cp_out, cp_in) in thread order. */
-AVX512 static void add_weight_grads(float *dweight, float *const *partials,
-                                    int32_t threads, int32_t c_in,
-                                    int32_t c_out, size_t cp_in,
-                                    size_t cp_out) {
+static void add_weight_grads(float *dweight, float *const *partials,
+                             int32_t threads, int32_t c_in, int32_t c_out,
+                             size_t cp_in, size_t cp_out) {
   const size_t stride = position_stride(cp_out, cp_in);
 #pragma omp parallel for schedule(static)
   for (int32_t co = 0; co < c_out; co++)
-    for (int32_t ci = 0; ci < c_in; ci += KERNELS) {
-      const __mmask8 mask = kernel_mask(ci, c_in);
-      const __m512i index = kernel_indices(ci, 1);
-      __m512d x[POSITIONS], kernel[9];
-      for (int pos = 0; pos < POSITIONS; pos++) {
-        __m256 total = _mm256_setzero_ps();
-        for (int32_t t = 0; t < threads; t++)
-          if (partials[t])
-            total = _mm256_add_ps(
-                total, _mm256_loadu_ps(partials[t] + pos * stride +
-                                       (size_t)co * cp_in + ci));
-        x[pos] = _mm512_cvtps_pd(total);
-      }
-      weight_grad_transform(kernel, x);
-      float *g = dweight + (size_t)co * c_in * 9;
-      for (int i = 0; i < 9; i++) {
-        const __m256 old = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), mask,
-                                                    index, g + i, 4);
-        _mm512_mask_i64scatter_ps(
-            g + i, mask, index,
-            _mm256_add_ps(old, _mm512_cvtpd_ps(kernel[i])), 4);
-      }
-    }
+    add_weight_grad_row(dweight, partials, threads, co, c_in, cp_in, stride);
 }
 
 /* ---- channel-minor copies ---------------------------------------------- */
