@@ -291,12 +291,6 @@ AVX512 static void conv_task(float *out, const float *in, const TaskInputs *t,
 
 #define PAIRS 4
 
-/* True for the convs that dm_conv2d_weight_grad_avx512 takes. */
-bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *s) {
-  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
-         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in;
-}
-
 /* d (panels, pixels, NR) = pixels [p0, p0 + pixels) of dout (C_out, hw),
  * transposed 16 x 16 at a time; channels past C_out are zero. */
 AVX512 static void pack_dout_transposed(float *d, const float *dout,
@@ -504,11 +498,6 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
 }
 
 #else /* not x86-64 GCC/clang */
-
-bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *s) {
-  (void)s;
-  return false;
-}
 
 bool dm_conv2d_weight_grad_avx512(float *dweight, const float *dout,
                                   const float *in, const DmConvShape *s) {

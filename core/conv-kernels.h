@@ -32,11 +32,14 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
                               const float *bias, const DmConvShape *shape,
                               bool accumulate);
 
+/* True for the 3x3 stride-1 padding-1 convs that keep the size, the ones
+ * the weight-gradient and Winograd kernels below take (layers.c). */
+bool dm_conv2d_is_same_size_3x3(const DmConvShape *shape);
+
 /* dweight (C_out, C_in, 3, 3) += the weight gradient of the conv from dout
- * and in, as dm_conv2d_backward defines it, for the 3x3 stride-1 padding-1
- * convs that keep the size (dm_conv2d_weight_grad_avx512_fits). Only call
- * when dm_conv2d_avx512_available(); false when out of memory. */
-bool dm_conv2d_weight_grad_avx512_fits(const DmConvShape *shape);
+ * and in, as dm_conv2d_backward defines it, for the convs of
+ * dm_conv2d_is_same_size_3x3. Only call when dm_conv2d_avx512_available();
+ * false when out of memory. */
 bool dm_conv2d_weight_grad_avx512(float *dweight, const float *dout,
                                   const float *in, const DmConvShape *shape);
 

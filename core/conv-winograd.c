@@ -71,10 +71,8 @@
 bool dm_conv2d_winograd_fits(const DmConvShape *s) {
   const size_t tiles = (size_t)s->n * (size_t)((s->h_out + TILE - 1) / TILE) *
                        (size_t)((s->w_out + TILE - 1) / TILE);
-  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
-         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in &&
-         s->c_in >= MIN_CHANNELS && s->c_out >= MIN_CHANNELS &&
-         tiles >= MIN_TILES;
+  return dm_conv2d_is_same_size_3x3(s) && s->c_in >= MIN_CHANNELS &&
+         s->c_out >= MIN_CHANNELS && tiles >= MIN_TILES;
 }
 
 static size_t padded_channels(int32_t c) {

@@ -209,6 +209,11 @@ static bool is_pointwise(const DmConvShape *s) {
          s->pad_left == 0;
 }
 
+bool dm_conv2d_is_same_size_3x3(const DmConvShape *s) {
+  return s->kernel == 3 && s->stride == 1 && s->pad_top == 1 &&
+         s->pad_left == 1 && s->h_out == s->h_in && s->w_out == s->w_in;
+}
+
 /* The AVX-512 kernel, unless the CPU lacks it or DM_CONV_KERNEL=blas asks
  * for the OpenBLAS path (tests run both). */
 static bool use_avx512(void) {
@@ -487,7 +492,7 @@ bool dm_conv2d_backward(float *din, float *dweight, float *dbias,
     if (!dm_conv2d_weight_grad_winograd(dweight, dout, in, s)) return false;
     dweight = NULL; /* done */
   }
-  if (dweight && use_avx512() && dm_conv2d_weight_grad_avx512_fits(s)) {
+  if (dweight && use_avx512() && dm_conv2d_is_same_size_3x3(s)) {
     if (!dm_conv2d_weight_grad_avx512(dweight, dout, in, s)) return false;
     dweight = NULL; /* done */
   }
