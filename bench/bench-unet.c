@@ -11,7 +11,8 @@
  *                              training forward + backward, images per
  *                              second, and each one's peak RSS
  *   bench-unet --train-run forward|train SIZE   (internal) one row of --train
- *   bench-unet --train-ops     tiny64 at the --train batch and size, layer
+ *   bench-unet --train-ops [SIZE]   tiny64 at one --train shape (64: 64x64
+ *                              batch 16, the default; 32: 32x32 batch 32), layer
  *                              by layer: each distinct conv, group norm and
  *                              attention of the network timed alone (forward,
  *                              and the backward's input and weight
@@ -271,6 +272,7 @@ typedef struct {
 typedef struct {
   Op items[64];
   int count;
+  int32_t size, batch; /* the input's side and the batch of every op */
 } OpList;
 
 static void add_op(OpList *list, Op op) {
@@ -289,7 +291,7 @@ static void add_op(OpList *list, Op op) {
 static void add_conv(OpList *list, int32_t c_in, int32_t c_out, int32_t size,
                      int32_t kernel, int32_t stride, int32_t pad) {
   add_op(list, (Op){.kind = OP_CONV,
-                    .conv = dm_unet_conv_shape(TRAIN_BATCH, c_in, size, size,
+                    .conv = dm_unet_conv_shape(list->batch, c_in, size, size,
                                                c_out, kernel, stride, pad)});
 }
 
@@ -310,19 +312,19 @@ static void add_block(OpList *list, const BlockLayout *block, int32_t size) {
   }
 }
 
-/* Every layer with parameters of `model` at TRAIN_SIZE, deduplicated. */
+/* Every layer with parameters of `model` at list->size, deduplicated. */
 static void list_ops(OpList *list, const DmModel *model) {
   const DmUnetConfig *config = &model->config;
   const DmUnetLayout *layout = model->layout;
   const int32_t levels = config->n_levels, c0 = config->block_out_channels[0];
-  add_conv(list, config->in_channels, c0, TRAIN_SIZE, 3, 1, 1);
+  add_conv(list, config->in_channels, c0, list->size, 3, 1, 1);
   for (int32_t level = 0; level < levels; level++) {
-    const int32_t size = TRAIN_SIZE >> level, c = config->block_out_channels[level];
+    const int32_t size = list->size >> level, c = config->block_out_channels[level];
     add_block(list, &layout->down[level], size);
     if (layout->down[level].has_resample)
       add_conv(list, c, c, size, 3, 2, config->downsample_padding);
   }
-  const int32_t bottom = TRAIN_SIZE >> (levels - 1);
+  const int32_t bottom = list->size >> (levels - 1);
   if (config->has_mid_block) {
     add_resnet(list, &layout->mid_resnets[0], bottom);
     if (layout->mid_has_attention)
@@ -331,15 +333,15 @@ static void list_ops(OpList *list, const DmModel *model) {
     add_resnet(list, &layout->mid_resnets[1], bottom);
   }
   for (int32_t i = 0; i < levels; i++) {
-    const int32_t level = levels - 1 - i, size = TRAIN_SIZE >> level;
+    const int32_t level = levels - 1 - i, size = list->size >> level;
     add_block(list, &layout->up[i], size);
     if (layout->up[i].has_resample) {
       const int32_t c = config->block_out_channels[level];
       add_conv(list, c, c, 2 * size, 3, 1, 1);
     }
   }
-  add_op(list, (Op){.kind = OP_NORM, .c = c0, .size = TRAIN_SIZE});
-  add_conv(list, c0, config->out_channels, TRAIN_SIZE, 3, 1, 1);
+  add_op(list, (Op){.kind = OP_NORM, .c = c0, .size = list->size});
+  add_conv(list, c0, config->out_channels, list->size, 3, 1, 1);
 }
 
 static float *random_floats(size_t count) {
@@ -386,18 +388,19 @@ static OpTimes time_conv(const DmConvShape *s) {
   return t;
 }
 
-static OpTimes time_norm(int32_t c, int32_t size, const DmModel *model) {
-  const size_t hw = (size_t)size * size, count = (size_t)TRAIN_BATCH * c * hw;
+static OpTimes time_norm(int32_t c, int32_t size, int32_t batch,
+                         const DmModel *model) {
+  const size_t hw = (size_t)size * size, count = (size_t)batch * c * hw;
   const int32_t groups = model->config.norm_num_groups;
   const float eps = model->config.norm_eps;
   float *in = random_floats(count), *out = random_floats(count);
   float *din = calloc(count, sizeof(float)), *params = random_floats(4 * c);
   OpTimes t = {0};
   TIME_MEDIAN(t.part[0], dm_groupnorm_forward(out, in, params, params + c,
-                                              TRAIN_BATCH, c, hw, groups, eps, true));
+                                              batch, c, hw, groups, eps, true));
   TIME_MEDIAN(t.part[1], check(dm_groupnorm_backward(din, params + 2 * c, params + 3 * c,
                                                      out, in, params, params + c,
-                                                     TRAIN_BATCH, c, hw, groups, eps,
+                                                     batch, c, hw, groups, eps,
                                                      true), NULL));
   free(in);
   free(out);
@@ -406,21 +409,22 @@ static OpTimes time_norm(int32_t c, int32_t size, const DmModel *model) {
   return t;
 }
 
-static OpTimes time_attention(const Op *op, const DmModel *model) {
+static OpTimes time_attention(const Op *op, int32_t batch,
+                              const DmModel *model) {
   const AttentionLayout *a = op->attention;
   const size_t hw = (size_t)op->size * op->size;
-  const size_t count = (size_t)TRAIN_BATCH * op->c * hw;
+  const size_t count = (size_t)batch * op->c * hw;
   float *in = random_floats(count), *out = random_floats(count);
   float *din = calloc(count, sizeof(float));
   float *grads = calloc(model->params.total, sizeof(float));
   const DmAttentionWeights weights = dm_unet_attention_weights(model->params.data, a);
   const DmAttentionGrads dweights = dm_unet_attention_grads(grads, a);
   OpTimes t = {0};
-  TIME_MEDIAN(t.part[0], check(dm_attention_forward(out, in, &weights, TRAIN_BATCH, op->c,
+  TIME_MEDIAN(t.part[0], check(dm_attention_forward(out, in, &weights, batch, op->c,
                                                     hw, a->heads, a->groups, a->eps,
                                                     a->rescale), NULL));
   TIME_MEDIAN(t.part[1], check(dm_attention_backward(din, &dweights, out, in, &weights,
-                                                     TRAIN_BATCH, op->c, hw, a->heads,
+                                                     batch, op->c, hw, a->heads,
                                                      a->groups, a->eps, a->rescale),
                                NULL));
   free(in);
@@ -432,13 +436,19 @@ static OpTimes time_attention(const Op *op, const DmModel *model) {
 
 static const char *const kind_names[] = {"conv", "norm", "attention"};
 
-static void train_ops_table(void) {
+static int train_ops_table(int32_t size) {
+  int32_t batch = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++)
+    if (train_shapes[i][0] == size) batch = train_shapes[i][1];
+  if (batch == 0) return 2;
   DmModel *model = bench_make_model(find_layout("tiny64"));
   OpList *list = calloc(1, sizeof *list);
+  list->size = size;
+  list->batch = batch;
   list_ops(list, model);
   printf("tiny64, batch %d, %dx%d, %d threads, medians of %d; ms per call "
-         "times the count; GFLOP/s of the convs\n", TRAIN_BATCH, TRAIN_SIZE,
-         TRAIN_SIZE, dm_get_num_threads(), repeat_count);
+         "times the count; GFLOP/s of the convs\n", batch, size, size,
+         dm_get_num_threads(), repeat_count);
   printf("sgemm 1024^3: %.1f GFLOP/s\n", sgemm_gflops(1024));
   printf("%-9s %-22s %3s %9s %9s %9s %7s %7s %7s\n", "kind", "shape", "n",
          "forward", "dinput", "dweight", "GF/s f", "GF/s di", "GF/s dw");
@@ -457,8 +467,8 @@ static void train_ops_table(void) {
               s->h_out * s->w_out;
     } else {
       snprintf(shape, sizeof shape, "%d %dx%d", op->c, op->size, op->size);
-      t = op->kind == OP_NORM ? time_norm(op->c, op->size, model)
-                              : time_attention(op, model);
+      t = op->kind == OP_NORM ? time_norm(op->c, op->size, batch, model)
+                              : time_attention(op, batch, model);
     }
     printf("%-9s %-22s %3d %9.1f %9.1f %9.1f", kind_names[op->kind], shape,
            op->count, op->count * t.part[0] * 1e3, op->count * t.part[1] * 1e3,
@@ -475,11 +485,13 @@ static void train_ops_table(void) {
            totals[k][0] * 1e3, totals[k][1] * 1e3, totals[k][2] * 1e3);
   free(list);
   dm_model_free(model);
+  return 0;
 }
 
 int main(int argc, char **argv) {
   dm_set_num_threads(0);
-  bool train = false, train_ops = false;
+  bool train = false;
+  int32_t train_ops_size = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
       dm_set_num_threads(atoi(argv[++i]));
@@ -492,13 +504,14 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[i], "--train") == 0) {
       train = true;
     } else if (strcmp(argv[i], "--train-ops") == 0) {
-      train_ops = true;
+      train_ops_size = TRAIN_SIZE;
+      if (i + 1 < argc && argv[i + 1][0] != '-') train_ops_size = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--peak") == 0 && i + 2 < argc) {
       return peak_mode(argv[i + 1], atoi(argv[i + 2]));
     } else if (strcmp(argv[i], "--train-run") == 0 && i + 2 < argc) {
       return train_run(argv[i + 1], atoi(argv[i + 2]));
     } else {
-      fprintf(stderr, "usage: bench-unet [--threads N] [--repeat N] [--memory | --train | --train-ops]\n");
+      fprintf(stderr, "usage: bench-unet [--threads N] [--repeat N] [--memory | --train | --train-ops [SIZE]]\n");
       return 2;
     }
   }
@@ -506,10 +519,7 @@ int main(int argc, char **argv) {
     train_table(argv[0]);
     return 0;
   }
-  if (train_ops) {
-    train_ops_table();
-    return 0;
-  }
+  if (train_ops_size > 0) return train_ops_table(train_ops_size);
   speed_table();
   return 0;
 }

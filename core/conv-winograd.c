@@ -63,7 +63,7 @@
  * output) would mostly multiply padding, and with fewer tiles the weights'
  * transforms (C_in C_out kernels per call) cost more than they save. */
 #define MIN_CHANNELS 16
-#define MIN_TILES 256
+#define MIN_TILES 128
 
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE static inline __attribute__((always_inline))
