@@ -80,11 +80,20 @@ static void browse_models(GtkButton *button, GimpProcedureConfig *config) {
   gtk_widget_destroy(chooser);
 }
 
+/* `preferred` if it is among the installed `names`, else the first name
+ * (NULL when none is installed). */
+static const gchar *default_model(gchar **names, const gchar *preferred) {
+  for (gchar **name = names; *name; name++)
+    if (g_strcmp0(*name, preferred) == 0) return *name;
+  return names[0];
+}
+
 /* The model: an editable combo box offering the installed models by name
- * (the first one chosen when the setting is empty), and a "Browse…" button
- * for any other file or folder. */
+ * (`preferred`, else the first one, chosen when the setting is empty), and
+ * a "Browse…" button for any other file or folder. */
 static void add_model_box(GimpProcedureDialog *dialog,
-                          GimpProcedureConfig *config) {
+                          GimpProcedureConfig *config,
+                          const gchar *preferred) {
   GParamSpec *pspec =
       g_object_class_find_property(G_OBJECT_GET_CLASS(config), "model");
   GtkWidget *label = gimp_procedure_dialog_get_label(
@@ -99,7 +108,7 @@ static void add_model_box(GimpProcedureDialog *dialog,
   gchar *model = NULL;
   g_object_get(config, "model", &model, NULL);
   if ((model == NULL || *model == '\0') && names[0] != NULL)
-    g_object_set(config, "model", names[0], NULL);
+    g_object_set(config, "model", default_model(names, preferred), NULL);
   g_free(model);
   g_strfreev(names);
   g_object_bind_property(config, "model", gtk_bin_get_child(GTK_BIN(combo)),
@@ -178,7 +187,9 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
       target->inpaint ? _("Heal Selection (Diffusion)")
                       : _("Generate (Diffusion)"));
   GimpProcedureDialog *procedure_dialog = GIMP_PROCEDURE_DIALOG(dialog);
-  add_model_box(procedure_dialog, config);
+  /* The bundled models: photo heals, texture generates seamless materials. */
+  add_model_box(procedure_dialog, config,
+                target->inpaint ? "photo" : "texture");
   add_seed_box(procedure_dialog, config);
   add_advanced(procedure_dialog, target->inpaint);
   GtkWidget *label = gimp_procedure_dialog_get_label(
