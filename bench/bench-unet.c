@@ -215,12 +215,17 @@ static void time_train_step(DmModel *model, const Batch *b, double *forward,
 /* The training shapes of --train: side and batch. */
 static const int32_t train_shapes[][2] = {{TRAIN_SIZE, TRAIN_BATCH}, {32, 32}};
 
+/* The batch of the training shape of side `size`, 0 if there is none. */
+static int32_t train_batch(int32_t size) {
+  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++)
+    if (train_shapes[i][0] == size) return train_shapes[i][1];
+  return 0;
+}
+
 /* One row of --train: "forward" (inference) or "train", at `size` with
  * that shape's batch. */
 static int train_run(const char *what, int32_t size) {
-  int32_t batch = 0;
-  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++)
-    if (train_shapes[i][0] == size) batch = train_shapes[i][1];
+  const int32_t batch = train_batch(size);
   if (batch == 0) return 2;
   DmModel *model = bench_make_model(find_layout("tiny64"));
   const double before = peak_rss_mib();
@@ -437,9 +442,7 @@ static OpTimes time_attention(const Op *op, int32_t batch,
 static const char *const kind_names[] = {"conv", "norm", "attention"};
 
 static int train_ops_table(int32_t size) {
-  int32_t batch = 0;
-  for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++)
-    if (train_shapes[i][0] == size) batch = train_shapes[i][1];
+  const int32_t batch = train_batch(size);
   if (batch == 0) return 2;
   DmModel *model = bench_make_model(find_layout("tiny64"));
   OpList *list = calloc(1, sizeof *list);
