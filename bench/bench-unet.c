@@ -7,9 +7,9 @@
  *   bench-unet --memory        peak RSS of tiny64 forwards at 256..1024 px
  *   bench-unet --peak LAYOUT SIZE   (internal) one forward, prints VmHWM
  *   bench-unet --train         tiny64 at 64x64 batch 16 and 32x32 batch 32:
- *                              seconds of the inference forward against the
- *                              training forward + backward, images per
- *                              second, and each one's peak RSS
+ *                              seconds of the inference forward against a
+ *                              training step (forward, backward, AdamW),
+ *                              images per second, and each one's peak RSS
  *   bench-unet --train-run forward|train SIZE   (internal) one row of --train
  *   bench-unet --train-ops [SIZE]   tiny64 at one --train shape (64: 64x64
  *                              batch 16, the default; 32: 32x32 batch 32), layer
@@ -32,6 +32,7 @@
 
 #include "bench-common.h"
 #include "dm-private.h"
+#include "dm-train.h"
 #include "unet-train.h"
 
 static int repeat_count = 5;
@@ -182,32 +183,40 @@ static void memory_table(const char *self) {
 #define TRAIN_BATCH 16
 #define TRAIN_SIZE 64
 
-/* Median seconds of the training forward and of the backward (from a
- * dout of ones / numel, gradients zeroed before each), after a warm-up. */
-static void time_train_step(DmModel *model, const Batch *b, double *forward,
-                            double *backward) {
+/* Median seconds of one training step's forward, backward (from a dout of
+ * ones / numel, gradients zeroed first) and AdamW update, after a warm-up:
+ * the same parts that bench/torch-train.py times in PyTorch. */
+static void time_train_step(DmModel *model, const Batch *b, double seconds[3]) {
   GError *error = NULL;
   const DmTensor *x = b->x;
+  const size_t count = model->params.total;
   DmUnetTape *tape = dm_unet_tape_new(model, x->n, x->h, x->w, &error);
   DmTensor *dout = dm_tensor_new(x->n, 3, x->h, x->w, &error);
-  float *grads = malloc(model->params.total * sizeof(float));
-  check(tape && dout && grads, error);
+  DmAdamWState *adam = dm_adamw_state_new(count, &error);
+  float *grads = malloc(count * sizeof(float));
+  check(tape && dout && adam && grads, error);
+  DmAdamWOptions options;
+  dm_adamw_options_default(&options);
   for (size_t i = 0; i < dm_tensor_numel(dout); i++)
     dout->data[i] = 1.0f / (float)dm_tensor_numel(dout);
-  double forward_times[16], backward_times[16];
+  double times[3][16];
   for (int r = -1; r < repeat_count; r++) {
-    const double start = now_seconds();
+    double marks[4];
+    marks[0] = now_seconds();
     check(dm_unet_forward_train(model, tape, b->out, x, b->t, &error), error);
-    const double middle = now_seconds();
-    memset(grads, 0, model->params.total * sizeof(float));
+    marks[1] = now_seconds();
+    memset(grads, 0, count * sizeof(float));
     check(dm_unet_backward(model, tape, grads, NULL, dout, &error), error);
-    if (r < 0) continue;
-    forward_times[r] = middle - start;
-    backward_times[r] = now_seconds() - middle;
+    marks[2] = now_seconds();
+    dm_adamw_step(adam, model->params.data, grads, 1e-4f, &options);
+    marks[3] = now_seconds();
+    for (int part = 0; part < 3 && r >= 0; part++)
+      times[part][r] = marks[part + 1] - marks[part];
   }
-  *forward = median(forward_times, repeat_count);
-  *backward = median(backward_times, repeat_count);
+  for (int part = 0; part < 3; part++)
+    seconds[part] = median(times[part], repeat_count);
   free(grads);
+  dm_adamw_state_free(adam);
   dm_tensor_free(dout);
   dm_unet_tape_free(tape);
 }
@@ -229,20 +238,20 @@ static int train_run(const char *what, int32_t size) {
   if (batch == 0) return 2;
   DmModel *model = bench_make_model(find_layout("tiny64"));
   const double before = peak_rss_mib();
-  double forward = 0.0, backward = 0.0;
+  double seconds[3] = {0.0, 0.0, 0.0}; /* forward, backward, AdamW */
   if (strcmp(what, "forward") == 0) {
-    forward = time_forward(model, batch, size, true);
+    seconds[0] = time_forward(model, batch, size, true);
   } else {
     Batch b = batch_new(batch, size);
-    time_train_step(model, &b, &forward, &backward);
+    time_train_step(model, &b, seconds);
     batch_free(&b);
   }
+  const double total = seconds[0] + seconds[1] + seconds[2];
   char shape[32];
   snprintf(shape, sizeof shape, "%dx%d b%d", size, size, batch);
-  printf("%-11s %-18s %8.3f %8.3f %8.3f %7.1f %9.1f %9.1f\n", shape,
-         backward > 0.0 ? "forward + backward" : "inference forward",
-         forward, backward, forward + backward,
-         batch / (forward + backward), peak_rss_mib(), before);
+  printf("%-11s %-9s %8.3f %8.3f %8.3f %8.3f %7.1f %9.1f %9.1f\n", shape,
+         seconds[1] > 0.0 ? "train" : "inference", seconds[0], seconds[1],
+         seconds[2], total, batch / total, peak_rss_mib(), before);
   dm_model_free(model);
   return 0;
 }
@@ -251,8 +260,9 @@ static void train_table(const char *self) {
   printf("tiny64, %d threads, medians of %d after a warm-up, one process "
          "per row; cblas_sgemm 1024^3 right before: %.1f GFLOP/s\n",
          dm_get_num_threads(), repeat_count, sgemm_gflops(1024));
-  printf("%-11s %-18s %8s %8s %8s %7s %9s %9s\n", "shape", "", "forward",
-         "backward", "total s", "img/s", "peak MiB", "before");
+  printf("%-11s %-9s %8s %8s %8s %8s %7s %9s %9s\n", "shape", "step",
+         "forward", "backward", "AdamW", "total s", "img/s", "peak MiB",
+         "before");
   for (size_t i = 0; i < G_N_ELEMENTS(train_shapes); i++) {
     char size[16];
     snprintf(size, sizeof size, "%d", train_shapes[i][0]);
