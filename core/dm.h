@@ -289,10 +289,19 @@ typedef struct {
    * evaluation; any other w runs the network on two images each time.
    * 0 .. 20; default 1. dm_sample() only checks its range. */
   float guidance_scale;
+  /* Where sampling starts (SDEdit, Meng et al. 2022, as diffusers'
+   * img2img `strength`): 1 starts from pure noise at the first timestep;
+   * s in (0, 1) runs only the last max(1, floor(s * steps)) steps, from
+   * the image that x holds on entry noised to the first of them
+   * (sqrt(alpha_bar) x + sqrt(1 - alpha_bar) z, Ho et al. 2020 eq. 4).
+   * In dm_model_inpaint that image is a smooth fill of the hole, so the
+   * fill's tones come from its surroundings. 0 counts as 1, so options
+   * set to zero start from noise. 0 .. 1; default 1. */
+  float strength;
 } DmSampleOptions;
 
 /* DDIM, 50 steps, seed 0, eta 0, snr 0.16, one corrector step, no
- * resampling, guidance 1. */
+ * resampling, guidance 1, strength 1. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
 /* The network seen by a sampler: model_output (C, H, W) = the raw network
@@ -327,8 +336,8 @@ typedef struct {
 } DmSampleGrid;
 
 /* Draws x (channels, height, width) from the model: pure noise in, a sample
- * out. With `inpaint`, known values (mask 0) of the result equal `known`
- * exactly. `progress` may be NULL. The number of network evaluations is
+ * out (with options->strength < 1: x's contents, noised, in). With
+ * `inpaint`, known values (mask 0) of the result equal `known` exactly. `progress` may be NULL. The number of network evaluations is
  * dm_sample_evaluations(). */
 DM_API bool dm_sample(float *x, const DmSampleGrid *grid,
                       const DmScheduleConfig *config,
@@ -522,7 +531,8 @@ DM_API bool dm_model_measure_evaluation(DmModel *model, int32_t width,
 DM_API int32_t dm_model_evaluation_batch(const DmModel *model,
                                          const DmSampleOptions *options);
 /* image (C, H, W) = an unconditional sample of the model (a
- * mask-conditioned model in its dropout mode, guidance ignored). */
+ * mask-conditioned model in its dropout mode, guidance ignored); refuses
+ * a strength below 1, which needs an image to start from. */
 DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,
                               int32_t height, const DmSampleOptions *options,
                               const DmAreaOptions *area_options,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dm-private.h"
+#include "fill.h"
 
 void dm_area_options_default(DmAreaOptions *options) {
   *options = (DmAreaOptions){.context_margin = -1,
@@ -456,6 +457,15 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     condition = new_condition(model, known, mask_area, area_plane, error);
     ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
   }
+  /* With strength < 1 the sampler starts from the hole smoothly filled. */
+  if (ok && options->strength > 0.0f && options->strength < 1.0f) {
+    memcpy(sample, known, count * sizeof(float));
+    ok = dm_fill_smooth(sample, mask_area, channels, area.width, area.height);
+    if (!ok)
+      g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                  "out of memory for the smooth fill of a %dx%d work area",
+                  area.width, area.height);
+  }
   if (ok) {
     const DmSampleGrid grid = {channels, area.height, area.width, area.x,
                                area.y};
@@ -505,6 +515,12 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   if (area_options->seamless && !check_seamless(model, width, height,
                                                 area_options, error))
     return false;
+  if (options->strength > 0.0f && options->strength < 1.0f) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a strength below 1 needs an image to start from: it is for "
+                "inpainting, not generation (strength %g)", options->strength);
+    return false;
+  }
   float *condition =
       new_condition(model, NULL, NULL, (size_t)width * height, error);
   if (condition == NULL &&

@@ -72,13 +72,23 @@ void dm_sample_options_default(DmSampleOptions *options) {
   *options = (DmSampleOptions){.sampler = DM_SAMPLER_DDIM, .steps = 50,
                                .seed = 0, .eta = 0.0f, .snr = 0.16f,
                                .corrector_steps = 1,
-                               .guidance_scale = 1.0f};
+                               .guidance_scale = 1.0f, .strength = 1.0f};
 }
 
-/* Whether RePaint jumps back up after reaching grid position k. */
+/* The grid position sampling starts at: 0, or with a strength s < 1 the
+ * first of the last max(1, floor(s * steps)) positions (diffusers' img2img
+ * arithmetic). */
+static int32_t first_position(const DmSampleOptions *o) {
+  if (o->strength == 0.0f || o->strength >= 1.0f) return 0;
+  const int32_t run = (int32_t)((double)o->strength * o->steps);
+  return o->steps - (run < 1 ? 1 : run);
+}
+
+/* Whether RePaint jumps back up after reaching grid position k (never to
+ * before the start). */
 static bool is_jump_point(const DmSampleOptions *o, int32_t k) {
   return o->jump_length > 0 && o->jump_repeats > 1 && k < o->steps &&
-         k % o->jump_length == 0 && k >= o->jump_length;
+         k % o->jump_length == 0 && k - o->jump_length >= first_position(o);
 }
 
 static bool uses_corrector(DmSampler sampler) {
@@ -104,8 +114,10 @@ static int32_t step_evaluations(const DmSampleOptions *o, int32_t k) {
  * repeats and corrector steps multiply). */
 static int64_t count_evaluations(const DmSampleOptions *options) {
   int64_t total = 0;
-  for (int32_t k = 0; k < options->steps; k++) total += step_evaluations(options, k);
-  for (int32_t k = 1; k < options->steps; k++)
+  const int32_t first = first_position(options);
+  for (int32_t k = first; k < options->steps; k++)
+    total += step_evaluations(options, k);
+  for (int32_t k = first + 1; k < options->steps; k++)
     if (is_jump_point(options, k))
       for (int32_t back = k - options->jump_length; back < k; back++)
         total += (int64_t)(options->jump_repeats - 1) *
@@ -149,6 +161,8 @@ static bool check_options(const DmSampleOptions *o,
     problem = "jump length and repeats must be between 0 and 1000";
   else if (!(o->guidance_scale >= 0.0f && o->guidance_scale <= 20.0f))
     problem = "the guidance scale must be between 0 and 20";
+  else if (!(o->strength >= 0.0f && o->strength <= 1.0f))
+    problem = "the strength must be between 0 and 1";
   else if (count_evaluations(o) > DM_MAX_EVALUATIONS)
     problem = "these options need more than 10 million network evaluations";
   if (problem == NULL) return true;
@@ -457,12 +471,18 @@ static bool run_steps(Run *run, float *x, GError **error) {
   int32_t *repeats_left = g_new(int32_t, o->steps + 1);
   for (int32_t k = 0; k <= o->steps; k++)
     repeats_left[k] = is_jump_point(o, k) ? o->jump_repeats - 1 : 0;
-  draw_noise(run, x, 0, 0); /* x_T ~ N(0, I) */
-  float alpha_bar = level(run, 0);
+  const int32_t first = first_position(o);
+  float alpha_bar = level(run, first);
+  if (first == 0) {
+    draw_noise(run, x, 0, 0); /* x_T ~ N(0, I) */
+  } else { /* x_t from the start image x (Ho et al. 2020, eq. 4) */
+    draw_noise(run, run->noise, 0, 0);
+    dm_add_noise(x, x, run->noise, run->count, alpha_bar);
+  }
   if (run->inpaint) replace_known(run, x, run->inpaint, alpha_bar, 1, 0);
   bool ok = true;
   uint64_t move = 0;
-  for (int32_t k = 0; ok && k < o->steps; move++) {
+  for (int32_t k = first; ok && k < o->steps; move++) {
     ok = take_step(run, x, k, 2 * move + 2, &alpha_bar, error);
     if (!ok) break;
     if (run->inpaint)

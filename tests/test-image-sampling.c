@@ -87,12 +87,12 @@ static void test_window_independence(const DmScheduleConfig *config,
     const char *label;
     DmSampleOptions o;
   } cases[] = {
-      {"ddpm", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ddim eta 1", {DM_SAMPLER_DDIM, 20, 7, 1.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"sde", {DM_SAMPLER_SDE, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ode", {DM_SAMPLER_ODE, 10, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"langevin", {DM_SAMPLER_LANGEVIN, 10, 7, 0.0f, 0.16f, 2, 0, 0, 1.0f}},
-      {"ddpm + RePaint", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 5, 3, 1.0f}},
+      {"ddpm", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ddim eta 1", {DM_SAMPLER_DDIM, 20, 7, 1.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"sde", {DM_SAMPLER_SDE, 20, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ode", {DM_SAMPLER_ODE, 10, 7, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"langevin", {DM_SAMPLER_LANGEVIN, 10, 7, 0.0f, 0.16f, 2, 0, 0, 1.0f, 1.0f}},
+      {"ddpm + RePaint", {DM_SAMPLER_DDPM, 20, 7, 0.0f, 0.16f, 1, 5, 3, 1.0f, 1.0f}},
   };
   float *known = g_new(float, C * H * W), *mask = g_new(float, C * H * W);
   for (int32_t i = 0; i < C * H * W; i++) {
@@ -122,7 +122,7 @@ static void test_window_independence(const DmScheduleConfig *config,
 /* The same options on 1 and 2 threads give bit-identical samples. */
 static void test_thread_independence(const DmScheduleConfig *config,
                                      Pointwise *model) {
-  const DmSampleOptions o = {DM_SAMPLER_PC, 10, 3, 0.0f, 0.16f, 2, 0, 0, 1.0f};
+  const DmSampleOptions o = {DM_SAMPLER_PC, 10, 3, 0.0f, 0.16f, 2, 0, 0, 1.0f, 1.0f};
   dm_set_num_threads(1);
   float *one = sample_window(config, model, &o, 0, 0, H, W, NULL, NULL);
   dm_set_num_threads(2);
@@ -186,6 +186,13 @@ static bool cancel_at_2(int32_t done, int32_t total, void *user_data) {
   return done < 2;
 }
 
+/* DmProgressFunc: counts evaluations into *(int32_t *)user_data. */
+static bool count_calls(int32_t done, int32_t total, void *user_data) {
+  (void)total;
+  *(int32_t *)user_data = done;
+  return true;
+}
+
 static void test_model_inpaint(DmModel *model) {
   enum { IW = 48, IH = 40 };
   float *image = test_image(IW, IH), *before = g_memdup2(image, sizeof(float) * 3 * IW * IH);
@@ -231,6 +238,30 @@ static void test_model_inpaint(DmModel *model) {
          pass ? "ok  " : "FAIL", error ? error->message : "(no error)");
   DM_CHECK(pass, "cancel");
   g_clear_error(&error);
+  /* strength 0.5: half the steps, from the smoothly filled hole; known
+   * values stay exact; generation has no image to start from */
+  memcpy(before, image, sizeof(float) * 3 * IW * IH);
+  o.strength = 0.5f;
+  int32_t evaluations = 0;
+  ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, count_calls,
+                        &evaluations, &error);
+  DM_CHECK_OK(ok, error);
+  kept_differs = 0;
+  for (size_t i = 0; i < 3 * (size_t)IW * IH; i++)
+    if (!(mask[i % (IW * IH)] > 0.0f))
+      kept_differs += memcmp(&image[i], &before[i], sizeof(float)) != 0;
+  pass = evaluations == 2 && kept_differs == 0;
+  printf("%s inpaint with strength 0.5: %d evaluations (want 2), %zu "
+         "unselected values differ (want 0)\n", pass ? "ok  " : "FAIL",
+         evaluations, kept_differs);
+  DM_CHECK(pass, "inpaint with strength 0.5");
+  ok = dm_model_generate(model, image, 16, 16, &o, &area, NULL, NULL, &error);
+  pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  printf("%s generation refuses strength 0.5: %s\n", pass ? "ok  " : "FAIL",
+         error ? error->message : "(no error)");
+  DM_CHECK(pass, "generation accepted strength 0.5");
+  g_clear_error(&error);
+  o.strength = 1.0f;
   /* absurd options are refused before any work */
   area.tile_size = 8;
   ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, NULL, NULL,

@@ -596,10 +596,10 @@ static const struct {
   DmSampleOptions options;
   double extra_mean, extra_cov;
 } continuous_cases[] = {
-    {"sde 1000 steps", {DM_SAMPLER_SDE, 1000, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
-    {"pc 500 steps, 1 corrector", {DM_SAMPLER_PC, 500, 12, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
-    {"ode 100 steps (Heun)", {DM_SAMPLER_ODE, 100, 13, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.02, 0.02},
-    {"langevin 100 levels x 10, r 0.3", {DM_SAMPLER_LANGEVIN, 100, 14, 0.0f, 0.3f, 10, 0, 0, 1.0f}, 0.02, 0.04},
+    {"sde 1000 steps", {DM_SAMPLER_SDE, 1000, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.02, 0.02},
+    {"pc 500 steps, 1 corrector", {DM_SAMPLER_PC, 500, 12, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.02, 0.02},
+    {"ode 100 steps (Heun)", {DM_SAMPLER_ODE, 100, 13, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.02, 0.02},
+    {"langevin 100 levels x 10, r 0.3", {DM_SAMPLER_LANGEVIN, 100, 14, 0.0f, 0.3f, 10, 0, 0, 1.0f, 1.0f}, 0.02, 0.04},
 };
 
 /* Fraction of the mixture samples nearer the first component's mean. */
@@ -644,7 +644,7 @@ static void test_continuous_samplers(const DmSchedule *schedule,
   /* Song & Ermon 2019, §3.2: Langevin at one small noise level cannot put
    * the right mass on each mode (from noise it ends near an even split),
    * annealing over the levels can (just checked above). */
-  const DmSampleOptions plain = {DM_SAMPLER_LANGEVIN, 1, 15, 0.0f, 0.16f, 100, 0, 0, 1.0f};
+  const DmSampleOptions plain = {DM_SAMPLER_LANGEVIN, 1, 15, 0.0f, 0.16f, 100, 0, 0, 1.0f, 1.0f};
   run_sampler(y, MN * MD, config, &plain, mixture_eps, &mixture, NULL,
               "plain langevin");
   const double w = first_weight(&mixture, y);
@@ -854,7 +854,7 @@ static void test_clip_sample(const DmSchedule *schedule,
   clipped.clip_sample = true;
   clipped.clip_sample_range = 1.0f;
   for (int s = 0; s < DM_SAMPLER_COUNT; s++) {
-    const DmSampleOptions o = {(DmSampler)s, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+    const DmSampleOptions o = {(DmSampler)s, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f};
     const char *name = dm_sampler_name(o.sampler);
     run_sampler(x, N * GD, &clipped, &o, blind_eps, &fm, NULL, name);
     const float top = max_abs(x, N * GD);
@@ -863,7 +863,7 @@ static void test_clip_sample(const DmSchedule *schedule,
            ok ? "ok  " : "FAIL", name, (double)top);
     DM_CHECK(ok, "%s: max |x| %g with clip_sample", name, (double)top);
   }
-  const DmSampleOptions ode = {DM_SAMPLER_ODE, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+  const DmSampleOptions ode = {DM_SAMPLER_ODE, 20, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f};
   run_sampler(x, N * GD, config, &ode, blind_eps, &fm, NULL, "ode");
   const float top = max_abs(x, N * GD);
   const bool ok = top > 10.0f;
@@ -872,7 +872,82 @@ static void test_clip_sample(const DmSchedule *schedule,
   DM_CHECK(ok, "ode without clip_sample: max |x| %g", (double)top);
 }
 
-/* ---- 5. argument errors ------------------------------------------------- */
+/* ---- 5. strength: starting from an image ------------------------------- */
+
+/* x (count) = value everywhere, then dm_sample with the blind network. */
+static void run_from(float *x, size_t count, float value,
+                     const DmScheduleConfig *config, const DmSampleOptions *o,
+                     FakeModel *fm) {
+  GError *error = NULL;
+  for (size_t i = 0; i < count; i++) x[i] = value;
+  fm->calls = 0;
+  const DmSampleGrid grid = {1, 1, (int32_t)count, 0, 0};
+  DM_CHECK_OK(dm_sample(x, &grid, config, o, blind_eps, fm, NULL, NULL, NULL,
+                        &error), error);
+}
+
+/* DDIM (eta 0, 20 steps) with strength 0.5 runs the last 10 steps, from
+ * x noised to timesteps[10] (SDEdit). With the blind network (eps = 0) each
+ * step scales x by sqrt(alpha_bar_prev / alpha_bar_t) and the last lands
+ * at alpha_bar 1, so the output is x_t / sqrt(alpha_bar_start) = x +
+ * sqrt((1 - ab) / ab) z: mean x, standard deviation sqrt((1 - ab) / ab).
+ * Strength 1 (or 0) starts from noise and ignores x. */
+static void test_strength(const DmSchedule *schedule,
+                          const DmScheduleConfig *config) {
+  enum { N = 256 };
+  FakeModel fm;
+  gaussian_init(&fm, schedule);
+  fm.n = N;
+  static float x[N * GD], y[N * GD];
+  const DmSampleOptions half = {.sampler = DM_SAMPLER_DDIM, .steps = 20,
+                                .seed = 3, .strength = 0.5f};
+  int32_t timesteps[20];
+  GError *error = NULL;
+  DM_CHECK_OK(dm_schedule_timesteps(config, 20, timesteps, &error), error);
+  run_from(x, N * GD, 0.5f, config, &half, &fm);
+  const double ab = schedule->alphas_cumprod[timesteps[10]];
+  double mean = 0.0, square = 0.0;
+  for (size_t i = 0; i < N * GD; i++) {
+    mean += x[i] - 0.5;
+    square += (x[i] - 0.5) * (x[i] - 0.5);
+  }
+  mean /= N * GD;
+  const double sd = sqrt(square / (N * GD) - mean * mean);
+  const double want_sd = sqrt((1.0 - ab) / ab);
+  /* 4 standard errors of a mean and of a standard deviation */
+  const double n = N * GD;
+  const bool ok = fm.calls == 10 && dm_sample_evaluations(&half) == 10 &&
+                  fm.first_t == (float)timesteps[10] &&
+                  fabs(mean) <= 4.0 * want_sd / sqrt(n) &&
+                  fabs(sd - want_sd) <= 4.0 * want_sd / sqrt(2.0 * n);
+  printf("%s strength 0.5: %d evaluations from t=%g (want 10 from %d); "
+         "x - start: mean %.4f, sd %.4f (want 0, %.4f)\n", ok ? "ok  " : "FAIL",
+         fm.calls, (double)fm.first_t, timesteps[10], mean, sd, want_sd);
+  DM_CHECK(ok, "strength 0.5 does not start from the noised image");
+  /* strength 1 and 0: pure noise, whatever x held */
+  for (int s = 0; s < 2; s++) {
+    DmSampleOptions full = half;
+    full.strength = (float)s;
+    run_from(x, N * GD, 0.5f, config, &full, &fm);
+    run_from(y, N * GD, -3.0f, config, &full, &fm);
+    const bool same = memcmp(x, y, sizeof x) == 0 && fm.calls == 20;
+    printf("%s strength %d: 20 evaluations, the start image ignored\n",
+           same ? "ok  " : "FAIL", s);
+    DM_CHECK(same, "strength %d depends on x or runs %d steps", s, fm.calls);
+  }
+  /* RePaint jumps never go back before the start: 10 steps, plus one
+   * jump of 5 from position 15, sampled twice */
+  DmSampleOptions jumps = half;
+  jumps.jump_length = 5;
+  jumps.jump_repeats = 2;
+  run_sampler(x, N * GD, config, &jumps, blind_eps, &fm, NULL,
+              "strength 0.5 with RePaint");
+  DM_CHECK(dm_sample_evaluations(&jumps) == 15,
+           "strength 0.5 with RePaint: %d evaluations, want 15",
+           dm_sample_evaluations(&jumps));
+}
+
+/* ---- 6. argument errors ------------------------------------------------- */
 
 static bool cancel_at_3(int32_t done, int32_t total, void *data) {
   (void)total, (void)data;
@@ -898,21 +973,24 @@ static void test_errors(const DmSchedule *schedule,
     const char *what;
     DmSampleOptions o;
   } bad[] = {
-      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f, 0.16f, 1, 0, 0, 1.0f}},
-      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN, 0.16f, 1, 0, 0, 1.0f}},
-      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f}},
-      {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, -1, 2, 1.0f}},
-      {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, 2, 5000, 1.0f}},
-      {"50M evaluations", {DM_SAMPLER_PC, 1000, 1, 0.0f, 0.16f, 100, 500, 1000, 1.0f}},
-      {"guidance -1", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, -1.0f}},
-      {"guidance NaN", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, NAN}},
-      {"guidance 21", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 21.0f}},
+      {"steps 0", {DM_SAMPLER_DDPM, 0, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"steps -5", {DM_SAMPLER_DDIM, -5, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"steps > T", {DM_SAMPLER_DDPM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ddim steps > T", {DM_SAMPLER_DDIM, 1001, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ddim eta -0.1", {DM_SAMPLER_DDIM, 10, 1, -0.1f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ddim eta 1.5", {DM_SAMPLER_DDIM, 10, 1, 1.5f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"ddim eta NaN", {DM_SAMPLER_DDIM, 10, 1, NAN, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"sampler COUNT", {DM_SAMPLER_COUNT, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"sampler 77", {(DmSampler)77, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}},
+      {"jump length -1", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, -1, 2, 1.0f, 1.0f}},
+      {"jump repeats 5000", {DM_SAMPLER_DDPM, 10, 1, 0.0f, 0.16f, 1, 2, 5000, 1.0f, 1.0f}},
+      {"50M evaluations", {DM_SAMPLER_PC, 1000, 1, 0.0f, 0.16f, 100, 500, 1000, 1.0f, 1.0f}},
+      {"guidance -1", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, -1.0f, 1.0f}},
+      {"guidance NaN", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, NAN, 1.0f}},
+      {"guidance 21", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 21.0f, 1.0f}},
+      {"strength -0.1", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, -0.1f}},
+      {"strength 1.5", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.5f}},
+      {"strength NaN", {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, NAN}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     GError *error = NULL;
@@ -930,7 +1008,7 @@ static void test_errors(const DmSchedule *schedule,
   }
   /* a progress callback returning false cancels after that evaluation */
   GError *error = NULL;
-  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+  DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f};
   fm.calls = 0;
   bool ok = dm_sample(x, &grid, config, &o, gaussian_eps, &fm, NULL,
                       cancel_at_3, NULL, &error);
@@ -965,7 +1043,7 @@ static void test_errors(const DmSchedule *schedule,
   g_clear_error(&error);
 }
 
-/* ---- 6. names ----------------------------------------------------------- */
+/* ---- 7. names ----------------------------------------------------------- */
 
 static void test_names(void) {
   for (int i = 0; i < DM_SAMPLER_COUNT; i++) {
@@ -996,6 +1074,7 @@ int main(void) {
   test_errors(schedule, &config);
   test_determinism(schedule, &config);
   test_clip_sample(schedule, &config);
+  test_strength(schedule, &config);
   test_gaussian(schedule, &config);
   test_mixture(schedule, &config);
   test_continuous_samplers(schedule, &config);

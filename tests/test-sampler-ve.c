@@ -108,13 +108,13 @@ static void test_samplers(const DmSchedule *schedule,
     DmSampleOptions o;
     double sd_tol;
   } cases[] = {
-      {"ddpm 250", {DM_SAMPLER_DDPM, 250, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"ddim 50", {DM_SAMPLER_DDIM, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"ddim 100 eta 1", {DM_SAMPLER_DDIM, 100, 11, 1.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"sde 500", {DM_SAMPLER_SDE, 500, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"pc 250", {DM_SAMPLER_PC, 250, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"ode 50", {DM_SAMPLER_ODE, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f}, 0.04},
-      {"langevin 100x10", {DM_SAMPLER_LANGEVIN, 100, 11, 0.0f, 0.3f, 10, 0, 0, 1.0f},
+      {"ddpm 250", {DM_SAMPLER_DDPM, 250, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"ddim 50", {DM_SAMPLER_DDIM, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"ddim 100 eta 1", {DM_SAMPLER_DDIM, 100, 11, 1.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"sde 500", {DM_SAMPLER_SDE, 500, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"pc 250", {DM_SAMPLER_PC, 250, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"ode 50", {DM_SAMPLER_ODE, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"langevin 100x10", {DM_SAMPLER_LANGEVIN, 100, 11, 0.0f, 0.3f, 10, 0, 0, 1.0f, 1.0f},
        0.07},
   };
   float *x = g_new(float, N);
@@ -147,7 +147,7 @@ static void test_inpaint(const DmSchedule *schedule,
     known[i] = (float)(i % 7) / 7.0f;
     mask[i] = i % 2 ? 1.0f : 0.0f;
   }
-  const DmSampleOptions o = {DM_SAMPLER_SDE, 300, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f};
+  const DmSampleOptions o = {DM_SAMPLER_SDE, 300, 5, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f};
   const DmSampleGrid grid = {1, 1, N, 0, 0};
   const DmInpaint inpaint = {known, mask};
   VeModel model = {schedule, 0};
