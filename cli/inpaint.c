@@ -6,6 +6,7 @@
 #include "image-io.h"
 
 static char *image_path, *mask_path;
+static gdouble strength = 1.0;
 
 const GOptionEntry dm_cli_inpaint_options[] = {
     DM_CLI_SAMPLING_OPTIONS,
@@ -14,6 +15,9 @@ const GOptionEntry dm_cli_inpaint_options[] = {
     {"mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
      N_("Same size as the image: white = fill, black = keep, grey = blend"),
      "FILE"},
+    {"strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength,
+     N_("Start from the hole smoothly filled and noised this far, 0 to 1 "
+        "(default 1: from pure noise)"), "S"},
     {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
      N_("Context pixels around the mask's bounding box (default: the model's "
         "receptive radius)"), "PX"},
@@ -87,6 +91,7 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   DmModel *model = NULL;
   int status = dm_cli_prepare(&options, &model);
   if (status != EXIT_OK) return status;
+  options.strength = (float)strength;
   const DmUnetConfig *config = dm_model_config(model);
   GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;

@@ -60,6 +60,13 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
       "", G_PARAM_READWRITE);
   add_sampling_arguments(procedure, &defaults);
   if (inpaint) {
+    gimp_procedure_add_double_argument(procedure, "strength",
+        _("St_rength"),
+        _("Where sampling starts: 1 from pure noise; below 1 from the "
+          "selection smoothly filled from its surroundings and noised this "
+          "far, which keeps the fill's tones closer to its surroundings and "
+          "runs only that fraction of the steps"),
+        0.05, 1.0, DM_PLUG_HEAL_STRENGTH, G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(procedure, "guidance-scale",
         _("Guidance scale (C_FG)"),
         _("Mask-conditioned models: how strongly the fill follows the "
@@ -99,6 +106,7 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
   gdouble eta = 0.0, snr = 0.0;
   dm_sample_options_default(&settings->sample);
   gdouble guidance_scale = settings->sample.guidance_scale;
+  gdouble strength = settings->sample.strength;
   dm_area_options_default(&settings->area);
   g_object_get(config, "model", &settings->model, "sampler", &sampler,
                "steps", &settings->sample.steps, "seed", &seed, "eta", &eta,
@@ -108,6 +116,8 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
                "new-layer", &settings->new_layer, NULL);
   if (has_argument(config, "guidance-scale"))
     g_object_get(config, "guidance-scale", &guidance_scale, NULL);
+  if (has_argument(config, "strength"))
+    g_object_get(config, "strength", &strength, NULL);
   if (has_argument(config, "context-margin"))
     g_object_get(config, "context-margin",
                  &settings->area.context_margin, NULL);
@@ -121,6 +131,7 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
   settings->sample.eta = (float)eta;
   settings->sample.snr = (float)snr;
   settings->sample.guidance_scale = (float)guidance_scale;
+  settings->sample.strength = (float)strength;
   g_free(sampler);
 }
 

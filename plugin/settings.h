@@ -14,6 +14,9 @@
 /* A seamless image is made untiled (DmAreaOptions.seamless): its largest
  * area, about 1 GiB of memory with the tiny layout. */
 #define DM_PLUG_SEAMLESS_BUDGET (1024 * 1024)
+/* Heal's default strength (DmSampleOptions.strength), chosen by the
+ * evaluation in docs/eval/README.md. */
+#define DM_PLUG_HEAL_STRENGTH 0.2
 
 /* A procedure's settings, read from its GimpProcedureConfig. */
 typedef struct {
@@ -25,8 +28,8 @@ typedef struct {
 
 /* Adds the sampling arguments every procedure has (model, sampler, steps,
  * seed, eta, corrector-steps, snr, jump-length, jump-repeats, new-layer)
- * and guidance-scale and context-margin for inpainting, seamless for
- * generating. */
+ * and strength, guidance-scale and context-margin for inpainting, seamless
+ * for generating. */
 void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint);
 /* Fills `settings` from `config`; clear with dm_plug_settings_clear(). */
 void dm_plug_settings_read(GimpProcedureConfig *config,

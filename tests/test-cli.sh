@@ -125,6 +125,14 @@ expect 0 "inpaint with RePaint" "$exe" inpaint -q --model "$data/tiny_attn" \
 expect 2 "inpaint with a bad jump length" "$exe" inpaint -q --model \
   "$data/tiny_attn" --jump-length -3 --jump-repeats 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
+expect 0 "inpaint from the smooth fill (strength 0.5)" "$exe" inpaint -q \
+  --model "$data/tiny_attn" --steps 4 --strength 0.5 --image "$tmp/in.ppm" \
+  --mask "$tmp/mask.pgm" --out "$tmp/out3.ppm"
+expect 2 "inpaint with strength 2" "$exe" inpaint -q --model \
+  "$data/tiny_attn" --strength 2 --image "$tmp/in.ppm" \
+  --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
+check_one_error "inpaint with strength 2"
+check "inpaint with strength 2 names the problem" "$tmp/err" "strength"
 # 16-bit: a 16-bit PPM stays 16-bit, and its unmasked samples stay exact.
 {
   printf 'P6\n24 16\n65535\n'

@@ -325,7 +325,8 @@ def test_undo():
 
 def test_mask_model():
     """A mask-conditioned model: known pixels bit-exact, the fill changes
-    with the guidance scale; an unconditional model ignores the scale."""
+    with the guidance scale; an unconditional model ignores the scale; the
+    strength changes the fill."""
     image, layer = new_image(Gimp.ImageBaseType.RGB,
                              Gimp.Precision.U8_NON_LINEAR,
                              Gimp.ImageType.RGB_IMAGE)
@@ -350,6 +351,17 @@ def test_mask_model():
     check('unconditional model: guidance 2 is ignored',
           results['unconditional model, guidance 1'] ==
           results['unconditional model, guidance 2'])
+    # Heal's default strength starts from the smooth fill; 1 from noise
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL, strength=1.0, **FAST)
+    check('strength 1: inpaint succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    result = image.get_layers()[0]
+    from_noise = pixels(result, "R'G'B' u8")
+    compare('strength 1', before, from_noise, selection)
+    image.remove_layer(result)
+    check('strength 1 fills otherwise than the default',
+          from_noise != results['unconditional model, guidance 1'])
     status, message = run('plug-in-diffusion-generate', image, layer,
                           model=MASK_MODEL, **FAST)
     check('mask model: generate succeeds',

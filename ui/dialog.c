@@ -198,9 +198,11 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
   if (target->inpaint) {
     guidance = gimp_procedure_dialog_get_spin_scale(procedure_dialog,
                                                     "guidance-scale", 1.0);
+    gimp_procedure_dialog_get_spin_scale(procedure_dialog, "strength", 1.0);
     gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                               "steps", "guidance-scale", "seed-box",
-                               "new-layer", "advanced", "estimate", NULL);
+                               "steps", "strength", "guidance-scale",
+                               "seed-box", "new-layer", "advanced", "estimate",
+                               NULL);
     gtk_widget_hide(guidance); /* until the model is known */
   } else {
     gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
