@@ -121,16 +121,19 @@ class Ours:
     jump_length: int = 0
     jump_repeats: int = 0
     guidance_scale: float = 1.0
+    strength: float = 1.0
 
     @property
     def label(self):
-        """The settings, e.g. 'ddim 50', 'ddim 50 j10r2' or 'ddim 50 w2'
-        (classifier-free guidance of a mask-conditioned model)."""
+        """The settings, e.g. 'ddim 50', 'ddim 50 j10r2', 'ddim 50 w2'
+        (classifier-free guidance of a mask-conditioned model) or 'ddim 50
+        s0.5' (starting from the smooth fill noised to strength 0.5)."""
         repaint = (f" j{self.jump_length}r{self.jump_repeats}"
                    if self.jump_repeats > 1 else "")
         guidance = (f" w{self.guidance_scale:g}"
                     if self.guidance_scale != 1.0 else "")
-        return f"{self.sampler} {self.steps}{repaint}{guidance}"
+        strength = f" s{self.strength:g}" if self.strength != 1.0 else ""
+        return f"{self.sampler} {self.steps}{repaint}{guidance}{strength}"
 
     @property
     def name(self):
@@ -151,7 +154,8 @@ class Ours:
                   "--seed", str(self.seed),
                   "--jump-length", str(self.jump_length),
                   "--jump-repeats", str(self.jump_repeats),
-                  "--guidance-scale", str(self.guidance_scale)])
+                  "--guidance-scale", str(self.guidance_scale),
+                  "--strength", str(self.strength)])
         return read_png(out)
 
 
