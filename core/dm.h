@@ -475,6 +475,13 @@ typedef struct {
    * multiples of dm_model_size_multiple() and its area at most
    * pixel_budget (it runs in one piece). dm_model_inpaint ignores it. */
   bool seamless;
+  /* dm_model_inpaint only: after sampling, the fill's pixels along the
+   * hole's border take the mean of their known neighbours and the rest of
+   * the fill is shifted by the harmonic interpolation of those changes, so
+   * the fill meets its surroundings without a step in tone while keeping
+   * its own texture (Poisson image editing's membrane, Perez et al. 2003).
+   * Known pixels are not changed. dm_model_generate ignores it. */
+  bool match_edges;
 } DmAreaOptions;
 
 /* Receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel

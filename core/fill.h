@@ -17,4 +17,14 @@
 bool dm_fill_smooth(float *image, const float *mask, int32_t channels,
                     int32_t width, int32_t height);
 
+/* Makes a fill meet its surroundings without a step in tone: every hole
+ * pixel (mask > 0) of image (C, H, W) next to a known one (mask 0, or NaN)
+ * is shifted to the mean of its known 4-neighbours in `known` (C, H, W),
+ * and the rest of the hole by the harmonic interpolation of those shifts
+ * (Poisson image editing's membrane, Perez et al. 2003, with the fill's
+ * own gradients kept inside the hole). Known pixels are not touched.
+ * False if out of memory (image unchanged). */
+bool dm_fill_match_edges(float *image, const float *known, const float *mask,
+                         int32_t channels, int32_t width, int32_t height);
+
 #endif /* DM_FILL_H */

@@ -473,6 +473,14 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     ok = sample_area(model, sample, &grid, options, area_options, &inpaint,
                      condition, progress, progress_data, error);
   }
+  if (ok && area_options->match_edges &&
+      !dm_fill_match_edges(sample, known, mask_area, channels, area.width,
+                           area.height)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for matching the edges of a %dx%d work area",
+                area.width, area.height);
+    ok = false;
+  }
   if (ok) paste_result(image, sample, mask_area, channels, width, height, &area);
   free(sample);
   free(known);

@@ -96,8 +96,47 @@ static void test_edge_cases(void) {
            "1x1 hole: %g", (double)one);
 }
 
+/* A fill 0.3 too bright, with a checkerboard of +-0.05 as its texture, in
+ * a hole of a flat 0.2 image: after matching the edges, the border pixels
+ * equal their known neighbours, the inside keeps its texture on the
+ * surroundings' tone, and known pixels are untouched. */
+static void test_match_edges(void) {
+  static float image[C * H * W], known[C * H * W], mask[H * W];
+  rectangle(mask, 20, 12, 44, 36);
+  for (int c = 0; c < C; c++)
+    for (int p = 0; p < H * W; p++) {
+      const float texture = ((p % W + p / W) % 2 ? 0.05f : -0.05f);
+      known[c * H * W + p] = 0.2f;
+      image[c * H * W + p] = mask[p] > 0.0f ? 0.5f + texture : 0.2f;
+    }
+  DM_CHECK(dm_fill_match_edges(image, known, mask, C, W, H), "out of memory");
+  double border_error = 0.0, inside_error = 0.0;
+  bool kept = true;
+  for (int c = 0; c < C; c++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        const int p = y * W + x;
+        const float v = image[c * H * W + p];
+        if (!(mask[p] > 0.0f)) {
+          kept = kept && v == 0.2f;
+          continue;
+        }
+        const bool border = x == 20 || x == 43 || y == 12 || y == 35;
+        const float texture = ((x + y) % 2 ? 0.05f : -0.05f);
+        if (border) border_error = fmax(border_error, fabs(v - 0.2));
+        else if (x > 22 && x < 41 && y > 14 && y < 33)
+          inside_error = fmax(inside_error, fabs(v - (0.2 + texture)));
+      }
+  const bool ok = kept && border_error < 1e-6 && inside_error < 0.02;
+  printf("%s match edges: border max |v - 0.2| %.2g, inside (3 px in) max "
+         "|v - (0.2 + texture)| %.3f (want < 0.02), known kept %d\n",
+         ok ? "ok  " : "FAIL", border_error, inside_error, kept);
+  DM_CHECK(ok, "match edges");
+}
+
 int main(void) {
   test_planes();
   test_edge_cases();
+  test_match_edges();
   return dm_test_finish();
 }
