@@ -18,6 +18,9 @@ const GOptionEntry dm_cli_inpaint_options[] = {
     {"strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength,
      N_("Start from the hole smoothly filled and noised this far, 0 to 1 "
         "(default 1: from pure noise)"), "S"},
+    {"match-edges", 0, 0, G_OPTION_ARG_NONE, &dm_cli_match_edges,
+     N_("Shift the fill so that it meets the pixels around it without a step "
+        "in tone"), NULL},
     {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
      N_("Context pixels around the mask's bounding box (default: the model's "
         "receptive radius)"), "PX"},

@@ -75,6 +75,11 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
           "passes per evaluation, about twice the time. Unconditional "
           "models ignore it."),
         0.0, 20.0, defaults.guidance_scale, G_PARAM_READWRITE);
+    gimp_procedure_add_boolean_argument(procedure, "match-edges",
+        _("Matc_h the edges"),
+        _("Shift the fill so that it meets the pixels around the selection "
+          "without a step in tone, keeping its texture"),
+        TRUE, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(procedure, "context-margin",
         _("Conte_xt margin"),
         _("Pixels around the selection the model sees (-1: its receptive "
@@ -107,6 +112,7 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
   dm_sample_options_default(&settings->sample);
   gdouble guidance_scale = settings->sample.guidance_scale;
   gdouble strength = settings->sample.strength;
+  gboolean match_edges = FALSE, seamless = FALSE; /* gboolean, not bool */
   dm_area_options_default(&settings->area);
   g_object_get(config, "model", &settings->model, "sampler", &sampler,
                "steps", &settings->sample.steps, "seed", &seed, "eta", &eta,
@@ -118,12 +124,16 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
     g_object_get(config, "guidance-scale", &guidance_scale, NULL);
   if (has_argument(config, "strength"))
     g_object_get(config, "strength", &strength, NULL);
+  if (has_argument(config, "match-edges"))
+    g_object_get(config, "match-edges", &match_edges, NULL);
   if (has_argument(config, "context-margin"))
     g_object_get(config, "context-margin",
                  &settings->area.context_margin, NULL);
   if (has_argument(config, "seamless"))
-    g_object_get(config, "seamless", &settings->area.seamless, NULL);
-  if (settings->area.seamless) /* made in one piece: allow up to 1024² */
+    g_object_get(config, "seamless", &seamless, NULL);
+  settings->area.match_edges = match_edges;
+  settings->area.seamless = seamless;
+  if (seamless) /* made in one piece: allow up to 1024² */
     settings->area.pixel_budget = MAX(settings->area.pixel_budget,
                                       DM_PLUG_SEAMLESS_BUDGET);
   dm_sampler_from_name(sampler, &settings->sample.sampler);

@@ -125,9 +125,20 @@ expect 0 "inpaint with RePaint" "$exe" inpaint -q --model "$data/tiny_attn" \
 expect 2 "inpaint with a bad jump length" "$exe" inpaint -q --model \
   "$data/tiny_attn" --jump-length -3 --jump-repeats 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
-expect 0 "inpaint from the smooth fill (strength 0.5)" "$exe" inpaint -q \
-  --model "$data/tiny_attn" --steps 4 --strength 0.5 --image "$tmp/in.ppm" \
-  --mask "$tmp/mask.pgm" --out "$tmp/out3.ppm"
+expect 0 "inpaint from the smooth fill (strength 0.5), edges matched" \
+  "$exe" inpaint -q --model "$data/tiny_attn" --steps 4 --strength 0.5 \
+  --match-edges --image "$tmp/in.ppm" --mask "$tmp/mask.pgm" \
+  --out "$tmp/out3.ppm"
+tail -c "$pixels" "$tmp/out3.ppm" >"$tmp/out3.raw" 2>/dev/null
+outside=$(cmp -l "$tmp/in.raw" "$tmp/out3.raw" | awk '{
+  p = int(($1 - 1) / 3); x = p % 24; y = int(p / 24)
+  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
+if [ "$outside" -eq 0 ]; then
+  echo "ok   edges matched: nothing outside the mask changed"
+else
+  echo "FAIL edges matched: $outside bytes changed outside the mask"
+  failures=$((failures + 1))
+fi
 expect 2 "inpaint with strength 2" "$exe" inpaint -q --model \
   "$data/tiny_attn" --strength 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
