@@ -165,7 +165,8 @@ def make_ours(args, **settings):
     base = dict(binary=args.binary, model=args.model, digest=args.digest,
                 sampler=args.sampler, steps=args.steps, seed=args.seed,
                 jump_length=args.jump_length, jump_repeats=args.jump_repeats,
-                guidance_scale=args.guidance_scale, strength=args.strength)
+                guidance_scale=args.guidance_scale, strength=args.strength,
+                match_edges=args.match_edges)
     base.update(settings)
     return methods_mod.Ours(**base)
 
@@ -404,6 +405,8 @@ def parse_args(argv):
     p.add_argument("--strength", type=float, default=1.0,
                    help="start from the hole's smooth fill noised this far "
                    "(%(default)s: from pure noise)")
+    p.add_argument("--match-edges", action="store_true",
+                   help="shift our fill to meet its surroundings")
     p.add_argument("--samplers", default="ddim,ddpm,sde,pc,ode",
                    help="--sweep: samplers (%(default)s)")
     p.add_argument("--sweep-steps", default="10,25,50,100",

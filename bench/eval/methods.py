@@ -122,18 +122,21 @@ class Ours:
     jump_repeats: int = 0
     guidance_scale: float = 1.0
     strength: float = 1.0
+    match_edges: bool = False
 
     @property
     def label(self):
         """The settings, e.g. 'ddim 50', 'ddim 50 j10r2', 'ddim 50 w2'
         (classifier-free guidance of a mask-conditioned model) or 'ddim 50
-        s0.5' (starting from the smooth fill noised to strength 0.5)."""
+        s0.5' (starting from the smooth fill noised to strength 0.5), with
+        ' e' when the fill's edges are matched (--match-edges)."""
         repaint = (f" j{self.jump_length}r{self.jump_repeats}"
                    if self.jump_repeats > 1 else "")
         guidance = (f" w{self.guidance_scale:g}"
                     if self.guidance_scale != 1.0 else "")
         strength = f" s{self.strength:g}" if self.strength != 1.0 else ""
-        return f"{self.sampler} {self.steps}{repaint}{guidance}{strength}"
+        edges = " e" if self.match_edges else ""
+        return f"{self.sampler} {self.steps}{repaint}{guidance}{strength}{edges}"
 
     @property
     def name(self):
@@ -155,7 +158,8 @@ class Ours:
                   "--jump-length", str(self.jump_length),
                   "--jump-repeats", str(self.jump_repeats),
                   "--guidance-scale", str(self.guidance_scale),
-                  "--strength", str(self.strength)])
+                  "--strength", str(self.strength)]
+                 + (["--match-edges"] if self.match_edges else []))
         return read_png(out)
 
 
