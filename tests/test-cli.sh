@@ -104,14 +104,30 @@ expect 2 "sample without --out" "$exe" sample --model "$data/tiny_attn"
     fi
   done; done
 } >"$tmp/mask.pgm"
+# bytes_outside IN.raw OUT.raw BYTES_PER_PIXEL: how many bytes differ
+# outside the mask's box (x 8..15, y 4..11 of the 24-pixel-wide image).
+bytes_outside() {
+  cmp -l "$1" "$2" | awk -v bpp="$3" '{
+    p = int(($1 - 1) / bpp); x = p % 24; y = int(p / 24)
+    if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }'
+}
+# check_kept NAME IN.raw OUT.raw BYTES_PER_PIXEL: nothing outside the box
+# changed.
+check_kept() {
+  outside=$(bytes_outside "$2" "$3" "$4")
+  if [ "$outside" -eq 0 ]; then
+    echo "ok   $1: nothing outside the mask changed"
+  else
+    echo "FAIL $1: $outside bytes changed outside the mask"
+    failures=$((failures + 1))
+  fi
+}
 expect 0 "inpaint" "$exe" inpaint -q --model "$data/tiny_attn" --steps 4 \
   --image "$tmp/in.ppm" --mask "$tmp/mask.pgm" --out "$tmp/out.ppm"
 pixels=$((24 * 16 * 3))
 tail -c "$pixels" "$tmp/in.ppm" >"$tmp/in.raw"
 tail -c "$pixels" "$tmp/out.ppm" >"$tmp/out.raw" 2>/dev/null
-outside=$(cmp -l "$tmp/in.raw" "$tmp/out.raw" | awk '{
-  p = int(($1 - 1) / 3); x = p % 24; y = int(p / 24)
-  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
+outside=$(bytes_outside "$tmp/in.raw" "$tmp/out.raw" 3)
 inside=$(cmp -l "$tmp/in.raw" "$tmp/out.raw" | wc -l)
 if [ "$outside" -eq 0 ] && [ "$inside" -gt 0 ]; then
   echo "ok   inpaint: $inside bytes changed, all inside the mask"
@@ -130,15 +146,7 @@ expect 0 "inpaint from the smooth fill (strength 0.5), edges matched" \
   --match-edges --image "$tmp/in.ppm" --mask "$tmp/mask.pgm" \
   --out "$tmp/out3.ppm"
 tail -c "$pixels" "$tmp/out3.ppm" >"$tmp/out3.raw" 2>/dev/null
-outside=$(cmp -l "$tmp/in.raw" "$tmp/out3.raw" | awk '{
-  p = int(($1 - 1) / 3); x = p % 24; y = int(p / 24)
-  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
-if [ "$outside" -eq 0 ]; then
-  echo "ok   edges matched: nothing outside the mask changed"
-else
-  echo "FAIL edges matched: $outside bytes changed outside the mask"
-  failures=$((failures + 1))
-fi
+check_kept "edges matched" "$tmp/in.raw" "$tmp/out3.raw" 3
 expect 2 "inpaint with strength 2" "$exe" inpaint -q --model \
   "$data/tiny_attn" --strength 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"
@@ -157,15 +165,7 @@ expect 0 "inpaint a 16-bit image" "$exe" inpaint -q --model "$data/tiny_attn" \
 check "16-bit output stays 16-bit" "$tmp/out16.ppm" '^65535$'
 tail -c $((pixels * 2)) "$tmp/in16.ppm" >"$tmp/in16.raw"
 tail -c $((pixels * 2)) "$tmp/out16.ppm" >"$tmp/out16.raw"
-outside=$(cmp -l "$tmp/in16.raw" "$tmp/out16.raw" | awk '{
-  p = int(($1 - 1) / 6); x = p % 24; y = int(p / 24)
-  if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }')
-if [ "$outside" -eq 0 ]; then
-  echo "ok   16-bit inpaint: no sample outside the mask changed"
-else
-  echo "FAIL 16-bit inpaint: $outside bytes changed outside the mask"
-  failures=$((failures + 1))
-fi
+check_kept "16-bit inpaint" "$tmp/in16.raw" "$tmp/out16.raw" 6
 
 # Ctrl-C: a long run interrupted after a second stops and writes nothing.
 "$exe" sample -q --model "$data/ddpm_like" --sampler ddpm --steps 1000 \
