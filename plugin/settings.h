@@ -16,7 +16,7 @@
 #define DM_PLUG_SEAMLESS_BUDGET (1024 * 1024)
 /* Heal's default strength (DmSampleOptions.strength), chosen by the
  * evaluation in docs/eval/README.md. */
-#define DM_PLUG_HEAL_STRENGTH 0.2
+#define DM_PLUG_HEAL_STRENGTH 0.5
 
 /* A procedure's settings, read from its GimpProcedureConfig. */
 typedef struct {
