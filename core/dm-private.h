@@ -71,6 +71,11 @@ DmModel *dm_model_new_empty(const DmUnetConfig *config,
 void dm_fill_condition(float *planes, const float *image, int32_t channels,
                        size_t plane);
 
+/* Whether options->strength asks dm_sample() to start from the image that
+ * x holds (0 < strength < 1) rather than from pure noise (1, or 0 counting
+ * as 1). */
+bool dm_sample_starts_from_image(const DmSampleOptions *options);
+
 /* Makes OpenBLAS single-threaded once, for callers that never called
  * dm_set_num_threads(); our loops bring the parallelism. */
 void dm_threads_init(void);

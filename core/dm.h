@@ -337,7 +337,8 @@ typedef struct {
 
 /* Draws x (channels, height, width) from the model: pure noise in, a sample
  * out (with options->strength < 1: x's contents, noised, in). With
- * `inpaint`, known values (mask 0) of the result equal `known` exactly. `progress` may be NULL. The number of network evaluations is
+ * `inpaint`, known values (mask 0) of the result equal `known` exactly.
+ * `progress` may be NULL. The number of network evaluations is
  * dm_sample_evaluations(). */
 DM_API bool dm_sample(float *x, const DmSampleGrid *grid,
                       const DmScheduleConfig *config,

@@ -8,7 +8,6 @@
 #include "fill.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 /* Gauss-Seidel sweeps per level: each only has to smooth what the
  * upsampled coarser solution leaves, a few pixels' worth of error. */
@@ -139,9 +138,10 @@ static bool in_hole(const float *mask, int32_t width, int32_t x, int32_t y) {
 }
 
 /* The shift (C, plane) at the hole's border pixels: the mean of the
- * pixel's known 4-neighbours in `known` minus its value in `image`;
- * border[p] = 1 there, else 0. */
-static void border_shifts(float *shift, uint8_t *border, const float *image,
+ * pixel's known 4-neighbours in `known` minus its value in `image`, 0
+ * elsewhere; free_pixels (plane) is 0 at the border (the shifts are fixed
+ * there), 1 elsewhere: dm_fill_smooth's mask for spreading them. */
+static void border_shifts(float *shift, float *free_pixels, const float *image,
                           const float *known, const float *mask,
                           int32_t channels, int32_t width, int32_t height) {
   const size_t plane = (size_t)width * height;
@@ -150,13 +150,14 @@ static void border_shifts(float *shift, uint8_t *border, const float *image,
     for (int32_t x = 0; x < width; x++) {
       const size_t at = (size_t)y * width + x;
       int32_t neighbours[4], count = 0;
-      for (int32_t k = 0; k < 4 && in_hole(mask, width, x, y); k++) {
+      const bool hole = in_hole(mask, width, x, y);
+      for (int32_t k = 0; k < 4 && hole; k++) {
         const int32_t nx = x + dx[k], ny = y + dy[k];
         if (nx >= 0 && nx < width && ny >= 0 && ny < height &&
             !in_hole(mask, width, nx, ny))
           neighbours[count++] = ny * width + nx;
       }
-      border[at] = count > 0;
+      free_pixels[at] = count > 0 ? 0.0f : 1.0f;
       for (int32_t c = 0; c < channels; c++) {
         float sum = 0.0f;
         for (int32_t k = 0; k < count; k++) sum += known[c * plane + neighbours[k]];
@@ -171,14 +172,13 @@ bool dm_fill_match_edges(float *image, const float *known, const float *mask,
   const size_t plane = (size_t)width * height;
   float *shift = malloc(channels * plane * sizeof(float));
   float *free_pixels = malloc(plane * sizeof(float));
-  uint8_t *border = malloc(plane);
-  bool ok = shift && free_pixels && border;
+  bool ok = shift && free_pixels;
   if (ok) {
-    border_shifts(shift, border, image, known, mask, channels, width, height);
     /* Only the border's shifts are boundary values: known pixels stay free
      * (the 4-neighbour stencil never reaches them from inside the hole),
      * so they do not pull the coarse levels' solution towards 0. */
-    for (size_t p = 0; p < plane; p++) free_pixels[p] = border[p] ? 0.0f : 1.0f;
+    border_shifts(shift, free_pixels, image, known, mask, channels, width,
+                  height);
     ok = dm_fill_smooth(shift, free_pixels, channels, width, height);
   }
   for (int32_t c = 0; ok && c < channels; c++)
@@ -186,6 +186,5 @@ bool dm_fill_match_edges(float *image, const float *known, const float *mask,
       if (mask[p] > 0.0f) image[c * plane + p] += shift[c * plane + p];
   free(shift);
   free(free_pixels);
-  free(border);
   return ok;
 }

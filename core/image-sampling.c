@@ -458,7 +458,7 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
   }
   /* With strength < 1 the sampler starts from the hole smoothly filled. */
-  if (ok && options->strength > 0.0f && options->strength < 1.0f) {
+  if (ok && dm_sample_starts_from_image(options)) {
     memcpy(sample, known, count * sizeof(float));
     ok = dm_fill_smooth(sample, mask_area, channels, area.width, area.height);
     if (!ok)
@@ -523,7 +523,7 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   if (area_options->seamless && !check_seamless(model, width, height,
                                                 area_options, error))
     return false;
-  if (options->strength > 0.0f && options->strength < 1.0f) {
+  if (dm_sample_starts_from_image(options)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 "a strength below 1 needs an image to start from: it is for "
                 "inpainting, not generation (strength %g)", options->strength);

@@ -75,11 +75,15 @@ void dm_sample_options_default(DmSampleOptions *options) {
                                .guidance_scale = 1.0f, .strength = 1.0f};
 }
 
+bool dm_sample_starts_from_image(const DmSampleOptions *options) {
+  return options->strength > 0.0f && options->strength < 1.0f;
+}
+
 /* The grid position sampling starts at: 0, or with a strength s < 1 the
  * first of the last max(1, floor(s * steps)) positions (diffusers' img2img
  * arithmetic). */
 static int32_t first_position(const DmSampleOptions *o) {
-  if (o->strength == 0.0f || o->strength >= 1.0f) return 0;
+  if (!dm_sample_starts_from_image(o)) return 0;
   const int32_t run = (int32_t)((double)o->strength * o->steps);
   return o->steps - (run < 1 ? 1 : run);
 }
