@@ -35,6 +35,7 @@ extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
 extern gint64 dm_cli_pixel_budget;
 extern gboolean dm_cli_seamless;    /* sample --seamless */
 extern gboolean dm_cli_match_edges; /* inpaint --match-edges */
+extern gboolean dm_cli_from_pixels; /* inpaint --from-pixels */
 extern gboolean dm_cli_quiet;
 
 /* The sampling commands' options; descriptions marked N_(), translated by

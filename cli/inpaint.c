@@ -18,6 +18,10 @@ const GOptionEntry dm_cli_inpaint_options[] = {
     {"strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength,
      N_("Start from the hole smoothly filled and noised this far, 0 to 1 "
         "(default 1: from pure noise)"), "S"},
+    {"from-pixels", 0, 0, G_OPTION_ARG_NONE, &dm_cli_from_pixels,
+     N_("With a strength below 1, start from the image's own pixels in the "
+        "hole instead of a smooth fill: a rough painting there guides the "
+        "result"), NULL},
     {"match-edges", 0, 0, G_OPTION_ARG_NONE, &dm_cli_match_edges,
      N_("Shift the fill so that it meets the pixels around it without a step "
         "in tone"), NULL},

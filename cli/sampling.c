@@ -16,7 +16,7 @@ gdouble dm_cli_eta = 0.0;
 gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0, dm_cli_corrector_steps = 1;
 gdouble dm_cli_snr = 0.16, dm_cli_guidance_scale = 1.0;
 gint64 dm_cli_pixel_budget = DM_DEFAULT_PIXEL_BUDGET;
-gboolean dm_cli_seamless, dm_cli_match_edges;
+gboolean dm_cli_seamless, dm_cli_match_edges, dm_cli_from_pixels;
 gint dm_cli_context_margin = -1, dm_cli_tile_size = DM_DEFAULT_TILE_SIZE,
      dm_cli_tile_overlap = DM_DEFAULT_TILE_OVERLAP;
 gboolean dm_cli_quiet = FALSE;
@@ -95,6 +95,8 @@ int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
   area.tile_overlap = dm_cli_tile_overlap;
   area.seamless = dm_cli_seamless;
   area.match_edges = dm_cli_match_edges;
+  area.hole_start =
+      dm_cli_from_pixels ? DM_HOLE_START_PIXELS : DM_HOLE_START_SMOOTH;
   gint64 start = g_get_monotonic_time();
   const bool ok =
       mask ? dm_model_inpaint(model, image->data, mask, image->w, image->h,

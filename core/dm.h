@@ -294,8 +294,9 @@ typedef struct {
    * s in (0, 1) runs only the last max(1, floor(s * steps)) steps, from
    * the image that x holds on entry noised to the first of them
    * (sqrt(alpha_bar) x + sqrt(1 - alpha_bar) z, Ho et al. 2020 eq. 4).
-   * In dm_model_inpaint that image is a smooth fill of the hole, so the
-   * fill's tones come from its surroundings. 0 counts as 1, so options
+   * In dm_model_inpaint that image is the known pixels with the hole as
+   * DmAreaOptions.hole_start says (by default a smooth fill, so that the
+   * fill's tones come from its surroundings). 0 counts as 1, so options
    * set to zero start from noise. 0 .. 1; default 1. */
   float strength;
 } DmSampleOptions;
@@ -447,6 +448,18 @@ typedef struct {
   int32_t x, y, width, height;
 } DmRect;
 
+/* What the hole holds when dm_model_inpaint starts sampling from an image
+ * (strength below 1, DmSampleOptions.strength). */
+typedef enum {
+  DM_HOLE_START_SMOOTH, /* a smooth fill from its surroundings: the harmonic
+                         * fill, Laplace's equation with the known pixels as
+                         * boundary values */
+  DM_HOLE_START_PIXELS, /* the image's own pixels there, so that a rough
+                         * painting in the hole guides the result (SDEdit's
+                         * stroke-based editing, Meng et al. 2022) */
+  DM_HOLE_START_COUNT
+} DmHoleStart;
+
 /* Largest image side dm_model_inpaint/generate accept (GIMP's limit). */
 #define DM_MAX_IMAGE_SIDE 524288
 /* Measured on tiny64 (bench-sampler --tiles, README): a forward costs
@@ -483,6 +496,9 @@ typedef struct {
    * its own texture (Poisson image editing's membrane, Perez et al. 2003).
    * Known pixels are not changed. dm_model_generate ignores it. */
   bool match_edges;
+  /* dm_model_inpaint with a strength below 1 only: the image the hole
+   * starts from; default DM_HOLE_START_SMOOTH. */
+  DmHoleStart hole_start;
 } DmAreaOptions;
 
 /* Receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel

@@ -25,14 +25,16 @@ void dm_area_options_default(DmAreaOptions *options) {
 static bool check_area_options(const DmAreaOptions *o, GError **error) {
   if (o->tile_size >= 32 && o->tile_size <= 4096 && o->tile_overlap >= 0 &&
       o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536 &&
-      o->pixel_budget >= 1024 && o->pixel_budget <= ((int64_t)1 << 28))
+      o->pixel_budget >= 1024 && o->pixel_budget <= ((int64_t)1 << 28) &&
+      o->hole_start >= 0 && o->hole_start < DM_HOLE_START_COUNT)
     return true;
   g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
               "tile size must be 32 .. 4096 with an overlap of 0 .. half of "
-              "it, the pixel budget 1024 .. 2^28 and the context margin at "
-              "most 65536 (got tile %d, overlap %d, budget %" G_GINT64_FORMAT
-              ", margin %d)", o->tile_size, o->tile_overlap, o->pixel_budget,
-              o->context_margin);
+              "it, the pixel budget 1024 .. 2^28, the context margin at "
+              "most 65536 and the hole start one of DmHoleStart (got tile %d, "
+              "overlap %d, budget %" G_GINT64_FORMAT ", margin %d, start %d)",
+              o->tile_size, o->tile_overlap, o->pixel_budget,
+              o->context_margin, (int)o->hole_start);
   return false;
 }
 
@@ -457,9 +459,12 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     condition = new_condition(model, known, mask_area, area_plane, error);
     ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
   }
-  /* With strength < 1 the sampler starts from the hole smoothly filled. */
-  if (ok && dm_sample_starts_from_image(options)) {
+  /* With strength < 1 the sampler starts from the image, its hole smoothly
+   * filled unless the caller's own pixels there are to guide it. */
+  if (ok && dm_sample_starts_from_image(options))
     memcpy(sample, known, count * sizeof(float));
+  if (ok && dm_sample_starts_from_image(options) &&
+      area_options->hole_start == DM_HOLE_START_SMOOTH) {
     ok = dm_fill_smooth(sample, mask_area, channels, area.width, area.height);
     if (!ok)
       g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,

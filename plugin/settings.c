@@ -67,6 +67,13 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
           "far, which keeps the fill's tones closer to its surroundings and "
           "runs only that fraction of the steps"),
         0.05, 1.0, DM_PLUG_HEAL_STRENGTH, G_PARAM_READWRITE);
+    gimp_procedure_add_boolean_argument(procedure, "from-pixels",
+        _("Start from the _layer's pixels"),
+        _("With a strength below 1, start from what the selection holds "
+          "instead of a smooth fill: paint rough colours and shapes into "
+          "the selection, and the model turns them into a picture (turn "
+          "off matching the edges to keep the painted tones)"),
+        FALSE, G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(procedure, "guidance-scale",
         _("Guidance scale (C_FG)"),
         _("Mask-conditioned models: how strongly the fill follows the "
@@ -112,7 +119,8 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
   dm_sample_options_default(&settings->sample);
   gdouble guidance_scale = settings->sample.guidance_scale;
   gdouble strength = settings->sample.strength;
-  gboolean match_edges = FALSE, seamless = FALSE; /* gboolean, not bool */
+  /* gboolean, not bool */
+  gboolean match_edges = FALSE, seamless = FALSE, from_pixels = FALSE;
   dm_area_options_default(&settings->area);
   g_object_get(config, "model", &settings->model, "sampler", &sampler,
                "steps", &settings->sample.steps, "seed", &seed, "eta", &eta,
@@ -126,12 +134,16 @@ void dm_plug_settings_read(GimpProcedureConfig *config,
     g_object_get(config, "strength", &strength, NULL);
   if (has_argument(config, "match-edges"))
     g_object_get(config, "match-edges", &match_edges, NULL);
+  if (has_argument(config, "from-pixels"))
+    g_object_get(config, "from-pixels", &from_pixels, NULL);
   if (has_argument(config, "context-margin"))
     g_object_get(config, "context-margin",
                  &settings->area.context_margin, NULL);
   if (has_argument(config, "seamless"))
     g_object_get(config, "seamless", &seamless, NULL);
   settings->area.match_edges = match_edges;
+  settings->area.hole_start =
+      from_pixels ? DM_HOLE_START_PIXELS : DM_HOLE_START_SMOOTH;
   settings->area.seamless = seamless;
   if (seamless) /* made in one piece: allow up to 1024² */
     settings->area.pixel_budget = MAX(settings->area.pixel_budget,

@@ -28,8 +28,8 @@ typedef struct {
 
 /* Adds the sampling arguments every procedure has (model, sampler, steps,
  * seed, eta, corrector-steps, snr, jump-length, jump-repeats, new-layer)
- * and strength, guidance-scale, match-edges and context-margin for
- * inpainting, seamless for generating. */
+ * and strength, from-pixels, guidance-scale, match-edges and context-margin
+ * for inpainting, seamless for generating. */
 void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint);
 /* Fills `settings` from `config`; clear with dm_plug_settings_clear(). */
 void dm_plug_settings_read(GimpProcedureConfig *config,

@@ -88,20 +88,25 @@ expect 2 "sample without --out" "$exe" sample --model "$data/tiny_attn"
 # inpaint: a 24x16 PPM gradient and a PGM mask with a white box at
 # x 8..15, y 4..11. Every byte that changes must lie in the box, and the box
 # must change (the mask is hard, so outside it the output is the input).
-{
+# in_box X Y: whether pixel (X, Y) is in the mask's box.
+in_box() { [ "$1" -ge 8 ] && [ "$1" -le 15 ] && [ "$2" -ge 4 ] && [ "$2" -le 11 ]; }
+# ramp_ppm [BOX_RGB]: the gradient as a PPM, its box painted BOX_RGB (three
+# octal escapes) when given.
+ramp_ppm() {
   printf 'P6\n24 16\n255\n'
   for y in $(seq 0 15); do for x in $(seq 0 23); do
-    printf "\\$(printf %03o $((x * 10)))\\$(printf %03o $((y * 15)))\\$(printf %03o 128)"
+    if [ -n "${1-}" ] && in_box "$x" "$y"; then
+      printf "$1"
+    else
+      printf "\\$(printf %03o $((x * 10)))\\$(printf %03o $((y * 15)))\\200"
+    fi
   done; done
-} >"$tmp/in.ppm"
+}
+ramp_ppm >"$tmp/in.ppm"
 {
   printf 'P5\n24 16\n255\n'
   for y in $(seq 0 15); do for x in $(seq 0 23); do
-    if [ "$x" -ge 8 ] && [ "$x" -le 15 ] && [ "$y" -ge 4 ] && [ "$y" -le 11 ]; then
-      printf '\377'
-    else
-      printf '\000'
-    fi
+    if in_box "$x" "$y"; then printf '\377'; else printf '\000'; fi
   done; done
 } >"$tmp/mask.pgm"
 # bytes_outside IN.raw OUT.raw BYTES_PER_PIXEL: how many bytes differ
@@ -110,6 +115,14 @@ bytes_outside() {
   cmp -l "$1" "$2" | awk -v bpp="$3" '{
     p = int(($1 - 1) / bpp); x = p % 24; y = int(p / 24)
     if (x < 8 || x > 15 || y < 4 || y > 11) n++ } END { print n + 0 }'
+}
+# byte_distance A B: the sum of |a - b| over the bytes of two equal-sized
+# files (cmp -l prints the differing ones in octal).
+byte_distance() {
+  cmp -l "$1" "$2" | awk 'function dec(o,  v, i) {
+      for (i = 1; i <= length(o); i++) v = 8 * v + substr(o, i, 1)
+      return v }
+    { d = dec($2) - dec($3); n += d < 0 ? -d : d } END { print n + 0 }'
 }
 # check_kept NAME IN.raw OUT.raw BYTES_PER_PIXEL: nothing outside the box
 # changed.
@@ -147,6 +160,29 @@ expect 0 "inpaint from the smooth fill (strength 0.5), edges matched" \
   --out "$tmp/out3.ppm"
 tail -c "$pixels" "$tmp/out3.ppm" >"$tmp/out3.raw" 2>/dev/null
 check_kept "edges matched" "$tmp/in.raw" "$tmp/out3.raw" 3
+# The input with its hole painted red, inpainted by one step from t = 20:
+# the result is close to the start image, the painted hole with
+# --from-pixels, the smooth fill (here the input's ramp) without.
+ramp_ppm '\377\000\000' >"$tmp/painted.ppm"
+tail -c "$pixels" "$tmp/painted.ppm" >"$tmp/painted.raw"
+for start in smooth pixels; do
+  expect 0 "inpaint at strength 0.02 from the $start start" \
+    "$exe" inpaint -q --model "$data/tiny_attn" --steps 50 --strength 0.02 \
+    $([ $start = pixels ] && echo --from-pixels) --image "$tmp/painted.ppm" \
+    --mask "$tmp/mask.pgm" --out "$tmp/$start.ppm"
+  tail -c "$pixels" "$tmp/$start.ppm" >"$tmp/$start.raw" 2>/dev/null
+  check_kept "from the $start start" "$tmp/painted.raw" "$tmp/$start.raw" 3
+done
+from_paint=$(byte_distance "$tmp/painted.raw" "$tmp/pixels.raw")
+smooth_from_paint=$(byte_distance "$tmp/painted.raw" "$tmp/smooth.raw")
+if [ "$from_paint" -lt $((smooth_from_paint / 4)) ]; then
+  echo "ok   --from-pixels keeps the painted hole: $from_paint levels from" \
+    "it in all, $smooth_from_paint from the smooth start"
+else
+  echo "FAIL --from-pixels: $from_paint levels from the painted hole," \
+    "$smooth_from_paint from the smooth start"
+  failures=$((failures + 1))
+fi
 expect 2 "inpaint with strength 2" "$exe" inpaint -q --model \
   "$data/tiny_attn" --strength 2 --image "$tmp/in.ppm" \
   --mask "$tmp/mask.pgm" --out "$tmp/e.ppm"

@@ -368,6 +368,37 @@ def test_mask_model():
           status == Gimp.PDBStatusType.SUCCESS, message)
 
 
+def test_from_pixels():
+    """Heal from the layer's pixels: at the lowest strength, edges not
+    matched, the fill keeps the colour painted into the selection; from the
+    smooth fill (the default) it does not."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 12, 24, 16)
+    Gimp.context_push()
+    Gimp.context_set_foreground(Gegl.Color.new('#ff0000'))
+    layer.edit_fill(Gimp.FillType.FOREGROUND)
+    Gimp.context_pop()
+    selection = selection_values(image, layer)
+    inside = [i for i, s in enumerate(selection) if s == 255]
+    for from_pixels in (True, False):
+        name = 'from the layer\'s pixels' if from_pixels else 'smooth start'
+        status, message = run('plug-in-diffusion-inpaint', image, layer,
+                              model=MODEL, strength=0.05,
+                              from_pixels=from_pixels, match_edges=False,
+                              **FAST)
+        check(name + ': inpaint succeeds',
+              status == Gimp.PDBStatusType.SUCCESS, message)
+        result = image.get_layers()[0]
+        values = pixels(result, "R'G'B' u8")
+        red = sum(values[i][0] - values[i][1] for i in inside) / len(inside)
+        image.remove_layer(result)
+        check(name + ': red minus green in the selection %s 200' %
+              ('above' if from_pixels else 'below'),
+              (red > 200) == from_pixels, 'mean %.1f' % red)
+
+
 def find_window(title, seconds=120):
     """The id of the window titled `title` (a regular expression), waiting
     for it to appear; None if it does not."""
@@ -509,7 +540,7 @@ def test_stopped_while_sampling():
 # The stopped run last: GIMP reports the crash in a message window.
 tests = (test_inpaint_new_layer, test_inpaint_in_place_soft,
          test_rgba16_offsets, test_grey_float, test_generate, test_errors,
-         test_undo)
+         test_undo, test_from_pixels)
 if MASK_MODEL:
     tests += (test_mask_model, test_dialog_guidance)
 else:

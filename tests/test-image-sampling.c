@@ -284,6 +284,76 @@ static void test_model_inpaint(DmModel *model) {
   g_free(before);
 }
 
+/* Mean of image (3, plane) where mask (plane) > 0. */
+static double selected_mean(const float *image, const float *mask,
+                            size_t plane) {
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < 3 * plane; i++)
+    if (mask[i % plane] > 0.0f) sum += image[i], count++;
+  return sum / count;
+}
+
+/* A one-step inpaint at strength 0.02 of the test image with its hole
+ * painted `paint`: the mean of the result over the hole. */
+static double painted_hole_mean(DmModel *model, float paint,
+                                DmHoleStart hole_start) {
+  enum { IW = 32, IH = 24 };
+  float *image = test_image(IW, IH);
+  float mask[IW * IH] = {0};
+  for (int32_t y = 8; y < 16; y++)
+    for (int32_t x = 10; x < 22; x++) mask[y * IW + x] = 1.0f;
+  for (size_t i = 0; i < 3 * (size_t)IW * IH; i++)
+    if (mask[i % (IW * IH)] > 0.0f) image[i] = paint;
+  DmSampleOptions o;
+  dm_sample_options_default(&o);
+  o.strength = 0.02f; /* one DDIM step of 50, from t = 20 */
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.hole_start = hole_start;
+  GError *error = NULL;
+  bool ok = dm_model_inpaint(model, image, mask, IW, IH, &o, &area, NULL,
+                             NULL, &error);
+  DM_CHECK_OK(ok, error);
+  const double mean = selected_mean(image, mask, IW * IH);
+  g_free(image);
+  return mean;
+}
+
+/* DM_HOLE_START_PIXELS starts from what the hole holds, so a low strength
+ * keeps its painted tone; the smooth start ignores it: the same result,
+ * bit for bit, whatever the hole held. Unknown starts are refused. */
+static void test_hole_start(DmModel *model) {
+  const double light = painted_hole_mean(model, 0.9f, DM_HOLE_START_PIXELS);
+  const double dark = painted_hole_mean(model, -0.9f, DM_HOLE_START_PIXELS);
+  bool pass = fabs(light - 0.9) < 0.2 && fabs(dark + 0.9) < 0.2;
+  printf("%s from the hole's pixels: mean %.3f painted 0.9, %.3f painted "
+         "-0.9\n", pass ? "ok  " : "FAIL", light, dark);
+  DM_CHECK(pass, "the hole's pixels were not the start");
+  const double smooth_light = painted_hole_mean(model, 0.9f,
+                                                DM_HOLE_START_SMOOTH);
+  const double smooth_dark = painted_hole_mean(model, -0.9f,
+                                               DM_HOLE_START_SMOOTH);
+  pass = smooth_light == smooth_dark && fabs(smooth_light) < 0.5;
+  printf("%s from the smooth fill: mean %.3f and %.3f whatever the hole "
+         "held\n", pass ? "ok  " : "FAIL", smooth_light, smooth_dark);
+  DM_CHECK(pass, "the smooth start read the hole's pixels");
+  float image[16 * 16] = {0}, mask[16 * 16] = {1.0f};
+  DmSampleOptions o;
+  dm_sample_options_default(&o);
+  DmAreaOptions area;
+  dm_area_options_default(&area);
+  area.hole_start = DM_HOLE_START_COUNT;
+  GError *error = NULL;
+  const bool ok = dm_model_inpaint(model, image, mask, 16, 16, &o, &area,
+                                   NULL, NULL, &error);
+  pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
+  printf("%s unknown hole start refused: %s\n", pass ? "ok  " : "FAIL",
+         error ? error->message : "(no error)");
+  DM_CHECK(pass, "unknown hole start accepted");
+  g_clear_error(&error);
+}
+
 /* Mean |x(col) - x(col - 1)| over channels and rows, for the columns in
  * `seams` (is_seam[col] true) and for the others. */
 static void column_steps(const float *x, int32_t width, int32_t height,
@@ -498,6 +568,7 @@ int main(void) {
   DM_CHECK_OK(model != NULL, error);
   g_free(path);
   test_model_inpaint(model);
+  test_hole_start(model);
   test_tile_seams(model);
   test_seamless(model);
   test_measure_evaluation(model);

@@ -200,7 +200,8 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
                                                     "guidance-scale", 1.0);
     gimp_procedure_dialog_get_spin_scale(procedure_dialog, "strength", 1.0);
     gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                               "steps", "strength", "guidance-scale",
+                               "steps", "strength", "from-pixels",
+                               "guidance-scale",
                                "seed-box", "match-edges", "new-layer",
                                "advanced", "estimate", NULL);
     gtk_widget_hide(guidance); /* until the model is known */

@@ -161,12 +161,23 @@ def provenance(args, cases):
             f"`{command_line(sys.argv[1:])}`")
 
 
+def baseline_named(name):
+    """The baseline method called `name`, or None for no name."""
+    if not name:
+        return None
+    found = [m for m in methods_mod.baselines() if m.name == name]
+    if not found:
+        sys.exit(f"no baseline named {name}")
+    return found[0]
+
+
 def make_ours(args, **settings):
     base = dict(binary=args.binary, model=args.model, digest=args.digest,
                 sampler=args.sampler, steps=args.steps, seed=args.seed,
                 jump_length=args.jump_length, jump_repeats=args.jump_repeats,
                 guidance_scale=args.guidance_scale, strength=args.strength,
-                match_edges=args.match_edges)
+                match_edges=args.match_edges,
+                start_from=baseline_named(args.start_from))
     base.update(settings)
     return methods_mod.Ours(**base)
 
@@ -407,6 +418,9 @@ def parse_args(argv):
                    "(%(default)s: from pure noise)")
     p.add_argument("--match-edges", action="store_true",
                    help="shift our fill to meet its surroundings")
+    p.add_argument("--start-from", metavar="BASELINE",
+                   help="with --strength below 1, start from this "
+                   "baseline's fill of the hole instead of the smooth one")
     p.add_argument("--samplers", default="ddim,ddpm,sde,pc,ode",
                    help="--sweep: samplers (%(default)s)")
     p.add_argument("--sweep-steps", default="10,25,50,100",

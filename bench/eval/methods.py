@@ -123,20 +123,26 @@ class Ours:
     guidance_scale: float = 1.0
     strength: float = 1.0
     match_edges: bool = False
+    start_from: object = None  # a baseline whose fill the hole starts from
+
 
     @property
     def label(self):
         """The settings, e.g. 'ddim 50', 'ddim 50 j10r2', 'ddim 50 w2'
         (classifier-free guidance of a mask-conditioned model) or 'ddim 50
         s0.5' (starting from the smooth fill noised to strength 0.5), with
-        ' e' when the fill's edges are matched (--match-edges)."""
+        ' e' when the fill's edges are matched (--match-edges) and
+        ' from NAME' when the hole starts from baseline NAME's fill
+        (--from-pixels) instead of the smooth one."""
         repaint = (f" j{self.jump_length}r{self.jump_repeats}"
                    if self.jump_repeats > 1 else "")
         guidance = (f" w{self.guidance_scale:g}"
                     if self.guidance_scale != 1.0 else "")
         strength = f" s{self.strength:g}" if self.strength != 1.0 else ""
         edges = " e" if self.match_edges else ""
-        return f"{self.sampler} {self.steps}{repaint}{guidance}{strength}{edges}"
+        start = f" from {self.start_from.name}" if self.start_from else ""
+        return (f"{self.sampler} {self.steps}{repaint}{guidance}{strength}"
+                f"{edges}{start}")
 
     @property
     def name(self):
@@ -149,7 +155,9 @@ class Ours:
     def __call__(self, masked, hole, scratch):
         image, mask, out = (os.path.join(scratch, n) for n in
                             ("ours-in.png", "ours-mask.png", "ours-out.png"))
-        write_png(image, masked)
+        start = self.start_from(masked, hole, scratch) if self.start_from \
+            else masked
+        write_png(image, start)
         write_mask(mask, hole)
         run_tool([self.binary, "inpaint", "-q", "--model", self.model,
                   "--image", image, "--mask", mask, "--out", out,
@@ -159,7 +167,8 @@ class Ours:
                   "--jump-repeats", str(self.jump_repeats),
                   "--guidance-scale", str(self.guidance_scale),
                   "--strength", str(self.strength)]
-                 + (["--match-edges"] if self.match_edges else []))
+                 + (["--match-edges"] if self.match_edges else [])
+                 + (["--from-pixels"] if self.start_from else []))
         return read_png(out)
 
 
