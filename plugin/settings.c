@@ -68,7 +68,7 @@ void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint) {
           "runs only that fraction of the steps"),
         0.05, 1.0, DM_PLUG_HEAL_STRENGTH, G_PARAM_READWRITE);
     gimp_procedure_add_boolean_argument(procedure, "from-pixels",
-        _("Start from the _layer's pixels"),
+        _("Start from the la_yer's pixels"),
         _("With a strength below 1, start from what the selection holds "
           "instead of a smooth fill: paint rough colours and shapes into "
           "the selection, and the model turns them into a picture (turn "

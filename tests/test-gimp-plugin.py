@@ -400,11 +400,13 @@ def test_from_pixels():
 
 
 def find_window(title, seconds=120):
-    """The id of the window titled `title` (a regular expression), waiting
-    for it to appear; None if it does not."""
+    """The id of the shown window titled `title` (a regular expression),
+    waiting for it to be mapped (focusing a window before that fails);
+    None if it is not."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        windows = subprocess.run(['xdotool', 'search', '--name', title],
+        windows = subprocess.run(['xdotool', 'search', '--onlyvisible',
+                                  '--name', title],
                                  capture_output=True, text=True).stdout
         if windows.split():
             return windows.split()[0]
