@@ -461,15 +461,16 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
   }
   /* With strength < 1 the sampler starts from the image, its hole smoothly
    * filled unless the caller's own pixels there are to guide it. */
-  if (ok && dm_sample_starts_from_image(options))
+  if (ok && dm_sample_starts_from_image(options)) {
     memcpy(sample, known, count * sizeof(float));
-  if (ok && dm_sample_starts_from_image(options) &&
-      area_options->hole_start == DM_HOLE_START_SMOOTH) {
-    ok = dm_fill_smooth(sample, mask_area, channels, area.width, area.height);
-    if (!ok)
+    if (area_options->hole_start == DM_HOLE_START_SMOOTH &&
+        !dm_fill_smooth(sample, mask_area, channels, area.width,
+                        area.height)) {
       g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                   "out of memory for the smooth fill of a %dx%d work area",
                   area.width, area.height);
+      ok = false;
+    }
   }
   if (ok) {
     const DmSampleGrid grid = {channels, area.height, area.width, area.x,

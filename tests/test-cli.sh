@@ -160,7 +160,8 @@ expect 0 "inpaint from the smooth fill (strength 0.5), edges matched" \
   --out "$tmp/out3.ppm"
 tail -c "$pixels" "$tmp/out3.ppm" >"$tmp/out3.raw" 2>/dev/null
 check_kept "edges matched" "$tmp/in.raw" "$tmp/out3.raw" 3
-# The input with its hole painted red, inpainted by one step from t = 20:
+# The input with its hole painted red, inpainted by DDIM's last step of 50
+# (t = 0; the default schedule's leading spacing):
 # the result is close to the start image, the painted hole with
 # --from-pixels, the smooth fill (here the input's ramp) without.
 ramp_ppm '\377\000\000' >"$tmp/painted.ppm"

@@ -294,8 +294,9 @@ static double selected_mean(const float *image, const float *mask,
   return sum / count;
 }
 
-/* A one-step inpaint at strength 0.02 of the test image with its hole
- * painted `paint`: the mean of the result over the hole. */
+/* A one-step inpaint at strength 0.02 (DDIM's last step of 50, from
+ * t = 0) of the test image with its hole painted `paint`: the mean of the
+ * result over the hole. */
 static double painted_hole_mean(DmModel *model, float paint,
                                 DmHoleStart hole_start) {
   enum { IW = 32, IH = 24 };
@@ -307,7 +308,7 @@ static double painted_hole_mean(DmModel *model, float paint,
     if (mask[i % (IW * IH)] > 0.0f) image[i] = paint;
   DmSampleOptions o;
   dm_sample_options_default(&o);
-  o.strength = 0.02f; /* one DDIM step of 50, from t = 20 */
+  o.strength = 0.02f;
   DmAreaOptions area;
   dm_area_options_default(&area);
   area.hole_start = hole_start;

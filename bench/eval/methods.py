@@ -125,7 +125,6 @@ class Ours:
     match_edges: bool = False
     start_from: object = None  # a baseline whose fill the hole starts from
 
-
     @property
     def label(self):
         """The settings, e.g. 'ddim 50', 'ddim 50 j10r2', 'ddim 50 w2'
