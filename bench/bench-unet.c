@@ -31,9 +31,9 @@
 #include <cblas.h>
 
 #include "bench-common.h"
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-train.h"
-#include "unet-train.h"
+#include "network/unet-train.h"
 
 static int repeat_count = 5;
 
@@ -189,8 +189,8 @@ static void memory_table(const char *self) {
 static void time_train_step(DmModel *model, const Batch *b, double seconds[3]) {
   GError *error = NULL;
   const DmTensor *x = b->x;
-  const size_t count = model->params.total;
-  DmUnetTape *tape = dm_unet_tape_new(model, x->n, x->h, x->w, &error);
+  const size_t count = model->unet.params.total;
+  DmUnetTape *tape = dm_unet_tape_new(&model->unet, x->n, x->h, x->w, &error);
   DmTensor *dout = dm_tensor_new(x->n, 3, x->h, x->w, &error);
   DmAdamWState *adam = dm_adamw_state_new(count, &error);
   float *grads = malloc(count * sizeof(float));
@@ -203,12 +203,12 @@ static void time_train_step(DmModel *model, const Batch *b, double seconds[3]) {
   for (int r = -1; r < repeat_count; r++) {
     double marks[4];
     marks[0] = now_seconds();
-    check(dm_unet_forward_train(model, tape, b->out, x, b->t, &error), error);
+    check(dm_unet_forward_train(&model->unet, tape, b->out, x, b->t, &error), error);
     marks[1] = now_seconds();
     memset(grads, 0, count * sizeof(float));
-    check(dm_unet_backward(model, tape, grads, NULL, dout, &error), error);
+    check(dm_unet_backward(&model->unet, tape, grads, NULL, dout, &error), error);
     marks[2] = now_seconds();
-    dm_adamw_step(adam, model->params.data, grads, 1e-4f, &options);
+    dm_adamw_step(adam, model->unet.params.data, grads, 1e-4f, &options);
     marks[3] = now_seconds();
     for (int part = 0; part < 3 && r >= 0; part++)
       times[part][r] = marks[part + 1] - marks[part];
@@ -329,8 +329,8 @@ static void add_block(OpList *list, const BlockLayout *block, int32_t size) {
 
 /* Every layer with parameters of `model` at list->size, deduplicated. */
 static void list_ops(OpList *list, const DmModel *model) {
-  const DmUnetConfig *config = &model->config;
-  const DmUnetLayout *layout = model->layout;
+  const DmUnetConfig *config = &model->unet.config;
+  const DmUnetLayout *layout = model->unet.layout;
   const int32_t levels = config->n_levels, c0 = config->block_out_channels[0];
   add_conv(list, config->in_channels, c0, list->size, 3, 1, 1);
   for (int32_t level = 0; level < levels; level++) {
@@ -406,8 +406,8 @@ static OpTimes time_conv(const DmConvShape *s) {
 static OpTimes time_norm(int32_t c, int32_t size, int32_t batch,
                          const DmModel *model) {
   const size_t hw = (size_t)size * size, count = (size_t)batch * c * hw;
-  const int32_t groups = model->config.norm_num_groups;
-  const float eps = model->config.norm_eps;
+  const int32_t groups = model->unet.config.norm_num_groups;
+  const float eps = model->unet.config.norm_eps;
   float *in = random_floats(count), *out = random_floats(count);
   float *din = calloc(count, sizeof(float)), *params = random_floats(4 * c);
   OpTimes t = {0};
@@ -431,8 +431,8 @@ static OpTimes time_attention(const Op *op, int32_t batch,
   const size_t count = (size_t)batch * op->c * hw;
   float *in = random_floats(count), *out = random_floats(count);
   float *din = calloc(count, sizeof(float));
-  float *grads = calloc(model->params.total, sizeof(float));
-  const DmAttentionWeights weights = dm_unet_attention_weights(model->params.data, a);
+  float *grads = calloc(model->unet.params.total, sizeof(float));
+  const DmAttentionWeights weights = dm_unet_attention_weights(model->unet.params.data, a);
   const DmAttentionGrads dweights = dm_unet_attention_grads(grads, a);
   OpTimes t = {0};
   TIME_MEDIAN(t.part[0], check(dm_attention_forward(out, in, &weights, batch, op->c,

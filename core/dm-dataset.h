@@ -58,7 +58,7 @@
  *    number with words 0 (low) and 1 (high) of counter
  *    (i, e low, e high, 0x64617462).
  * The top counter word keeps these draws apart from the samplers' noise
- * (streams below 2^32) and the trainer's (top bit set, core/trainer.c). The same images added in
+ * (streams below 2^32) and the trainer's (top bit set, core/training/trainer.c). The same images added in
  * the same order give the same batches. */
 #ifndef DM_DATASET_H
 #define DM_DATASET_H

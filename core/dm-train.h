@@ -210,7 +210,7 @@ DM_API void dm_ema_update(float *ema, const float *params, size_t count,
  * 0x6d61736b "mask") for k = 0, 1, 2 ..., taken in order, each as
  * word / 2^32 in [0, 1): the first picks the kind (by the cumulative
  * probabilities above, in enum order), the second whether to feather, the
- * third w, the rest the shape's parameters in the order core/masks.c
+ * third w, the rest the shape's parameters in the order core/training/masks.c
  * draws them. So the kind and the feathering do not depend on the size.
  * The top word keeps these numbers apart from the samplers' noise (streams
  * below 2^32), the trainer's (top bit set) and the dataset's ("data",

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dm-private.h"
-#include "model-io.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/model-files.h"
+#include "model/safetensors.h"
 
 /* Reads every tensor: sizes come from the input, so they are bounded. */
 static void convert_all(const DmSafetensors *st) {

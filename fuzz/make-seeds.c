@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dm-private.h"
-#include "safetensors.h"
+#include "model/model.h"
+#include "model/safetensors.h"
 
 static const char *const configs[] = {
     /* one level, no attention, no mid block: about 7k parameters */
@@ -49,13 +49,13 @@ static int write_text(const char *folder, const char *name, const char *text) {
 /* The model's tensors in `dtype`, with config texts in the metadata. */
 static int write_model(const DmModel *model, const char *path, DmDtype dtype,
                        bool with_extras) {
-  const DmParams *params = &model->params;
+  const DmParams *params = &model->unet.params;
   DmStTensor *tensors = g_new0(DmStTensor, params->count);
   for (int32_t i = 0; i < params->count; i++)
     tensors[i] = (DmStTensor){params->info[i].name, params->info[i].rank,
                               params->info[i].shape,
                               params->data + params->info[i].offset};
-  char *config = dm_unet_config_to_json(&model->config);
+  char *config = dm_unet_config_to_json(&model->unet.config);
   const char *metadata[] = {"format", "pt", "dm.config", config,
                             with_extras ? "dm.scheduler_config" : NULL,
                             scheduler, "dm.model_card", "# seed\ncard", NULL};

@@ -11,8 +11,8 @@
 
 #include "dm.h"
 #include "dm-train.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "tensor/rng.h"
+#include "model/safetensors.h"
 
 static int dm_test_failures = 0;
 

@@ -7,10 +7,10 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
 #include "dm-train.h"
-#include "model-io.h"
+#include "model/model-files.h"
 
 enum { SIZE = 16, PIXELS = SIZE * SIZE, CHANNELS = 3 };
 

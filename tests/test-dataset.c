@@ -6,7 +6,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-dataset.h"
 #include "dm-test.h"
-#include "rng.h"
+#include "tensor/rng.h"
 
 #define QUANTUM (2.0 / 65535.0) /* one step of the 16-bit storage */
 

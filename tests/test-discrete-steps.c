@@ -1,4 +1,4 @@
-/* One DDPM / DDIM step and add_noise (core/discrete.c) against diffusers'
+/* One DDPM / DDIM step and add_noise (core/sampling/discrete.c) against diffusers'
  * reference vectors: every scheduler folder of tests/data/schedulers and
  * every call recorded in its scheduler_cases.json (README-refvec.txt,
  * section SCHEDULERS); then argument errors.
@@ -21,8 +21,8 @@
 #include <json-glib/json-glib.h>
 
 #include "dm-test.h"
-#include "discrete.h"
-#include "safetensors.h"
+#include "sampling/discrete.h"
+#include "model/safetensors.h"
 
 #define U32 ((double)FLT_EPSILON / 2)
 #define STEP_RTOL (8 * U32)

@@ -1,7 +1,7 @@
 /* The smooth (harmonic) fill that strength < 1 starts inpainting from.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
-#include "fill.h"
+#include "sampling/fill.h"
 
 enum { W = 61, H = 47, C = 2 };
 

@@ -6,7 +6,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <glib.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
 
 /* ---- a pointwise fake model: the exact epsilon of i.i.d. N(MU, S^2) data */
@@ -417,7 +417,8 @@ static void roll(float *dst, const float *src, int32_t c, int32_t h,
 /* Largest |f(roll(x)) - roll(f(x))| of the network at t = 500, for a shift
  * by whole cells of the coarsest level (where downsampling commutes with
  * it). */
-static double shift_difference(DmModel *model, int32_t h, int32_t w) {
+static double shift_difference(DmModel *model, DmPadding padding, int32_t h,
+                               int32_t w) {
   const int32_t m = dm_model_size_multiple(model);
   GError *error = NULL;
   DmTensor *x = dm_tensor_new(1, 3, h, w, &error),
@@ -429,8 +430,9 @@ static double shift_difference(DmModel *model, int32_t h, int32_t w) {
     x->data[i] = sinf(0.37f * (float)i) * cosf(0.011f * (float)(i * i % 97));
   const float t = 500.0f;
   roll(shifted->data, x->data, 3, h, w, 2 * m, 3 * m);
-  DM_CHECK_OK(dm_model_forward(model, out, x, &t, &error) &&
-                  dm_model_forward(model, out_shifted, shifted, &t, &error),
+  DM_CHECK_OK(dm_model_run(model, out, x, &t, padding, &error) &&
+                  dm_model_run(model, out_shifted, shifted, &t, padding,
+                               &error),
               error);
   roll(shifted->data, out->data, 3, h, w, 2 * m, 3 * m);
   double worst = 0;
@@ -445,13 +447,11 @@ static double shift_difference(DmModel *model, int32_t h, int32_t w) {
 
 /* Seamless: with wrapped padding the network commutes with circular
  * shifts (it sees a torus), which zero padding does not; dm_model_generate
- * turns it on for the call only and refuses sizes it cannot wrap. */
+ * refuses sizes it cannot wrap. */
 static void test_seamless(DmModel *model) {
   const int32_t m = dm_model_size_multiple(model), h = 8 * m, w = 6 * m;
-  const double zero_padded = shift_difference(model, h, w);
-  model->circular_padding = true;
-  const double wrapped = shift_difference(model, h, w);
-  model->circular_padding = false;
+  const double zero_padded = shift_difference(model, DM_PADDING_ZEROS, h, w);
+  const double wrapped = shift_difference(model, DM_PADDING_CIRCULAR, h, w);
   const bool pass = wrapped < 1e-4 && zero_padded > 1e-2;
   printf("%s seamless: |f(shift x) - shift f(x)| %.2g wrapped, %.2g "
          "zero-padded\n", pass ? "ok  " : "FAIL", wrapped, zero_padded);
@@ -467,7 +467,6 @@ static void test_seamless(DmModel *model) {
   GError *error = NULL;
   DM_CHECK_OK(dm_model_generate(model, image, w, h, &o, &area, NULL, NULL,
                                 &error), error);
-  DM_CHECK(!model->circular_padding, "generate left the padding wrapped");
   const bool odd = dm_model_generate(model, image, w + 1, h, &o, &area, NULL,
                                      NULL, &error);
   DM_CHECK(!odd && strstr(error->message, "multiples of"),

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "dm-test.h"
-#include "layers.h"
+#include "tensor/layers.h"
 
 #define MAX_TENSORS 11
 

@@ -4,9 +4,9 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <string.h>
 
-#include "conv-kernels.h"
+#include "tensor/conv-kernels.h"
 #include "dm-test.h"
-#include "layers.h"
+#include "tensor/layers.h"
 
 /* ---- convolution ------------------------------------------------------- */
 

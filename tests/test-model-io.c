@@ -7,10 +7,10 @@
 
 #include <glib/gstdio.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
-#include "model-io.h"
-#include "safetensors.h"
+#include "model/model-files.h"
+#include "model/safetensors.h"
 
 static char *temp_folder;
 
@@ -83,7 +83,7 @@ static bool same_schedule(const DmScheduleConfig *a,
 
 /* Same table, same bits. */
 static bool same_params(const DmModel *a, const DmModel *b) {
-  const DmParams *pa = &a->params, *pb = &b->params;
+  const DmParams *pa = &a->unet.params, *pb = &b->unet.params;
   if (pa->count != pb->count || pa->total != pb->total) return false;
   for (int32_t i = 0; i < pa->count; i++)
     if (strcmp(pa->info[i].name, pb->info[i].name) != 0) return false;
@@ -149,9 +149,9 @@ static DmModel *load_reference(void) {
   DmSafetensors *st = dm_safetensors_open(weights, &error);
   DM_CHECK_OK(st, error);
   const DmStEntry *entry = dm_safetensors_find(st, "conv_in.weight");
-  const DmParamInfo *info = dm_params_find(&model->params, "conv_in.weight");
+  const DmParamInfo *info = dm_params_find(&model->unet.params, "conv_in.weight");
   DM_CHECK(entry && info && entry->numel == info->numel &&
-               memcmp(entry->data, model->params.data + info->offset,
+               memcmp(entry->data, model->unet.params.data + info->offset,
                       info->numel * 4) == 0,
            "conv_in.weight differs from the file");
   dm_safetensors_free(st);
@@ -316,7 +316,7 @@ static void test_pipeline(const DmModel *reference) {
 static char *write_edited(const DmModel *model, const char *name,
                           const char *drop, const char *extra,
                           const char *reshape, DmDtype dtype) {
-  const DmParams *params = &model->params;
+  const DmParams *params = &model->unet.params;
   DmStTensor *tensors = g_new0(DmStTensor, params->count + 1);
   static const int64_t odd_shape[2] = {3, 3};
   int32_t n = 0;
@@ -365,8 +365,8 @@ static void test_broken_tensors(const DmModel *model) {
                       DM_DTYPE_F16);
   DmModel *half = dm_model_load(path, &error);
   DM_CHECK_OK(half, error);
-  dm_test_compare("F16 weights vs F32", half->params.data, model->params.data,
-                  model->params.total, 0.0, 1e-3);
+  dm_test_compare("F16 weights vs F32", half->unet.params.data, model->unet.params.data,
+                  model->unet.params.total, 0.0, 1e-3);
   dm_model_free(half);
   g_free(path);
 
@@ -432,7 +432,7 @@ typedef struct {
 
 static const ConfigCase config_cases[] = {
     {"fourier time embedding", "\"positional\"", "\"fourier\"",
-     DM_ERROR_UNSUPPORTED, "time_embedding_type=\"fourier\""},
+     DM_ERROR_UNSUPPORTED, "time_embedding_type = \"fourier\""},
     {"class embeddings", "\"num_class_embeds\": null",
      "\"num_class_embeds\": 10", DM_ERROR_UNSUPPORTED, "num_class_embeds"},
     {"cross attention block", "\"AttnDownBlock2D\"",
@@ -440,7 +440,7 @@ static const ConfigCase config_cases[] = {
     {"unknown field", "\"act_fn\"", "\"cross_attention_dim\": 768, \"act_fn\"",
      DM_ERROR_UNSUPPORTED, "cross_attention_dim"},
     {"gelu activation", "\"silu\"", "\"gelu\"", DM_ERROR_UNSUPPORTED,
-     "act_fn=\"gelu\""},
+     "act_fn = \"gelu\""},
     {"scale_shift norm", "\"resnet_time_scale_shift\": \"default\"",
      "\"resnet_time_scale_shift\": \"scale_shift\"", DM_ERROR_UNSUPPORTED,
      "resnet_time_scale_shift"},

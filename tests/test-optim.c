@@ -6,7 +6,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
 #include "dm-train.h"
-#include "rng.h"
+#include "tensor/rng.h"
 
 static void check(bool ok, const char *label) {
   DM_CHECK(ok, "%s", label);

@@ -14,7 +14,7 @@
 #include <glib.h>
 #include <math.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
 #include "dm-train.h"
 

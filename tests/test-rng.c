@@ -3,7 +3,7 @@
  * the normal deviates with tolerances from the sample size.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
-#include "rng.h"
+#include "tensor/rng.h"
 
 /* Random123 kat_vectors, "philox4x32 10": counter, key (k0, k1), output. */
 static void test_known_answers(void) {

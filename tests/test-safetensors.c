@@ -8,7 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "dm-test.h"
-#include "safetensors.h"
+#include "model/safetensors.h"
 
 /* ---- building inputs in memory ----------------------------------------- */
 

@@ -18,8 +18,8 @@
  * whole array as one tensor.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
-#include "discrete.h"
-#include "rng.h"
+#include "sampling/discrete.h"
+#include "tensor/rng.h"
 
 enum { GD = 16, MD = 2, GN = 4000, MN = 8000 };
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dm-test.h"
-#include "safetensors.h"
+#include "model/safetensors.h"
 
 /* Unit roundoff of float32 (half an ulp at 1). */
 #define U32 ((double)FLT_EPSILON / 2)

@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
 #include "dm-train.h"
 
@@ -119,8 +119,8 @@ static void test_resume(void) {
   DmModel *resumed_ema = dm_trainer_export(trainer, true, &error);
   const bool same_losses = memcmp(straight, resumed, sizeof straight) == 0;
   const bool same_ema =
-      memcmp(straight_ema->params.data, resumed_ema->params.data,
-             straight_ema->params.total * sizeof(float)) == 0;
+      memcmp(straight_ema->unet.params.data, resumed_ema->unet.params.data,
+             straight_ema->unet.params.total * sizeof(float)) == 0;
   printf("%s checkpoint after 3 of 6 steps: losses %s, EMA weights %s, notes "
          "%s\n", same_losses && same_ema && notes_kept ? "ok  " : "FAIL",
          same_losses ? "identical" : "differ", same_ema ? "identical" : "differ",
@@ -151,13 +151,13 @@ static void test_non_finite(void) {
   float images[BATCH * 3 * SIZE * SIZE];
   make_batch(images, 0);
   images[17] = NAN;
-  float *before = g_memdup2(model->params.data,
-                            model->params.total * sizeof(float));
+  float *before = g_memdup2(model->unet.params.data,
+                            model->unet.params.total * sizeof(float));
   float loss;
   DM_CHECK_OK(dm_trainer_step(trainer, images, SIZE, &loss, &error), error);
   const bool pass = dm_trainer_skipped_steps(trainer) == 1 &&
-                    memcmp(before, model->params.data,
-                           model->params.total * sizeof(float)) == 0;
+                    memcmp(before, model->unet.params.data,
+                           model->unet.params.total * sizeof(float)) == 0;
   printf("%s a NaN in the batch skips the update (skipped %" G_GINT64_FORMAT
          ")\n", pass ? "ok  " : "FAIL", dm_trainer_skipped_steps(trainer));
   DM_CHECK(pass, "non-finite step");

@@ -13,9 +13,9 @@
  * branches tiny_attn does not. */
 #include <string.h>
 
-#include "dm-private.h"
+#include "model/model.h"
 #include "dm-test.h"
-#include "unet-train.h"
+#include "network/unet-train.h"
 
 #define GRAD_ATOL 1e-5
 #define GRAD_RTOL 1e-4
@@ -83,21 +83,21 @@ static Gradients train_step(const GradCase *c, int32_t threads,
   dm_set_num_threads(threads);
   const DmTensor *x = c->x;
   const size_t count = dm_tensor_numel(x);
-  DmUnetTape *tape = dm_unet_tape_new(c->model, x->n, x->h, x->w, &error);
+  DmUnetTape *tape = dm_unet_tape_new(&c->model->unet, x->n, x->h, x->w, &error);
   DM_CHECK_OK(tape != NULL, error);
   DmTensor *out = dm_tensor_new(x->n, 3, x->h, x->w, &error);
   DmTensor *dout = dm_tensor_new(x->n, 3, x->h, x->w, &error);
   DM_CHECK_OK(out && dout, error);
-  DM_CHECK_OK(dm_unet_forward_train(c->model, tape, out, x, c->timesteps,
+  DM_CHECK_OK(dm_unet_forward_train(&c->model->unet, tape, out, x, c->timesteps,
                                     &error), error);
-  Gradients g = {.params = g_new0(float, c->model->params.total),
+  Gradients g = {.params = g_new0(float, c->model->unet.params.total),
                  .x = g_new0(float, count)};
   for (size_t i = 0; i < count; i++) {
     const double d = (double)out->data[i] - c->target->data[i];
     g.loss += d * d / (double)count;
     dout->data[i] = (float)(2.0 * d / (double)count);
   }
-  DM_CHECK_OK(dm_unet_backward(c->model, tape, g.params, g.x, dout, &error),
+  DM_CHECK_OK(dm_unet_backward(&c->model->unet, tape, g.params, g.x, dout, &error),
               error);
   if (check_out) {
     float *want = dm_test_read_tensor(c->cases, "out", NULL);
@@ -186,7 +186,7 @@ static void test_against_reference(const GradCase *c, const Gradients *g) {
   printf("loss %.9g, reference %.9g\n", g->loss, loss[0]);
   DM_CHECK(fabs(g->loss - loss[0]) <= 1e-6 * loss[0], "loss differs");
   g_free(loss);
-  const DmParams *params = &c->model->params;
+  const DmParams *params = &c->model->unet.params;
   TensorResult *results = g_new(TensorResult, params->count + 1);
   for (int32_t i = 0; i < params->count; i++) {
     const DmParamInfo *info = &params->info[i];
@@ -202,14 +202,14 @@ static void test_against_reference(const GradCase *c, const Gradients *g) {
 /* Same threads: bit-identical. 1 vs 2 threads: within the reference
  * tolerance of each tensor's largest gradient. */
 static void test_threads(const GradCase *c, const Gradients *two) {
-  const size_t total = c->model->params.total;
+  const size_t total = c->model->unet.params.total;
   Gradients again = train_step(c, 2, false), one = train_step(c, 1, false);
   const size_t x_bytes = dm_tensor_numel(c->x) * sizeof(float);
   DM_CHECK(memcmp(again.params, two->params, total * sizeof(float)) == 0 &&
                memcmp(again.x, two->x, x_bytes) == 0,
            "two backwards with 2 threads differ");
   printf("2 threads twice: bit-identical gradients\n");
-  const DmParams *params = &c->model->params;
+  const DmParams *params = &c->model->unet.params;
   double worst = 0.0;
   for (int32_t i = 0; i < params->count; i++) {
     const DmParamInfo *info = &params->info[i];
@@ -226,14 +226,14 @@ static void test_threads(const GradCase *c, const Gradients *two) {
 static void test_misuse(const GradCase *c) {
   GError *error = NULL;
   const DmTensor *x = c->x;
-  DmUnetTape *tape = dm_unet_tape_new(c->model, x->n, x->h, x->w, &error);
+  DmUnetTape *tape = dm_unet_tape_new(&c->model->unet, x->n, x->h, x->w, &error);
   DmTensor *dout = dm_tensor_new(x->n, 3, x->h, x->w, &error);
-  float *grads = g_new0(float, c->model->params.total);
-  DM_CHECK(!dm_unet_backward(c->model, tape, grads, NULL, dout, &error) &&
+  float *grads = g_new0(float, c->model->unet.params.total);
+  DM_CHECK(!dm_unet_backward(&c->model->unet, tape, grads, NULL, dout, &error) &&
                error != NULL,
            "a backward without a forward is an error");
   g_clear_error(&error);
-  DM_CHECK(dm_unet_tape_new(c->model, 1, 5, 8, &error) == NULL && error,
+  DM_CHECK(dm_unet_tape_new(&c->model->unet, 1, 5, 8, &error) == NULL && error,
            "a tape for a size that is not a multiple of 2 is refused");
   g_clear_error(&error);
   g_free(grads);
@@ -324,16 +324,16 @@ static void check_config_by_differences(const char *label,
   dm_rng_normal_fill(p.x->data, dm_tensor_numel(p.x), 11, 0, 0);
   float *r = dm_test_random_floats(dm_tensor_numel(p.out), 1.0f, 12);
   p.r = r;
-  DmUnetTape *tape = dm_unet_tape_new(p.model, n, size, size, &error);
+  DmUnetTape *tape = dm_unet_tape_new(&p.model->unet, n, size, size, &error);
   DmTensor *dout = dm_tensor_new(n, config->out_channels, size, size, &error);
   DM_CHECK_OK(tape && dout, error);
   memcpy(dout->data, r, dm_tensor_numel(dout) * sizeof(float));
-  DM_CHECK_OK(dm_unet_forward_train(p.model, tape, p.out, p.x, timesteps,
+  DM_CHECK_OK(dm_unet_forward_train(&p.model->unet, tape, p.out, p.x, timesteps,
                                     &error), error);
-  const DmParams *params = &p.model->params;
+  const DmParams *params = &p.model->unet.params;
   float *grads = g_new0(float, params->total);
   float *dx = g_new0(float, dm_tensor_numel(p.x));
-  DM_CHECK_OK(dm_unet_backward(p.model, tape, grads, dx, dout, &error),
+  DM_CHECK_OK(dm_unet_backward(&p.model->unet, tape, grads, dx, dout, &error),
               error);
   Directional worst = directional_error(&p, p.x->data, dx,
                                         dm_tensor_numel(p.x), FD_STEP, 1000);

@@ -3,7 +3,7 @@
  * any-size entry point and input validation.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
-#include "rng.h"
+#include "tensor/rng.h"
 
 /* A small layout with every block kind: attention in the middle level and
  * the mid block, downsample_padding 0, a 1x1 shortcut. */

@@ -1,0 +1,34 @@
+/* gimp-diffusion core: model files — what the trainer and the fuzz target
+ * reach beyond dm.h's dm_model_load() and dm_model_save() (internal).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_MODEL_MODEL_FILES_H
+#define DM_MODEL_MODEL_FILES_H
+
+#include "model/model.h"
+#include "model/safetensors.h"
+
+/* Builds a model from a parsed single-file model: config and scheduler from
+ * "__metadata__" ("dm.config", "dm.scheduler_config", "dm.model_card"),
+ * parameters from the tensors. `label` names the input in messages. */
+DmModel *dm_model_from_safetensors(const DmSafetensors *st, const char *label,
+                                   GError **error);
+
+/* Metadata key that marks a training checkpoint (dm-train.h): its value is
+ * the training options as JSON. */
+#define DM_CHECKPOINT_KEY "dm.checkpoint"
+
+/* Writes the model's tensors plus, for each k < n_extras, an array in its
+ * parameter layout (extras[k], params.total floats) under the names
+ * "<prefixes[k]>/<tensor name>", with `metadata` (a NULL-terminated
+ * key/value list), atomically. */
+bool dm_model_write_with_extras(const DmModel *model, const char *path,
+                                const char *const *prefixes,
+                                const float *const *extras, int32_t n_extras,
+                                const char *const *metadata, GError **error);
+
+/* Both config texts of a model (caller g_free()s), or false when its
+ * configs cannot be written. */
+bool dm_model_config_texts(const DmModel *model, char **config_text,
+                           char **schedule_text, GError **error);
+
+#endif /* DM_MODEL_MODEL_FILES_H */

@@ -1,0 +1,546 @@
+/* gimp-diffusion core: sampling whole images with a model: the work area
+ * of an inpainting (the mask's bounding box plus context) and the network
+ * run on overlapping tiles when that area is large.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * Tiles change only how the network output is computed: the sampler's
+ * state, its noise and its updates live on the whole area, so tiles agree
+ * wherever they overlap except for the network output itself, which is
+ * blended there with weights that ramp from 0 at a tile's inner edge to 1
+ * where the neighbour's overlap ends. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model.h"
+#include "sampling/fill.h"
+#include "sampling/sampling.h"
+
+void dm_area_options_default(DmAreaOptions *options) {
+  *options = (DmAreaOptions){.context_margin = -1,
+                             .pixel_budget = DM_DEFAULT_PIXEL_BUDGET,
+                             .tile_size = DM_DEFAULT_TILE_SIZE,
+                             .tile_overlap = DM_DEFAULT_TILE_OVERLAP};
+}
+
+static bool check_area_options(const DmAreaOptions *o, GError **error) {
+  if (o->tile_size >= 32 && o->tile_size <= 4096 && o->tile_overlap >= 0 &&
+      o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536 &&
+      o->pixel_budget >= 1024 && o->pixel_budget <= ((int64_t)1 << 28) &&
+      o->hole_start >= 0 && o->hole_start < DM_HOLE_START_COUNT)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+              "tile size must be 32 .. 4096 with an overlap of 0 .. half of "
+              "it, the pixel budget 1024 .. 2^28, the context margin at "
+              "most 65536 and the hole start one of DmHoleStart (got tile %d, "
+              "overlap %d, budget %" G_GINT64_FORMAT ", margin %d, start %d)",
+              o->tile_size, o->tile_overlap, o->pixel_budget,
+              o->context_margin, (int)o->hole_start);
+  return false;
+}
+
+bool dm_inpaint_work_area(const float *mask, int32_t width, int32_t height,
+                          int32_t margin, DmRect *area, GError **error) {
+  int32_t x0 = width, y0 = height, x1 = -1, y1 = -1;
+  for (int32_t y = 0; y < height; y++)
+    for (int32_t x = 0; x < width; x++)
+      if (mask[(size_t)y * width + x] > 0.0f) {
+        x0 = MIN(x0, x), x1 = MAX(x1, x);
+        y0 = MIN(y0, y), y1 = MAX(y1, y);
+      }
+  if (x1 < 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "the mask selects nothing: no pixel to fill");
+    return false;
+  }
+  margin = MAX(margin, 0);
+  area->x = MAX(x0 - margin, 0);
+  area->y = MAX(y0 - margin, 0);
+  area->width = MIN(x1 + margin, width - 1) - area->x + 1;
+  area->height = MIN(y1 + margin, height - 1) - area->y + 1;
+  return true;
+}
+
+/* ---- tiles --------------------------------------------------------------- */
+
+/* Tiles along one axis of `length` pixels: `count` tiles of `size` at
+ * `start[i]`, spread evenly so that neighbours share at least `overlap`. */
+typedef struct {
+  int32_t count, size;
+  int32_t *start; /* (count) */
+} Axis;
+
+static void axis_init(Axis *axis, int32_t length, int32_t size,
+                      int32_t overlap) {
+  if (length <= size) {
+    axis->count = 1, axis->size = length;
+  } else {
+    const int32_t stride = size - overlap;
+    axis->count = (length - overlap + stride - 1) / stride;
+    axis->size = size;
+  }
+  axis->start = g_new(int32_t, axis->count);
+  for (int32_t i = 0; i < axis->count; i++)
+    axis->start[i] = axis->count == 1 ? 0 :
+        (int32_t)((int64_t)i * (length - size) / (axis->count - 1));
+}
+
+/* Blend weight of tile i at absolute coordinate u: a linear ramp over the
+ * part shared with each neighbour, rising away from the tile's edge
+ * (pixel centres, so no weight is exactly 0), 1 elsewhere. */
+static float axis_weight(const Axis *axis, int32_t i, int32_t u) {
+  float weight = 1.0f;
+  const int32_t start = axis->start[i], end = start + axis->size;
+  if (i > 0) {
+    const int32_t shared = axis->start[i - 1] + axis->size - start;
+    if (u - start < shared) weight = (u - start + 0.5f) / shared;
+  }
+  if (i < axis->count - 1) {
+    const int32_t shared = end - axis->start[i + 1];
+    if (end - u <= shared) weight = MIN(weight, (end - u - 0.5f) / shared);
+  }
+  return weight;
+}
+
+/* The network as a DmDenoiseFunc on a (C, H, W) area, tile by tile. A
+ * mask-conditioned model's tiles also carry the conditioning planes
+ * (mask, known image * (1 - mask)), and with classifier-free guidance a
+ * second image in the batch holds the dropout mode's (1, 0). */
+typedef struct {
+  DmModel *model;
+  DmPadding padding;
+  int32_t height, width;
+  Axis rows, cols;
+  const float *condition; /* (C + 1, H, W), borrowed; NULL: unconditional */
+  float guidance_scale;   /* w; the batch has two images when w != 1 */
+  DmTensor *tile_in;      /* (1 or 2, in_channels, tile rows, tile cols) */
+  DmTensor *tile_out;     /* (1 or 2, C, tile rows, tile cols) */
+  float *weight_sum;      /* (H, W): sum of the tiles' weights */
+} Tiler;
+
+static void tiler_free(Tiler *tiler) {
+  g_free(tiler->rows.start);
+  g_free(tiler->cols.start);
+  dm_tensor_free(tiler->tile_in);
+  dm_tensor_free(tiler->tile_out);
+  free(tiler->weight_sum);
+}
+
+static void add_weight_sums(Tiler *tiler) {
+  const int32_t w = tiler->width;
+  for (int32_t r = 0; r < tiler->rows.count; r++)
+    for (int32_t c = 0; c < tiler->cols.count; c++)
+      for (int32_t y = 0; y < tiler->rows.size; y++) {
+        const int32_t row = tiler->rows.start[r] + y;
+        const float wy = axis_weight(&tiler->rows, r, row);
+        for (int32_t x = 0; x < tiler->cols.size; x++) {
+          const int32_t col = tiler->cols.start[c] + x;
+          tiler->weight_sum[(size_t)row * w + col] +=
+              wy * axis_weight(&tiler->cols, c, col);
+        }
+      }
+}
+
+/* The tiles of a height x width area: one, the whole area, when it has at
+ * most pixel_budget pixels. */
+static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
+                      const DmAreaOptions *options) {
+  int32_t size = options->tile_size;
+  if ((int64_t)height * width <= options->pixel_budget)
+    size = MAX(height, width);
+  axis_init(rows, height, size, options->tile_overlap);
+  axis_init(cols, width, size, options->tile_overlap);
+}
+
+/* The second image of a guided batch: the dropout mode's conditioning,
+ * which no tile changes. */
+static void fill_dropout_condition(DmTensor *tile_in, int32_t channels) {
+  const size_t plane = (size_t)tile_in->h * tile_in->w;
+  float *second = tile_in->data + (size_t)tile_in->c * plane;
+  dm_fill_condition(second + channels * plane, NULL, channels, plane);
+}
+
+int32_t dm_model_evaluation_batch(const DmModel *model,
+                                  const DmSampleOptions *options) {
+  return dm_model_conditioning(model) == DM_CONDITIONING_MASK &&
+                 options->guidance_scale != 1.0f
+             ? 2
+             : 1;
+}
+
+static bool tiler_init(Tiler *tiler, DmModel *model, DmPadding padding,
+                       int32_t height, int32_t width, const float *condition,
+                       const DmSampleOptions *sample_options,
+                       const DmAreaOptions *options, GError **error) {
+  *tiler = (Tiler){.model = model, .padding = padding, .height = height,
+                   .width = width,
+                   .condition = condition,
+                   .guidance_scale = sample_options->guidance_scale};
+  tile_axes(&tiler->rows, &tiler->cols, height, width, options);
+  const DmUnetConfig *config = dm_model_config(model);
+  const int32_t batch = dm_model_evaluation_batch(model, sample_options);
+  tiler->tile_in = dm_tensor_new(batch, config->in_channels, tiler->rows.size,
+                                 tiler->cols.size, error);
+  tiler->tile_out = tiler->tile_in == NULL ? NULL :
+      dm_tensor_new(batch, config->out_channels, tiler->rows.size,
+                    tiler->cols.size, error);
+  tiler->weight_sum = calloc((size_t)height * width, sizeof(float));
+  if (tiler->tile_out && tiler->weight_sum) {
+    if (batch == 2) fill_dropout_condition(tiler->tile_in, config->out_channels);
+    add_weight_sums(tiler);
+    return true;
+  }
+  if (tiler->tile_out)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a %dx%d work area", width, height);
+  tiler_free(tiler);
+  return false;
+}
+
+/* Copies `channels` planes of the tile at (top, left) of `area`
+ * (channels, H, W) to `tile` (channels, tile rows, tile cols). */
+static void copy_tile_planes(const Tiler *tiler, float *tile,
+                             const float *area, int32_t channels, int32_t top,
+                             int32_t left) {
+  const int32_t rows = tiler->tile_in->h, cols = tiler->tile_in->w;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < rows; y++)
+      memcpy(tile + ((size_t)c * rows + y) * cols,
+             area + ((size_t)c * tiler->height + top + y) * tiler->width + left,
+             (size_t)cols * sizeof(float));
+}
+
+/* The network's input for the tile at (top, left): x (C, H, W), then the
+ * conditioning planes; with guidance, x again in the second image (whose
+ * conditioning fill_dropout_condition wrote). */
+static void gather_tile(Tiler *tiler, const float *x, int32_t top,
+                        int32_t left) {
+  DmTensor *tile = tiler->tile_in;
+  const int32_t channels = tiler->tile_out->c;
+  const size_t image = (size_t)tile->c * tile->h * tile->w;
+  for (int32_t b = 0; b < tile->n; b++)
+    copy_tile_planes(tiler, tile->data + b * image, x, channels, top, left);
+  if (tiler->condition)
+    copy_tile_planes(tiler, tile->data + (size_t)channels * tile->h * tile->w,
+                     tiler->condition, channels + 1, top, left);
+}
+
+/* Classifier-free guidance (Ho & Salimans 2022, eq. 6): the first image's
+ * output becomes o_u + w (o_c - o_u), o_u the second's. */
+static void guide_tile(Tiler *tiler) {
+  DmTensor *out = tiler->tile_out;
+  if (out->n == 1) return;
+  const size_t image = (size_t)out->c * out->h * out->w;
+  const float w = tiler->guidance_scale;
+  for (size_t i = 0; i < image; i++) {
+    const float unconditional = out->data[image + i];
+    out->data[i] = unconditional + w * (out->data[i] - unconditional);
+  }
+}
+
+/* out += weight * tiler->tile_out at the tile (r, c). */
+static void scatter_tile(Tiler *tiler, float *out, int32_t r, int32_t c) {
+  const DmTensor *tile = tiler->tile_out;
+  const int32_t top = tiler->rows.start[r], left = tiler->cols.start[c];
+  for (int32_t y = 0; y < tile->h; y++) {
+    const float wy = axis_weight(&tiler->rows, r, top + y);
+    for (int32_t x = 0; x < tile->w; x++) {
+      const float weight = wy * axis_weight(&tiler->cols, c, left + x);
+      for (int32_t k = 0; k < tile->c; k++)
+        out[((size_t)k * tiler->height + top + y) * tiler->width + left + x] +=
+            weight * tile->data[((size_t)k * tile->h + y) * tile->w + x];
+    }
+  }
+}
+
+static bool tiled_denoise(float *model_output, const float *x_t, float t,
+                          void *user_data, GError **error) {
+  Tiler *tiler = user_data;
+  const size_t plane = (size_t)tiler->height * tiler->width;
+  const int32_t out_channels = tiler->tile_out->c;
+  memset(model_output, 0, out_channels * plane * sizeof(float));
+  for (int32_t r = 0; r < tiler->rows.count; r++)
+    for (int32_t c = 0; c < tiler->cols.count; c++) {
+      gather_tile(tiler, x_t, tiler->rows.start[r], tiler->cols.start[c]);
+      const float timesteps[2] = {t, t};
+      const gint64 start = g_get_monotonic_time();
+      if (!dm_model_run(tiler->model, tiler->tile_out, tiler->tile_in,
+                        timesteps, tiler->padding, error))
+        return false;
+      tiler->model->network_seconds += (g_get_monotonic_time() - start) / 1e6;
+      tiler->model->network_pixels +=
+          (double)tiler->tile_in->n * tiler->tile_in->h * tiler->tile_in->w;
+      guide_tile(tiler);
+      scatter_tile(tiler, model_output, r, c);
+    }
+  for (int32_t k = 0; k < out_channels; k++)
+    for (size_t p = 0; p < plane; p++)
+      model_output[k * plane + p] /= tiler->weight_sum[p];
+  return true;
+}
+
+int32_t dm_area_tiles(int32_t width, int32_t height,
+                      const DmAreaOptions *options, DmRect *tiles) {
+  Axis rows, cols;
+  tile_axes(&rows, &cols, height, width, options);
+  const int32_t count = rows.count * cols.count;
+  for (int32_t r = 0; tiles && r < rows.count; r++)
+    for (int32_t c = 0; c < cols.count; c++)
+      tiles[r * cols.count + c] = (DmRect){cols.start[c], rows.start[r],
+                                           cols.size, rows.size};
+  g_free(rows.start);
+  g_free(cols.start);
+  return count;
+}
+
+void dm_model_network_time(const DmModel *model, double *seconds,
+                           double *pixels) {
+  *seconds = model->network_seconds;
+  *pixels = model->network_pixels;
+}
+
+/* ---- inpainting and generation --------------------------------------------- */
+
+static bool check_model_image(const DmModel *model, int32_t width,
+                              int32_t height, GError **error) {
+  const DmUnetConfig *config = dm_model_config(model);
+  if (dm_model_conditioning(model) == DM_CONDITIONING_COUNT) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "the model takes %d channels and gives %d; sampling an image "
+                "needs the same number (or twice as many plus a mask, for a "
+                "mask-conditioned model)", config->in_channels,
+                config->out_channels);
+    return false;
+  }
+  if (width < 1 || height < 1 || width > DM_MAX_IMAGE_SIDE ||
+      height > DM_MAX_IMAGE_SIDE) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "image size %dx%d is outside 1 .. %d pixels a side", width,
+                height, DM_MAX_IMAGE_SIDE);
+    return false;
+  }
+  return true;
+}
+
+bool dm_model_measure_evaluation(DmModel *model, int32_t width,
+                                 int32_t height,
+                                 const DmAreaOptions *area_options,
+                                 double *seconds, GError **error) {
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error))
+    return false;
+  Axis rows, cols;
+  tile_axes(&rows, &cols, height, width, area_options);
+  const int32_t tiles = rows.count * cols.count;
+  const DmUnetConfig *config = dm_model_config(model);
+  DmTensor *in = dm_tensor_new(1, config->in_channels, rows.size, cols.size,
+                               error);
+  DmTensor *out = in == NULL ? NULL :
+      dm_tensor_new(1, config->out_channels, rows.size, cols.size, error);
+  g_free(rows.start);
+  g_free(cols.start);
+  const float timestep = 0.0f; /* any: the cost does not depend on it */
+  const gint64 start = g_get_monotonic_time();
+  const bool ok = out && dm_model_forward_any_size(model, out, in, &timestep,
+                                                   error);
+  *seconds = tiles * ((g_get_monotonic_time() - start) / 1e6);
+  dm_tensor_free(in);
+  dm_tensor_free(out);
+  return ok;
+}
+
+/* Runs the sampler on x (C, area) with the model on tiles; `condition`
+ * (C + 1, area) is the conditioning of a mask-conditioned model. */
+static bool sample_area(DmModel *model, DmPadding padding, float *x,
+                        const DmSampleGrid *grid,
+                        const DmSampleOptions *options,
+                        const DmAreaOptions *area_options,
+                        const DmInpaint *inpaint, const float *condition,
+                        DmProgressFunc progress, void *progress_data,
+                        GError **error) {
+  Tiler tiler;
+  if (!tiler_init(&tiler, model, padding, grid->height, grid->width,
+                  condition, options, area_options, error))
+    return false;
+  const bool ok = dm_sample(x, grid, dm_model_schedule_config(model), options,
+                            tiled_denoise, &tiler, inpaint, progress,
+                            progress_data, error);
+  tiler_free(&tiler);
+  return ok;
+}
+
+/* known and mask (C, area) from the image (C, H, W) and mask (H, W); the
+ * mask clamped to [0, 1] (NaN counts as 0). */
+static void crop_inputs(float *known, float *mask_area, const float *image,
+                        const float *mask, int32_t channels, int32_t width,
+                        int32_t height, const DmRect *area) {
+  const size_t area_plane = (size_t)area->width * area->height;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < area->height; y++)
+      for (int32_t x = 0; x < area->width; x++) {
+        const size_t pixel = (size_t)(area->y + y) * width + area->x + x;
+        const size_t at = c * area_plane + (size_t)y * area->width + x;
+        known[at] = image[(size_t)c * width * height + pixel];
+        mask_area[at] = fminf(fmaxf(mask[pixel], 0.0f), 1.0f);
+      }
+}
+
+/* image (C, H, W) = sample (C, area) wherever the mask is above 0. */
+static void paste_result(float *image, const float *sample,
+                         const float *mask_area, int32_t channels,
+                         int32_t width, int32_t height, const DmRect *area) {
+  const size_t area_plane = (size_t)area->width * area->height;
+  for (int32_t c = 0; c < channels; c++)
+    for (int32_t y = 0; y < area->height; y++)
+      for (int32_t x = 0; x < area->width; x++) {
+        const size_t at = c * area_plane + (size_t)y * area->width + x;
+        if (mask_area[at] > 0.0f)
+          image[(size_t)c * width * height +
+                (size_t)(area->y + y) * width + area->x + x] = sample[at];
+      }
+}
+
+/* The conditioning planes (C + 1, plane) of a mask-conditioned model for
+ * inpainting `known` (C, plane) where `mask` (plane) is set, or with known
+ * NULL its dropout mode (dm_fill_condition); NULL for other models (and,
+ * with *error set, when out of memory). */
+static float *new_condition(const DmModel *model, const float *known,
+                            const float *mask, size_t plane, GError **error) {
+  if (dm_model_conditioning(model) != DM_CONDITIONING_MASK) return NULL;
+  const int32_t channels = dm_model_config(model)->out_channels;
+  float *condition = malloc((channels + 1) * plane * sizeof(float));
+  if (condition == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for the conditioning of a %zu-pixel area",
+                plane);
+    return NULL;
+  }
+  if (known) memcpy(condition, mask, plane * sizeof(float));
+  dm_fill_condition(condition, known, channels, plane);
+  return condition;
+}
+
+bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
+                      int32_t width, int32_t height,
+                      const DmSampleOptions *options,
+                      const DmAreaOptions *area_options,
+                      DmProgressFunc progress, void *progress_data,
+                      GError **error) {
+  DmRect area;
+  const int32_t margin = area_options->context_margin < 0
+                             ? dm_model_receptive_radius(model)
+                             : area_options->context_margin;
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error) ||
+      !dm_inpaint_work_area(mask, width, height, margin, &area, error))
+    return false;
+  const int32_t channels = dm_model_config(model)->out_channels;
+  const size_t area_plane = (size_t)area.width * area.height;
+  const size_t count = channels * area_plane;
+  float *sample = malloc(count * sizeof(float));
+  float *known = malloc(count * sizeof(float));
+  float *mask_area = malloc(count * sizeof(float));
+  float *condition = NULL;
+  bool ok = sample && known && mask_area;
+  if (!ok)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for a %dx%d work area", area.width, area.height);
+  if (ok) {
+    crop_inputs(known, mask_area, image, mask, channels, width, height, &area);
+    condition = new_condition(model, known, mask_area, area_plane, error);
+    ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
+  }
+  /* With strength < 1 the sampler starts from the image, its hole smoothly
+   * filled unless the caller's own pixels there are to guide it. */
+  if (ok && dm_sample_starts_from_image(options)) {
+    memcpy(sample, known, count * sizeof(float));
+    if (area_options->hole_start == DM_HOLE_START_SMOOTH &&
+        !dm_fill_smooth(sample, mask_area, channels, area.width,
+                        area.height)) {
+      g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                  "out of memory for the smooth fill of a %dx%d work area",
+                  area.width, area.height);
+      ok = false;
+    }
+  }
+  if (ok) {
+    const DmSampleGrid grid = {channels, area.height, area.width, area.x,
+                               area.y};
+    const DmInpaint inpaint = {known, mask_area};
+    ok = sample_area(model, DM_PADDING_ZEROS, sample, &grid, options,
+                     area_options, &inpaint, condition, progress,
+                     progress_data, error);
+  }
+  if (ok && area_options->match_edges &&
+      !dm_fill_match_edges(sample, known, mask_area, channels, area.width,
+                           area.height)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for matching the edges of a %dx%d work area",
+                area.width, area.height);
+    ok = false;
+  }
+  if (ok) paste_result(image, sample, mask_area, channels, width, height, &area);
+  free(sample);
+  free(known);
+  free(mask_area);
+  free(condition);
+  return ok;
+}
+
+/* A seamless image wraps around in one piece: its sides must be
+ * multiples of the network's, and it must fit the pixel budget. */
+static bool check_seamless(const DmModel *model, int32_t width,
+                           int32_t height, const DmAreaOptions *options,
+                           GError **error) {
+  const int32_t multiple = dm_model_size_multiple(model);
+  if (width % multiple != 0 || height % multiple != 0) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a seamless image needs a width and height that are "
+                "multiples of %d for this model (got %dx%d)", multiple, width,
+                height);
+    return false;
+  }
+  if ((int64_t)width * height > options->pixel_budget) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a seamless image is made in one piece, so it must fit the "
+                "pixel budget (%dx%d is over %" G_GINT64_FORMAT " pixels)",
+                width, height, options->pixel_budget);
+    return false;
+  }
+  return true;
+}
+
+bool dm_model_generate(DmModel *model, float *image, int32_t width,
+                       int32_t height, const DmSampleOptions *options,
+                       const DmAreaOptions *area_options,
+                       DmProgressFunc progress, void *progress_data,
+                       GError **error) {
+  if (!check_model_image(model, width, height, error) ||
+      !check_area_options(area_options, error))
+    return false;
+  if (area_options->seamless && !check_seamless(model, width, height,
+                                                area_options, error))
+    return false;
+  if (dm_sample_starts_from_image(options)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "a strength below 1 needs an image to start from: it is for "
+                "inpainting, not generation (strength %g)", options->strength);
+    return false;
+  }
+  float *condition =
+      new_condition(model, NULL, NULL, (size_t)width * height, error);
+  if (condition == NULL &&
+      dm_model_conditioning(model) == DM_CONDITIONING_MASK)
+    return false;
+  DmSampleOptions unguided = *options;
+  unguided.guidance_scale = 1.0f; /* o_c = o_u in the dropout mode */
+  const DmSampleGrid grid = {dm_model_config(model)->out_channels, height,
+                             width, 0, 0};
+  const DmPadding padding =
+      area_options->seamless ? DM_PADDING_CIRCULAR : DM_PADDING_ZEROS;
+  const bool ok = sample_area(model, padding, image, &grid, &unguided,
+                              area_options, NULL, condition, progress,
+                              progress_data, error);
+  free(condition);
+  return ok;
+}
