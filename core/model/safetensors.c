@@ -37,8 +37,6 @@ struct DmSafetensors {
 /* ---- dtypes ------------------------------------------------------------ */
 
 static const char *const dtype_names[DM_DTYPE_COUNT] = {"F32", "F16", "BF16"};
-static const size_t dtype_sizes[DM_DTYPE_COUNT] = {4, 2, 2};
-
 static bool dtype_from_name(const char *name, DmDtype *out) {
   for (int i = 0; i < DM_DTYPE_COUNT; i++) {
     if (strcmp(name, dtype_names[i]) == 0) {
@@ -47,74 +45,6 @@ static bool dtype_from_name(const char *name, DmDtype *out) {
     }
   }
   return false;
-}
-
-/* IEEE binary16 -> binary32, exact for every input (normals, subnormals,
- * zeros, infinities; NaN payloads are kept in the top mantissa bits). */
-static float f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exponent = (h >> 10) & 0x1fu;
-  uint32_t mantissa = h & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13); /* inf or NaN */
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
-  } else {
-    /* zero or subnormal: mantissa * 2^-24, exact in float32 */
-    float magnitude = ldexpf((float)mantissa, -24);
-    return sign ? -magnitude : magnitude;
-  }
-  float out;
-  memcpy(&out, &bits, sizeof out);
-  return out;
-}
-
-/* binary32 -> binary16 with round-to-nearest-even; overflow gives inf,
- * tiny values become subnormals or zero, NaN stays a (quiet) NaN. */
-static uint16_t f32_to_f16(float f) {
-  uint32_t bits;
-  memcpy(&bits, &f, sizeof bits);
-  uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
-  uint32_t exponent = (bits >> 23) & 0xffu;
-  uint32_t mantissa = bits & 0x7fffffu;
-  if (exponent == 0xff) /* inf, or NaN with a quiet bit forced */
-    return sign | 0x7c00u | (mantissa ? 0x200u | (mantissa >> 13) : 0u);
-  int32_t e = (int32_t)exponent - 127 + 15; /* biased half exponent */
-  if (e >= 0x1f) return sign | 0x7c00u;
-  if (e <= 0) {
-    if (e < -10) return sign; /* below half the smallest subnormal */
-    /* subnormal: shift the full 24-bit significand into 10 bits */
-    uint32_t significand = mantissa | 0x800000u;
-    uint32_t shift = (uint32_t)(14 - e);
-    uint32_t half = significand >> shift;
-    uint32_t rest = significand & ((1u << shift) - 1u);
-    uint32_t halfway = 1u << (shift - 1);
-    if (rest > halfway || (rest == halfway && (half & 1u))) half++;
-    return sign | (uint16_t)half;
-  }
-  uint32_t half = ((uint32_t)e << 10) | (mantissa >> 13);
-  uint32_t rest = mantissa & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
-    half++; /* may carry into the exponent, up to inf: still correct */
-  return sign | (uint16_t)half;
-}
-
-static float bf16_to_f32(uint16_t b) {
-  uint32_t bits = (uint32_t)b << 16;
-  float out;
-  memcpy(&out, &bits, sizeof out);
-  return out;
-}
-
-/* binary32 -> bfloat16, round-to-nearest-even; NaN stays a quiet NaN. */
-static uint16_t f32_to_bf16(float f) {
-  uint32_t bits;
-  memcpy(&bits, &f, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u)
-    return (uint16_t)((bits >> 16) | 0x40u);
-  uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
-  return (uint16_t)((bits + rounding) >> 16);
 }
 
 static uint16_t load_u16_le(const uint8_t *p) {
@@ -137,11 +67,11 @@ void dm_safetensors_read_f32(const DmStEntry *entry, float *out) {
     break;
   case DM_DTYPE_F16:
     for (size_t i = 0; i < entry->numel; i++)
-      out[i] = f16_to_f32(load_u16_le(p + 2 * i));
+      out[i] = dm_f16_to_f32(load_u16_le(p + 2 * i));
     break;
   case DM_DTYPE_BF16:
     for (size_t i = 0; i < entry->numel; i++)
-      out[i] = bf16_to_f32(load_u16_le(p + 2 * i));
+      out[i] = dm_bf16_to_f32(load_u16_le(p + 2 * i));
     break;
   case DM_DTYPE_COUNT:
   default:
@@ -255,7 +185,7 @@ static bool parse_offsets(const ParseContext *ctx, const char *name,
     return false;
   }
   size_t bytes;
-  if (!dm_mul_size(entry->numel, dtype_sizes[entry->dtype], &bytes)) {
+  if (!dm_mul_size(entry->numel, dm_dtype_size(entry->dtype), &bytes)) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
                 "%s: tensor '%s': byte size overflows", ctx->label, name);
     return false;
@@ -563,7 +493,7 @@ static GString *build_header(const char *path, const DmStTensor *tensors,
     for (int32_t d = 0; d < tensors[i].rank; d++)
       g_string_append_printf(header, "%s%" G_GINT64_FORMAT, d ? "," : "",
                              tensors[i].shape[d]);
-    size_t bytes = numels[i] * dtype_sizes[dtype];
+    size_t bytes = numels[i] * dm_dtype_size(dtype);
     g_string_append_printf(header, "],\"data_offsets\":[%zu,%zu]}", offset,
                            offset + bytes);
     offset += bytes;
@@ -588,12 +518,12 @@ static bool write_tensor_data(FILE *file, const float *data, size_t numel,
       float value = data[start + i];
       uint32_t bits;
       memcpy(&bits, &value, sizeof bits);
-      if (dtype == DM_DTYPE_F16) bits = f32_to_f16(value);
-      if (dtype == DM_DTYPE_BF16) bits = f32_to_bf16(value);
-      for (size_t b = 0; b < dtype_sizes[dtype]; b++)
-        buffer[i * dtype_sizes[dtype] + b] = (uint8_t)(bits >> (8 * b));
+      if (dtype == DM_DTYPE_F16) bits = dm_f32_to_f16(value);
+      if (dtype == DM_DTYPE_BF16) bits = dm_f32_to_bf16(value);
+      for (size_t b = 0; b < dm_dtype_size(dtype); b++)
+        buffer[i * dm_dtype_size(dtype) + b] = (uint8_t)(bits >> (8 * b));
     }
-    if (!write_all(file, buffer, n * dtype_sizes[dtype])) return false;
+    if (!write_all(file, buffer, n * dm_dtype_size(dtype))) return false;
   }
   return true;
 }

@@ -6,9 +6,7 @@
 #ifndef DM_SAFETENSORS_H
 #define DM_SAFETENSORS_H
 
-#include "dm.h"
-
-typedef enum { DM_DTYPE_F32, DM_DTYPE_F16, DM_DTYPE_BF16, DM_DTYPE_COUNT } DmDtype;
+#include "tensor/dtype.h"
 
 #define DM_ST_MAX_RANK 8
 

@@ -8,9 +8,7 @@
 
 #define DM_MAX_BLOCK_LAYERS (DM_MAX_LAYERS_PER_BLOCK + 1) /* up blocks */
 
-typedef struct {
-  size_t weight, bias; /* offsets into DmParams.data */
-} ParamPair;
+typedef DmParamPair ParamPair; /* offsets into DmParams.data */
 
 typedef struct {
   int32_t c_in, c_out, groups;

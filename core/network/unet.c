@@ -10,7 +10,6 @@
  * skip tensor concatenated along channels, and a nearest x2 upsampler except
  * at the last up block; GroupNorm, SiLU, conv_out. */
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "network/unet-layout.h"
@@ -18,82 +17,8 @@
 
 /* ---- parameter table --------------------------------------------------- */
 
-/* Networks larger than this (16 GiB of float32) are refused. */
-#define DM_MAX_PARAMS ((size_t)1 << 32)
-
-typedef struct {
-  GArray *infos; /* DmParamInfo */
-  size_t total;
-  GError *error; /* the first inconsistency found, naming the layer */
-} TableBuilder;
-
-static void layout_error(TableBuilder *b, const char *format, ...)
-    G_GNUC_PRINTF(2, 3);
-
-static void layout_error(TableBuilder *b, const char *format, ...) {
-  if (b->error != NULL) return;
-  va_list args;
-  va_start(args, format);
-  char *message = g_strdup_vprintf(format, args);
-  va_end(args);
-  b->error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT, "%s", message);
-  g_free(message);
-}
-
-static size_t add_param(TableBuilder *b, int32_t rank, const int64_t *shape,
-                        const char *format, ...) G_GNUC_PRINTF(4, 5);
-
-static size_t add_param(TableBuilder *b, int32_t rank, const int64_t *shape,
-                        const char *format, ...) {
-  DmParamInfo info = {.rank = rank, .offset = b->total, .numel = 1};
-  va_list args;
-  va_start(args, format);
-  info.name = g_strdup_vprintf(format, args);
-  va_end(args);
-  for (int32_t i = 0; i < rank; i++) {
-    info.shape[i] = shape[i];
-    info.numel *= (size_t)shape[i];
-  }
-  g_array_append_val(b->infos, info);
-  b->total += info.numel;
-  return info.offset;
-}
-
-static ParamPair add_conv(TableBuilder *b, const char *prefix, int32_t c_out,
-                          int32_t c_in, int32_t kernel) {
-  const int64_t weight_shape[4] = {c_out, c_in, kernel, kernel};
-  const int64_t bias_shape[1] = {c_out};
-  ParamPair pair;
-  pair.weight = add_param(b, 4, weight_shape, "%s.weight", prefix);
-  pair.bias = add_param(b, 1, bias_shape, "%s.bias", prefix);
-  return pair;
-}
-
-static ParamPair add_linear(TableBuilder *b, const char *prefix,
-                            int32_t out_features, int32_t in_features) {
-  const int64_t weight_shape[2] = {out_features, in_features};
-  const int64_t bias_shape[1] = {out_features};
-  ParamPair pair;
-  pair.weight = add_param(b, 2, weight_shape, "%s.weight", prefix);
-  pair.bias = add_param(b, 1, bias_shape, "%s.bias", prefix);
-  return pair;
-}
-
-/* GroupNorm(groups, channels) needs groups to divide channels. */
-static ParamPair add_norm(TableBuilder *b, const char *prefix,
-                          int32_t channels, int32_t groups) {
-  if (channels % groups != 0)
-    layout_error(b, "%s: %d channels are not divisible into %d groups",
-                 prefix, channels, groups);
-  const int64_t shape[1] = {channels};
-  ParamPair pair;
-  pair.weight = add_param(b, 1, shape, "%s.weight", prefix);
-  pair.bias = add_param(b, 1, shape, "%s.bias", prefix);
-  return pair;
-}
-
 /* diffusers ResnetBlock2D with time_embedding_norm "default". */
-static ResnetLayout add_resnet(TableBuilder *b, const char *prefix,
+static ResnetLayout add_resnet(DmParamsBuilder *b, const char *prefix,
                                int32_t c_in, int32_t c_out, int32_t temb_dim,
                                const DmUnetConfig *config,
                                float output_scale) {
@@ -102,30 +27,30 @@ static ResnetLayout add_resnet(TableBuilder *b, const char *prefix,
                     .eps = config->norm_eps, .output_scale = output_scale,
                     .has_shortcut = c_in != c_out};
   char *name = g_strdup_printf("%s.norm1", prefix);
-  r.norm1 = add_norm(b, name, c_in, r.groups);
+  r.norm1 = dm_params_add_norm(b, name, c_in, r.groups);
   g_free(name);
   name = g_strdup_printf("%s.conv1", prefix);
-  r.conv1 = add_conv(b, name, c_out, c_in, 3);
+  r.conv1 = dm_params_add_conv(b, name, c_out, c_in, 3);
   g_free(name);
   name = g_strdup_printf("%s.time_emb_proj", prefix);
-  r.time_emb_proj = add_linear(b, name, c_out, temb_dim);
+  r.time_emb_proj = dm_params_add_linear(b, name, c_out, temb_dim);
   g_free(name);
   name = g_strdup_printf("%s.norm2", prefix);
-  r.norm2 = add_norm(b, name, c_out, r.groups);
+  r.norm2 = dm_params_add_norm(b, name, c_out, r.groups);
   g_free(name);
   name = g_strdup_printf("%s.conv2", prefix);
-  r.conv2 = add_conv(b, name, c_out, c_out, 3);
+  r.conv2 = dm_params_add_conv(b, name, c_out, c_out, 3);
   g_free(name);
   if (r.has_shortcut) {
     name = g_strdup_printf("%s.conv_shortcut", prefix);
-    r.conv_shortcut = add_conv(b, name, c_out, c_in, 1);
+    r.conv_shortcut = dm_params_add_conv(b, name, c_out, c_in, 1);
     g_free(name);
   }
   return r;
 }
 
 /* diffusers Attention(residual_connection=True, bias=True) on an image. */
-static AttentionLayout add_attention(TableBuilder *b, const char *prefix,
+static AttentionLayout add_attention(DmParamsBuilder *b, const char *prefix,
                                      int32_t channels, int32_t head_dim,
                                      int32_t groups, float eps,
                                      float rescale) {
@@ -133,20 +58,20 @@ static AttentionLayout add_attention(TableBuilder *b, const char *prefix,
                        .heads = head_dim > 0 ? channels / head_dim : 1,
                        .groups = groups, .eps = eps, .rescale = rescale};
   if (head_dim > 0 && channels % head_dim != 0)
-    layout_error(b, "%s: %d channels are not divisible into heads of "
+    dm_params_builder_fail(b, "%s: %d channels are not divisible into heads of "
                  "attention_head_dim=%d", prefix, channels, head_dim);
   const char *parts[] = {"group_norm", "to_q", "to_k", "to_v", "to_out.0"};
   ParamPair *pairs[] = {&a.group_norm, &a.to_q, &a.to_k, &a.to_v, &a.to_out};
   for (int i = 0; i < 5; i++) {
     char *name = g_strdup_printf("%s.%s", prefix, parts[i]);
-    *pairs[i] = i == 0 ? add_norm(b, name, channels, groups)
-                       : add_linear(b, name, channels, channels);
+    *pairs[i] = i == 0 ? dm_params_add_norm(b, name, channels, groups)
+                       : dm_params_add_linear(b, name, channels, channels);
     g_free(name);
   }
   return a;
 }
 
-static void add_down_block(TableBuilder *b, BlockLayout *block, int32_t level,
+static void add_down_block(DmParamsBuilder *b, BlockLayout *block, int32_t level,
                            const DmUnetConfig *config, int32_t temb_dim) {
   const int32_t c_out = config->block_out_channels[level];
   int32_t c_in = level == 0 ? config->block_out_channels[0]
@@ -171,7 +96,7 @@ static void add_down_block(TableBuilder *b, BlockLayout *block, int32_t level,
   block->has_resample = level < config->n_levels - 1;
   if (block->has_resample) {
     char *name = g_strdup_printf("down_blocks.%d.downsamplers.0.conv", level);
-    block->resample = add_conv(b, name, c_out, c_out, 3);
+    block->resample = dm_params_add_conv(b, name, c_out, c_out, 3);
     g_free(name);
   }
 }
@@ -179,7 +104,7 @@ static void add_down_block(TableBuilder *b, BlockLayout *block, int32_t level,
 /* Up block i works at level n-1-i. Its resnet j takes the running hidden
  * state plus one skip: the skip of the same level, except the last, which
  * comes from the level below (diffusers' res_skip_channels). */
-static void add_up_block(TableBuilder *b, BlockLayout *block, int32_t index,
+static void add_up_block(DmParamsBuilder *b, BlockLayout *block, int32_t index,
                          const DmUnetConfig *config, int32_t temb_dim) {
   const int32_t n = config->n_levels, level = n - 1 - index;
   const int32_t c_out = config->block_out_channels[level];
@@ -208,12 +133,12 @@ static void add_up_block(TableBuilder *b, BlockLayout *block, int32_t index,
   block->has_resample = index < n - 1;
   if (block->has_resample) {
     char *name = g_strdup_printf("up_blocks.%d.upsamplers.0.conv", index);
-    block->resample = add_conv(b, name, c_out, c_out, 3);
+    block->resample = dm_params_add_conv(b, name, c_out, c_out, 3);
     g_free(name);
   }
 }
 
-static void add_mid_block(TableBuilder *b, DmUnetLayout *layout,
+static void add_mid_block(DmParamsBuilder *b, DmUnetLayout *layout,
                           const DmUnetConfig *config) {
   const int32_t c = config->block_out_channels[config->n_levels - 1];
   const float scale = config->mid_block_scale_factor;
@@ -235,24 +160,24 @@ static void add_mid_block(TableBuilder *b, DmUnetLayout *layout,
 }
 
 /* Fills `layout` and appends every parameter, in diffusers' module order. */
-static void build_layout(TableBuilder *b, DmUnetLayout *layout,
+static void build_layout(DmParamsBuilder *b, DmUnetLayout *layout,
                          const DmUnetConfig *config) {
   const int32_t c0 = config->block_out_channels[0];
   layout->time_dim = c0;
   layout->temb_dim = 4 * c0;
-  layout->conv_in = add_conv(b, "conv_in", c0, config->in_channels, 3);
-  layout->time_linear_1 = add_linear(b, "time_embedding.linear_1",
+  layout->conv_in = dm_params_add_conv(b, "conv_in", c0, config->in_channels, 3);
+  layout->time_linear_1 = dm_params_add_linear(b, "time_embedding.linear_1",
                                      layout->temb_dim, c0);
-  layout->time_linear_2 = add_linear(b, "time_embedding.linear_2",
+  layout->time_linear_2 = dm_params_add_linear(b, "time_embedding.linear_2",
                                      layout->temb_dim, layout->temb_dim);
   for (int32_t i = 0; i < config->n_levels; i++)
     add_down_block(b, &layout->down[i], i, config, layout->temb_dim);
   if (config->has_mid_block) add_mid_block(b, layout, config);
   for (int32_t i = 0; i < config->n_levels; i++)
     add_up_block(b, &layout->up[i], i, config, layout->temb_dim);
-  layout->conv_norm_out = add_norm(b, "conv_norm_out", c0,
+  layout->conv_norm_out = dm_params_add_norm(b, "conv_norm_out", c0,
                                    config->norm_num_groups);
-  layout->conv_out = add_conv(b, "conv_out", config->out_channels, c0, 3);
+  layout->conv_out = dm_params_add_conv(b, "conv_out", config->out_channels, c0, 3);
 }
 
 static bool params_build(DmParams *params, DmUnetLayout *layout,
@@ -260,20 +185,10 @@ static bool params_build(DmParams *params, DmUnetLayout *layout,
                          GError **error) {
   memset(params, 0, sizeof *params);
   if (!dm_unet_config_check_values(config, error)) return false;
-  TableBuilder builder = {.infos = g_array_new(FALSE, FALSE, sizeof(DmParamInfo))};
+  DmParamsBuilder builder;
+  dm_params_builder_init(&builder);
   build_layout(&builder, layout, config);
-  params->count = (int32_t)builder.infos->len;
-  params->info = (DmParamInfo *)g_array_free(builder.infos, FALSE);
-  params->total = builder.total;
-  if (builder.error == NULL && builder.total > DM_MAX_PARAMS)
-    builder.error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                                "the network would have %zu parameters "
-                                "(limit %zu)", builder.total, DM_MAX_PARAMS);
-  if (builder.error != NULL) {
-    g_propagate_error(error, builder.error);
-    dm_params_clear(params);
-    return false;
-  }
+  if (!dm_params_builder_finish(&builder, params, error)) return false;
   if (!allocate) return true;
   params->data = calloc(params->total, sizeof(float));
   if (params->data == NULL) {
@@ -291,19 +206,6 @@ bool dm_unet_params_describe(DmParams *params, const DmUnetConfig *config,
   bool ok = params_build(params, layout, config, false, error);
   g_free(layout);
   return ok;
-}
-
-void dm_params_clear(DmParams *params) {
-  for (int32_t i = 0; i < params->count; i++) g_free(params->info[i].name);
-  g_free(params->info);
-  free(params->data);
-  memset(params, 0, sizeof *params);
-}
-
-const DmParamInfo *dm_params_find(const DmParams *params, const char *name) {
-  for (int32_t i = 0; i < params->count; i++)
-    if (strcmp(params->info[i].name, name) == 0) return &params->info[i];
-  return NULL;
 }
 
 /* ---- the network -------------------------------------------------------- */

@@ -1,0 +1,141 @@
+/* gimp-diffusion core: parameter tables and weight blocks (params.h).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "network/params.h"
+
+void dm_params_clear(DmParams *params) {
+  for (int32_t i = 0; i < params->count; i++) g_free(params->info[i].name);
+  g_free(params->info);
+  free(params->data);
+  memset(params, 0, sizeof *params);
+}
+
+const DmParamInfo *dm_params_find(const DmParams *params, const char *name) {
+  for (int32_t i = 0; i < params->count; i++)
+    if (strcmp(params->info[i].name, name) == 0) return &params->info[i];
+  return NULL;
+}
+
+/* ---- building a table ------------------------------------------------------ */
+
+/* Networks larger than this (16 GiB of float32) are refused. */
+#define DM_MAX_PARAMS ((size_t)1 << 32)
+
+void dm_params_builder_fail(DmParamsBuilder *b, const char *format, ...) {
+  if (b->error != NULL) return;
+  va_list args;
+  va_start(args, format);
+  char *message = g_strdup_vprintf(format, args);
+  va_end(args);
+  b->error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT, "%s", message);
+  g_free(message);
+}
+
+size_t dm_params_add(DmParamsBuilder *b, int32_t rank, const int64_t *shape,
+                     const char *format, ...) {
+  DmParamInfo info = {.rank = rank, .offset = b->total, .numel = 1};
+  va_list args;
+  va_start(args, format);
+  info.name = g_strdup_vprintf(format, args);
+  va_end(args);
+  for (int32_t i = 0; i < rank; i++) {
+    info.shape[i] = shape[i];
+    info.numel *= (size_t)shape[i];
+  }
+  g_array_append_val(b->infos, info);
+  b->total += info.numel;
+  return info.offset;
+}
+
+DmParamPair dm_params_add_conv(DmParamsBuilder *b, const char *prefix,
+                               int32_t c_out, int32_t c_in, int32_t kernel) {
+  const int64_t weight_shape[4] = {c_out, c_in, kernel, kernel};
+  const int64_t bias_shape[1] = {c_out};
+  DmParamPair pair;
+  pair.weight = dm_params_add(b, 4, weight_shape, "%s.weight", prefix);
+  pair.bias = dm_params_add(b, 1, bias_shape, "%s.bias", prefix);
+  return pair;
+}
+
+DmParamPair dm_params_add_linear(DmParamsBuilder *b, const char *prefix,
+                                 int32_t out_features, int32_t in_features) {
+  const int64_t weight_shape[2] = {out_features, in_features};
+  const int64_t bias_shape[1] = {out_features};
+  DmParamPair pair;
+  pair.weight = dm_params_add(b, 2, weight_shape, "%s.weight", prefix);
+  pair.bias = dm_params_add(b, 1, bias_shape, "%s.bias", prefix);
+  return pair;
+}
+
+DmParamPair dm_params_add_norm(DmParamsBuilder *b, const char *prefix,
+                               int32_t channels, int32_t groups) {
+  if (channels % groups != 0)
+    dm_params_builder_fail(b, "%s: %d channels are not divisible into %d "
+                           "groups", prefix, channels, groups);
+  const int64_t shape[1] = {channels};
+  DmParamPair pair;
+  pair.weight = dm_params_add(b, 1, shape, "%s.weight", prefix);
+  pair.bias = dm_params_add(b, 1, shape, "%s.bias", prefix);
+  return pair;
+}
+
+void dm_params_builder_init(DmParamsBuilder *b) {
+  *b = (DmParamsBuilder){.infos = g_array_new(FALSE, FALSE,
+                                              sizeof(DmParamInfo))};
+}
+
+bool dm_params_builder_finish(DmParamsBuilder *b, DmParams *params,
+                              GError **error) {
+  params->count = (int32_t)b->infos->len;
+  params->info = (DmParamInfo *)g_array_free(b->infos, FALSE);
+  params->total = b->total;
+  params->data = NULL;
+  if (b->error == NULL && b->total > DM_MAX_PARAMS)
+    b->error = g_error_new(DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                           "the network would have %zu parameters "
+                           "(limit %zu)", b->total, DM_MAX_PARAMS);
+  if (b->error != NULL) {
+    g_propagate_error(error, b->error);
+    dm_params_clear(params);
+    return false;
+  }
+  return true;
+}
+
+/* ---- weight blocks ---------------------------------------------------------- */
+
+bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error) {
+  size_t bytes = 0;
+  weights->dtype = dtype;
+  weights->data = NULL;
+  if (dm_mul_size(weights->table.total, dm_dtype_size(dtype), &bytes))
+    weights->data = calloc(1, bytes ? bytes : 1);
+  if (weights->data == NULL)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for %zu weights", weights->table.total);
+  return weights->data != NULL;
+}
+
+void dm_weights_clear(DmWeights *weights) {
+  dm_params_clear(&weights->table);
+  g_clear_pointer(&weights->data, free);
+}
+
+const float *dm_weights_f32(const DmWeights *weights, const DmParamInfo *info,
+                            float *scratch) {
+  const char *start = (const char *)weights->data +
+                      info->offset * dm_dtype_size(weights->dtype);
+  if (weights->dtype == DM_DTYPE_F32) return (const float *)start;
+  dm_dtype_to_f32(scratch, start, weights->dtype, info->numel);
+  return scratch;
+}
+
+size_t dm_weights_largest(const DmWeights *weights) {
+  size_t largest = 0;
+  for (int32_t i = 0; i < weights->table.count; i++)
+    largest = MAX(largest, weights->table.info[i].numel);
+  return largest;
+}

@@ -1,0 +1,112 @@
+/* gimp-diffusion core: element types of stored tensors and their
+ * conversions (dtype.h).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <math.h>
+#include <string.h>
+
+#include "tensor/dtype.h"
+
+static const size_t dtype_sizes[DM_DTYPE_COUNT] = {4, 2, 2};
+
+size_t dm_dtype_size(DmDtype dtype) { return dtype_sizes[dtype]; }
+
+float dm_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 0x1f) {
+    bits = sign | 0x7f800000u | (mantissa << 13); /* inf or NaN */
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  } else {
+    /* zero or subnormal: mantissa * 2^-24, exact in float32 */
+    float magnitude = ldexpf((float)mantissa, -24);
+    return sign ? -magnitude : magnitude;
+  }
+  float out;
+  memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+uint16_t dm_f32_to_f16(float f) {
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
+  uint32_t exponent = (bits >> 23) & 0xffu;
+  uint32_t mantissa = bits & 0x7fffffu;
+  if (exponent == 0xff) /* inf, or NaN with a quiet bit forced */
+    return sign | 0x7c00u | (mantissa ? 0x200u | (mantissa >> 13) : 0u);
+  int32_t e = (int32_t)exponent - 127 + 15; /* biased half exponent */
+  if (e >= 0x1f) return sign | 0x7c00u;
+  if (e <= 0) {
+    if (e < -10) return sign; /* below half the smallest subnormal */
+    /* subnormal: shift the full 24-bit significand into 10 bits */
+    uint32_t significand = mantissa | 0x800000u;
+    uint32_t shift = (uint32_t)(14 - e);
+    uint32_t half = significand >> shift;
+    uint32_t rest = significand & ((1u << shift) - 1u);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (half & 1u))) half++;
+    return sign | (uint16_t)half;
+  }
+  uint32_t half = ((uint32_t)e << 10) | (mantissa >> 13);
+  uint32_t rest = mantissa & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))
+    half++; /* may carry into the exponent, up to inf: still correct */
+  return sign | (uint16_t)half;
+}
+
+float dm_bf16_to_f32(uint16_t b) {
+  uint32_t bits = (uint32_t)b << 16;
+  float out;
+  memcpy(&out, &bits, sizeof out);
+  return out;
+}
+
+uint16_t dm_f32_to_bf16(float f) {
+  uint32_t bits;
+  memcpy(&bits, &f, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u)
+    return (uint16_t)((bits >> 16) | 0x40u);
+  uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
+  return (uint16_t)((bits + rounding) >> 16);
+}
+
+void dm_dtype_to_f32(float *out, const void *in, DmDtype dtype,
+                     size_t count) {
+  const uint16_t *half = in;
+  switch (dtype) {
+  case DM_DTYPE_F32:
+    memcpy(out, in, count * sizeof(float));
+    break;
+  case DM_DTYPE_F16:
+    for (size_t i = 0; i < count; i++) out[i] = dm_f16_to_f32(half[i]);
+    break;
+  case DM_DTYPE_BF16:
+    for (size_t i = 0; i < count; i++) out[i] = dm_bf16_to_f32(half[i]);
+    break;
+  case DM_DTYPE_COUNT:
+  default:
+    g_assert_not_reached();
+  }
+}
+
+void dm_f32_to_dtype(void *out, const float *in, DmDtype dtype,
+                     size_t count) {
+  uint16_t *half = out;
+  switch (dtype) {
+  case DM_DTYPE_F32:
+    memcpy(out, in, count * sizeof(float));
+    break;
+  case DM_DTYPE_F16:
+    for (size_t i = 0; i < count; i++) half[i] = dm_f32_to_f16(in[i]);
+    break;
+  case DM_DTYPE_BF16:
+    for (size_t i = 0; i < count; i++) half[i] = dm_f32_to_bf16(in[i]);
+    break;
+  case DM_DTYPE_COUNT:
+  default:
+    g_assert_not_reached();
+  }
+}
