@@ -1,10 +1,12 @@
 /* gimp-diffusion core: parameter tables and weight blocks (params.h).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "network/params.h"
+#include "tensor/rng.h"
 
 void dm_params_clear(DmParams *params) {
   for (int32_t i = 0; i < params->count; i++) g_free(params->info[i].name);
@@ -138,4 +140,50 @@ size_t dm_weights_largest(const DmWeights *weights) {
   for (int32_t i = 0; i < weights->table.count; i++)
     largest = MAX(largest, weights->table.info[i].numel);
   return largest;
+}
+
+/* ---- random weights by name ------------------------------------------------- */
+
+static uint64_t fnv1a64(const char *text) {
+  uint64_t hash = UINT64_C(0xCBF29CE484222325);
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    hash ^= *c;
+    hash *= UINT64_C(0x100000001B3);
+  }
+  return hash;
+}
+
+static void weight_range(const DmParamInfo *info, float *low, float *high) {
+  if (strstr(info->name, "norm") != NULL && info->rank == 1) {
+    const bool weight = g_str_has_suffix(info->name, "weight");
+    *low = weight ? 0.5f : -0.5f;
+    *high = weight ? 1.5f : 0.5f;
+    return;
+  }
+  if (g_str_has_suffix(info->name, "embedding.weight") && info->rank == 2) {
+    *low = -1.0f;
+    *high = 1.0f;
+    return;
+  }
+  double fan_in = 1.0;
+  for (int32_t d = info->rank > 1 ? 1 : 0; d < info->rank; d++)
+    fan_in *= (double)info->shape[d];
+  *high = (float)(1.0 / sqrt(fan_in));
+  *low = -*high;
+}
+
+void dm_weights_fill_random(DmWeights *weights, uint64_t seed) {
+  const size_t element = dm_dtype_size(weights->dtype);
+#pragma omp parallel for schedule(dynamic)
+  for (int32_t i = 0; i < weights->table.count; i++) {
+    const DmParamInfo *info = &weights->table.info[i];
+    float low, high;
+    weight_range(info, &low, &high);
+    float *values = g_new(float, info->numel);
+    dm_rng_uniform_fill(values, info->numel, low, high, seed,
+                        fnv1a64(info->name), 0);
+    dm_f32_to_dtype((char *)weights->data + info->offset * element, values,
+                    weights->dtype, info->numel);
+    g_free(values);
+  }
 }

@@ -94,4 +94,14 @@ const float *dm_weights_f32(const DmWeights *weights, const DmParamInfo *info,
  * may need. */
 size_t dm_weights_largest(const DmWeights *weights);
 
+/* Fills the weights with the random values tests/refgen/common.py also
+ * computes, so that a network's tests and benchmarks need no weight file:
+ * element i of the tensor NAME is uniform in weight_range(NAME) from
+ * dm_rng_uniform_fill(seed, stream = FNV-1a 64 of NAME, index i), rounded
+ * to the storage dtype. Ranges: norm weights [0.5, 1.5], norm biases
+ * [-0.5, 0.5], 2-D "...embedding.weight" tables [-1, 1], other tensors +-1/sqrt(fan_in)
+ * (PyTorch's default bound; fan_in = the product of all but the first
+ * dimension, or the length of a 1-D tensor). */
+void dm_weights_fill_random(DmWeights *weights, uint64_t seed);
+
 #endif /* DM_NETWORK_PARAMS_H */

@@ -11,12 +11,14 @@ bits = word (i mod 4) of Philox4x32-10 (Salmon et al. 2011) with key = the
 the 64-bit FNV-1a hash of NAME. That is core/tensor/rng.c's
 dm_rng_uniform_fill(out, n, low, high, seed, fnv1a64(NAME), 0), computed in
 double and rounded to float32, so both sides hold the same bits and no
-weight file has to be committed: only the small inputs and outputs.
+weight file has to be committed: only the small inputs and outputs. The C
+side is core/network/params.c's dm_weights_fill_random().
 
 weight_range() gives (low, high) for a tensor: PyTorch's default bound
 1/sqrt(fan_in) for weights and biases, [0.5, 1.5] for norm weights and
 [-0.5, 0.5] for norm biases (so that a norm's parameters are not 1 and 0 and
-a mistake in applying them shows), [-1, 1] for embeddings.
+a mistake in applying them shows), [-1, 1] for 2-D "...embedding.weight"
+lookup tables.
 """
 
 import struct
@@ -71,7 +73,7 @@ def weight_range(name, shape):
     """(low, high) of the random values of the tensor NAME of SHAPE."""
     if "norm" in name and len(shape) == 1:
         return (0.5, 1.5) if name.endswith("weight") else (-0.5, 0.5)
-    if "embedding" in name and len(shape) == 2:
+    if name.endswith("embedding.weight") and len(shape) == 2:
         return (-1.0, 1.0)
     fan_in = 1
     for size in (shape[1:] if len(shape) > 1 else shape):
