@@ -62,9 +62,9 @@ static int inpaint_run(const char *sampler_name, int32_t size, int32_t hole,
   const double total = now_seconds() - start;
   double network, pixels;
   dm_model_network_time(model, &network, &pixels);
-  DmRect work;
-  dm_inpaint_work_area(mask, size, size, dm_model_receptive_radius(model),
-                       &work, NULL);
+  DmRect bounds;
+  dm_mask_bounds(mask, size, size, &bounds, NULL);
+  const DmRect work = dm_model_work_area(model, &area, bounds, size, size);
   printf("%-9s %5d %9.1f %10.1f %9.2f %7.2f%% %5d %9.1f\n", sampler_name,
          dm_sample_evaluations(&options), total, network, total - network,
          100.0 * (total - network) / total,

@@ -11,7 +11,9 @@
 
 #include "dm.h"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+/* Exit statuses; Ctrl-C ends a command with 128 + SIGINT, as shells
+ * expect. */
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 /* Prints "gimp-diffusion: error: MESSAGE" on one line, returns `status`.
  * Callers pass a translated format: dm_cli_fail(2, _("..."), ...). */
@@ -24,74 +26,53 @@ void dm_cli_warn(const char *format, ...) G_GNUC_PRINTF(1, 2);
 extern volatile sig_atomic_t dm_cli_interrupted;
 void dm_cli_catch_interrupt(void);
 
-/* Options of every sampling command, stored in sampling.c. */
-extern char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
-extern gint dm_cli_steps;
-extern gint64 dm_cli_seed;
-extern gdouble dm_cli_eta;
-extern gint dm_cli_jump_length, dm_cli_jump_repeats, dm_cli_corrector_steps;
-extern gdouble dm_cli_snr, dm_cli_guidance_scale;
-extern gint dm_cli_context_margin, dm_cli_tile_size, dm_cli_tile_overlap;
-extern gint64 dm_cli_pixel_budget;
-extern gboolean dm_cli_seamless;    /* sample --seamless */
-extern gboolean dm_cli_match_edges; /* inpaint --match-edges */
-extern gboolean dm_cli_from_pixels; /* inpaint --from-pixels */
-extern gboolean dm_cli_quiet;
+/* What a sampling command (inpaint, sample) was told. */
+typedef struct {
+  DmTask task;
+  char *model_path, *out_path;
+  DmSampleOptions sample; /* the option table's options (core, dm.h), */
+  DmAreaOptions area;     /* from the task's defaults */
+  gboolean quiet;         /* no progress bar */
+  gboolean force;         /* run whatever the estimate says */
+  char *image_path, *mask_path; /* inpaint */
+  char *size_text;              /* sample */
+  GPtrArray *texts;       /* option names and help the entries point to */
+} DmCliSampling;
 
-/* The sampling commands' options; descriptions marked N_(), translated by
- * GOption through the command's translation domain. */
-#define DM_CLI_SAMPLING_OPTIONS                                               \
-  {"model", 'm', 0, G_OPTION_ARG_FILENAME, &dm_cli_model_path,                \
-   N_("The model (file or folder)"), "MODEL"},                                \
-  {"sampler", 0, 0, G_OPTION_ARG_STRING, &dm_cli_sampler_name,                \
-   N_("Sampler: ddpm, ddim, sde, pc, ode or langevin (default ddim)"),       \
-   "NAME"},                                                                   \
-  {"steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_steps,                            \
-   N_("Sampling steps (default 50)"), "N"},                                   \
-  {"seed", 0, 0, G_OPTION_ARG_INT64, &dm_cli_seed,                            \
-   N_("Random seed (default 0)"), "K"},                                       \
-  {"eta", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_eta,                             \
-   N_("DDIM eta, 0 to 1 (default 0)"), "E"},                                  \
-  {"snr", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_snr,                             \
-   N_("pc, langevin: signal-to-noise ratio of the Langevin steps (0.16)"),   \
-   "R"},                                                                      \
-  {"corrector-steps", 0, 0, G_OPTION_ARG_INT, &dm_cli_corrector_steps,        \
-   N_("pc, langevin: Langevin steps per noise level (default 1)"), "M"},     \
-  {"jump-length", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_length,               \
-   N_("RePaint resampling: jump back this many steps (default 0: off)"),     \
-   "J"},                                                                      \
-  {"jump-repeats", 0, 0, G_OPTION_ARG_INT, &dm_cli_jump_repeats,             \
-   N_("RePaint resampling: sample each stretch this many times"), "R"},      \
-  {"guidance-scale", 0, 0, G_OPTION_ARG_DOUBLE, &dm_cli_guidance_scale,     \
-   N_("Mask-conditioned models: classifier-free guidance, 0 to 20 (default " \
-      "1: none)"), "W"},                                                     \
-  {"pixel-budget", 0, 0, G_OPTION_ARG_INT64, &dm_cli_pixel_budget,          \
-   N_("Largest area the network runs on whole; larger ones go in tiles "     \
-      "(262144)"), "N"},                                                     \
-  {"tile-size", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_size,                   \
-   N_("Run the network on tiles of this side for large areas (256)"), "PX"}, \
-  {"tile-overlap", 0, 0, G_OPTION_ARG_INT, &dm_cli_tile_overlap,             \
-   N_("Pixels neighbouring tiles share and blend (64)"), "PX"},              \
-  {"out", 'o', 0, G_OPTION_ARG_FILENAME, &dm_cli_out_path,                    \
-   N_("Output image (png, jpg, tif, webp)"), "FILE"},                         \
-  {"quiet", 'q', 0, G_OPTION_ARG_NONE, &dm_cli_quiet, N_("No progress bar"),  \
-   NULL}
+/* The options of a sampling command: --model and --out, `extra` (the
+ * command's own entries, pointing into args), every option of core's table
+ * that applies to args->task (each --NAME VALUE, a bool as --NAME and
+ * --no-NAME; checked against the table's range as it is parsed), --force
+ * and --quiet. args->sample and args->area start at the task's
+ * defaults. The group refers to args, which must outlive it. */
+GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
+                                    const GOptionEntry *extra);
+/* Frees what the group made (the texts). */
+void dm_cli_sampling_clear(DmCliSampling *args);
 
-/* Checks --model, --out and the sampler options; loads the model into
- * *model and starts GEGL (the caller ends with gegl_exit()). Returns
- * EXIT_OK or the exit status of the error it printed. */
-int dm_cli_prepare(DmSampleOptions *options, DmModel **model);
+/* Checks --model and --out, loads the model into *model (it must make
+ * images, dm_model_check_image) and starts GEGL (the caller ends with
+ * gegl_exit()); from here on Ctrl-C cancels. Returns EXIT_OK or the exit
+ * status of the error it printed. */
+int dm_cli_prepare(const DmCliSampling *args, DmModel **model);
 
 /* Inpaints image (1, C, H, W) where mask (H, W) is above 0, or with a NULL
- * mask fills it with a sample; a progress bar on a terminal (unless
- * --quiet) and Ctrl-C as cancel. Returns EXIT_OK or the exit status of the
- * error it printed. */
-int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
+ * mask fills it with a sample; first says what a long run will cost and
+ * refuses one past DM_CLI_MAX_HOURS unless --force; a progress bar on a
+ * terminal (unless --quiet); Ctrl-C cancels (EXIT_INTERRUPTED). Returns
+ * EXIT_OK or the exit status of the error it printed. */
+int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
                      DmTensor *image, const float *mask);
 
-extern const GOptionEntry dm_cli_sample_options[];
+/* A run estimated to take longer than this is refused unless --force. */
+#define DM_CLI_MAX_HOURS 12
+/* A run estimated to take longer than this many seconds is announced. */
+#define DM_CLI_ANNOUNCE_SECONDS 60
+
+/* Each command's options, made when the command runs. */
+GOptionGroup *dm_cli_sample_options(void);
 int dm_cli_run_sample(int argc, char **argv);
-extern const GOptionEntry dm_cli_inpaint_options[];
+GOptionGroup *dm_cli_inpaint_options(void);
 int dm_cli_run_inpaint(int argc, char **argv);
 extern const GOptionEntry dm_cli_train_options[];
 int dm_cli_run_train(int argc, char **argv);

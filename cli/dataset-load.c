@@ -22,6 +22,7 @@
  *    and the decoded image is freed before the next file is read.
  *  - Labels are the paths relative to DIR. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -45,34 +46,25 @@ static void skip(Walk *walk, const char *path, const char *reason) {
   walk->summary->skipped++;
 }
 
-/* v clamped to [0, 1], NaN to 0. */
-static float unit_clamp(float v) {
-  return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
-}
-
-/* (3, H, W) in [-1, 1] from `image`, alpha composited over white; NULL
- * with the reason in *why when no pixel is visible or memory is short. */
-static float *flatten_over_white(const DmCliImage *image, const char **why) {
+/* (3, H, W) in [-1, 1] from `image`, alpha composited over white (in
+ * image->rgba); NULL with the reason in *why when no pixel is visible or
+ * memory is short. */
+static float *flatten_over_white(DmCliImage *image, const char **why) {
   const size_t count = (size_t)image->width * image->height;
-  float *rgb = g_try_new(float, count * 3);
-  if (rgb == NULL) {
-    *why = _("out of memory");
-    return NULL;
-  }
   bool visible = false;
   for (size_t p = 0; p < count; p++) {
-    const float *pixel = image->rgba + p * 4;
-    const float alpha = unit_clamp(pixel[3]);
+    float *pixel = image->rgba + p * 4;
+    const float alpha = pixel[3] > 0.0f ? fminf(pixel[3], 1.0f) : 0.0f;
     visible = visible || alpha > 0.0f;
     for (int c = 0; c < 3; c++)
-      rgb[c * count + p] =
-          2.0f * (alpha * unit_clamp(pixel[c]) + 1.0f - alpha) - 1.0f;
+      pixel[c] = alpha * fminf(fmaxf(pixel[c], 0.0f), 1.0f) + 1.0f - alpha;
   }
-  if (!visible) {
-    g_free(rgb);
-    *why = _("fully transparent");
+  float *rgb = visible ? g_try_new(float, count * 3) : NULL;
+  if (rgb == NULL) {
+    *why = visible ? _("out of memory") : _("fully transparent");
     return NULL;
   }
+  dm_pixels_to_planes(rgb, image->rgba, 3, 4, count);
   return rgb;
 }
 

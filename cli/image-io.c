@@ -18,11 +18,7 @@
 static float *interleave_unit_range(const DmTensor *image) {
   const size_t pixels = (size_t)image->h * image->w;
   float *out = g_new(float, pixels * image->c);
-  for (int32_t c = 0; c < image->c; c++)
-    for (size_t p = 0; p < pixels; p++) {
-      const float v = (image->data[c * pixels + p] + 1.0f) * 0.5f;
-      out[p * image->c + c] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-    }
+  dm_planes_to_pixels(out, image->data, image->c, image->c, pixels, NULL);
   return out;
 }
 

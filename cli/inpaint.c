@@ -5,69 +5,68 @@
 #include "commands.h"
 #include "image-io.h"
 
-static char *image_path, *mask_path;
-static gdouble strength = 1.0;
+static DmCliSampling args = {.task = DM_TASK_INPAINT};
 
-const GOptionEntry dm_cli_inpaint_options[] = {
-    DM_CLI_SAMPLING_OPTIONS,
-    {"image", 'i', 0, G_OPTION_ARG_FILENAME, &image_path,
-     N_("The image to heal"), "FILE"},
-    {"mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
-     N_("Same size as the image: white = fill, black = keep, grey = blend"),
-     "FILE"},
-    {"strength", 0, 0, G_OPTION_ARG_DOUBLE, &strength,
-     N_("Start from the hole smoothly filled and noised this far, 0 to 1 "
-        "(default 1: from pure noise)"), "S"},
-    {"from-pixels", 0, 0, G_OPTION_ARG_NONE, &dm_cli_from_pixels,
-     N_("With a strength below 1, start from the image's own pixels in the "
-        "hole instead of a smooth fill: a rough painting there guides the "
-        "result"), NULL},
-    {"match-edges", 0, 0, G_OPTION_ARG_NONE, &dm_cli_match_edges,
-     N_("Shift the fill so that it meets the pixels around it without a step "
-        "in tone"), NULL},
-    {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
-     N_("Context pixels around the mask's bounding box (default: the model's "
-        "receptive radius)"), "PX"},
-    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+GOptionGroup *dm_cli_inpaint_options(void) {
+  const GOptionEntry own[] = {
+      {"image", 'i', 0, G_OPTION_ARG_FILENAME, &args.image_path,
+       N_("The image to heal"), "FILE"},
+      {"mask", 0, 0, G_OPTION_ARG_FILENAME, &args.mask_path,
+       N_("Same size as the image: white = fill, black = keep, grey = "
+          "blend"), "FILE"},
+      {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  return dm_cli_sampling_group(&args, own);
+}
 
-/* The model's view of the image and mask: image (3, H, W) in [-1, 1] from
- * sRGB-encoded R'G'B', mask (H, W) = the mask's grey level. Returns the
- * number of pixels the mask selects (mask > 0). */
+/* The grey level of each of `count` R'G'B'A pixels into `grey` (count):
+ * the mean of R', G' and B'. */
+static void grey_levels(float *grey, const float *rgba, size_t count) {
+  for (size_t p = 0; p < count; p++)
+    grey[p] = (rgba[4 * p] + rgba[4 * p + 1] + rgba[4 * p + 2]) / 3.0f;
+}
+
+/* The model's view of the image and mask: image (C, H, W) in [-1, 1] from
+ * sRGB-encoded R'G'B' (a grey model sees the grey levels), mask (H, W) =
+ * the mask's grey level. Returns the number of pixels the mask selects
+ * (mask > 0). */
 static size_t model_inputs(const DmCliImage *image, const DmCliImage *mask,
                            DmTensor *values, float *mask_values) {
   const size_t pixels = (size_t)image->width * image->height;
+  grey_levels(mask_values, mask->rgba, pixels);
   size_t selected = 0;
-  for (size_t p = 0; p < pixels; p++) {
-    const float *m = mask->rgba + 4 * p;
-    mask_values[p] = (m[0] + m[1] + m[2]) / 3.0f;
-    selected += mask_values[p] > 0.0f;
-    for (int c = 0; c < 3; c++)
-      values->data[c * pixels + p] = 2.0f * image->rgba[4 * p + c] - 1.0f;
+  for (size_t p = 0; p < pixels; p++) selected += mask_values[p] > 0.0f;
+  if (values->c == 3) {
+    dm_pixels_to_planes(values->data, image->rgba, 3, 4, pixels);
+  } else {
+    grey_levels(values->data, image->rgba, pixels);
+    dm_pixels_to_planes(values->data, values->data, 1, 1, pixels);
   }
   return selected;
 }
 
-/* Writes the sample back into the image where the mask selects; every
- * other pixel (and all alpha) stays as loaded. */
+/* Writes the sample (C, H, W) back into the image where the mask selects
+ * (a grey sample into R', G' and B'); every other pixel, and all alpha,
+ * stays as loaded. */
 static void write_back(DmCliImage *image, const DmTensor *values,
                        const float *mask_values) {
   const size_t pixels = (size_t)image->width * image->height;
-  for (size_t p = 0; p < pixels; p++) {
-    if (mask_values[p] <= 0.0f) continue;
-    for (int c = 0; c < 3; c++) {
-      const float v = (values->data[c * pixels + p] + 1.0f) * 0.5f;
-      image->rgba[4 * p + c] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-    }
+  if (values->c == 3) {
+    dm_planes_to_pixels(image->rgba, values->data, 3, 4, pixels, mask_values);
+    return;
   }
+  for (int32_t c = 0; c < 3; c++)
+    dm_planes_to_pixels(image->rgba + c, values->data, 1, 4, pixels,
+                        mask_values);
 }
 
-static int inpaint_images(DmModel *model, const DmSampleOptions *options,
-                          DmCliImage *image, const DmCliImage *mask) {
+static int inpaint_images(DmModel *model, DmCliImage *image,
+                          const DmCliImage *mask) {
   if (mask->width != image->width || mask->height != image->height)
     return dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is %dx%d"),
                        mask->width, mask->height, image->width, image->height);
   GError *error = NULL;
-  DmTensor *values = dm_tensor_new(1, 3, image->height, image->width, &error);
+  DmTensor *values = dm_tensor_new(1, dm_model_config(model)->out_channels,
+                                   image->height, image->width, &error);
   float *mask_values =
       values ? g_new(float, (size_t)image->width * image->height) : NULL;
   int status = EXIT_OK;
@@ -75,11 +74,11 @@ static int inpaint_images(DmModel *model, const DmSampleOptions *options,
     status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
   } else if (model_inputs(image, mask, values, mask_values) == 0) {
     status = dm_cli_fail(EXIT_USAGE, _("the mask '%s' selects nothing (white "
-                                       "marks what to fill)"), mask_path);
+                                       "marks what to fill)"), args.mask_path);
   } else {
-    status = dm_cli_run_model(model, options, values, mask_values);
+    status = dm_cli_run_model(model, &args, values, mask_values);
     if (status == EXIT_OK) write_back(image, values, mask_values);
-    if (status == EXIT_OK && !dm_cli_image_save(image, dm_cli_out_path, &error))
+    if (status == EXIT_OK && !dm_cli_image_save(image, args.out_path, &error))
       status = dm_cli_fail(EXIT_RUNTIME, "%s", error->message);
   }
   g_clear_error(&error);
@@ -92,30 +91,23 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   (void)argv;
   if (argc > 1)
     return dm_cli_fail(EXIT_USAGE, _("inpaint takes no positional arguments"));
-  if (!image_path || !mask_path)
+  if (!args.image_path || !args.mask_path)
     return dm_cli_fail(EXIT_USAGE, _("--image and --mask are required"));
-  DmSampleOptions options;
   DmModel *model = NULL;
-  int status = dm_cli_prepare(&options, &model);
+  int status = dm_cli_prepare(&args, &model);
   if (status != EXIT_OK) return status;
-  options.strength = (float)strength;
-  const DmUnetConfig *config = dm_model_config(model);
   GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;
-  if (config->out_channels != 3 ||
-      dm_model_conditioning(model) == DM_CONDITIONING_COUNT)
-    status = dm_cli_fail(EXIT_USAGE, _("inpaint needs an RGB model; this one "
-                                       "has %d input and %d output channels"),
-                         config->in_channels, config->out_channels);
-  else if (!(image = dm_cli_image_load(image_path, &error)) ||
-           !(mask = dm_cli_image_load(mask_path, &error)))
+  if (!(image = dm_cli_image_load(args.image_path, &error)) ||
+      !(mask = dm_cli_image_load(args.mask_path, &error)))
     status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
   else
-    status = inpaint_images(model, &options, image, mask);
+    status = inpaint_images(model, image, mask);
   g_clear_error(&error);
   dm_cli_image_free(image);
   dm_cli_image_free(mask);
   dm_model_free(model);
+  dm_cli_sampling_clear(&args);
   gegl_exit();
   return status;
 }

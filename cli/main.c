@@ -11,7 +11,8 @@
  *
  * Exit status: 0 success; 1 a runtime failure; 2 bad usage or bad input
  * (unknown command or option, missing argument, a model that fails to
- * load). Errors are one line on stderr: "gimp-diffusion: error: MESSAGE".
+ * load); 130 interrupted by Ctrl-C. Errors are one line on stderr:
+ * "gimp-diffusion: error: MESSAGE".
  *
  * Messages and help are translated (gettext domain "gimp-diffusion", po/),
  * from the catalogues in LOCALEDIR or, when set, $DM_LOCALEDIR. */
@@ -39,7 +40,8 @@ typedef struct {
   const char *summary;     /* one line, for the command list (N_) */
   const char *arguments;   /* synopsis of the positional arguments */
   const char *description; /* text after the options in --help (N_) */
-  const GOptionEntry *options; /* NULL-terminated, or NULL */
+  const GOptionEntry *options;   /* NULL-terminated, or NULL */
+  GOptionGroup *(*group)(void);  /* or the options made when it runs */
   int (*run)(int argc, char **argv);
 } Command;
 
@@ -212,24 +214,24 @@ static const Command commands[] = {
         "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
         "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
         "written by gimp-diffusion."),
-     info_options, run_info},
+     info_options, NULL, run_info},
     {"sample", N_("Generate an image from noise"), "",
      N_("Draws one image from the model with the chosen sampler and writes it\n"
         "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
         "within one step and writes nothing."),
-     dm_cli_sample_options, dm_cli_run_sample},
+     NULL, dm_cli_sample_options, dm_cli_run_sample},
     {"inpaint", N_("Fill the white part of a mask with the model"), "",
      N_("Fills the pixels that --mask marks white (grey blends) by sampling\n"
         "with replacement guidance; every other pixel, and alpha, is written\n"
         "back exactly as read, in the image's own format and bit depth."),
-     dm_cli_inpaint_options, dm_cli_run_inpaint},
+     NULL, dm_cli_inpaint_options, dm_cli_run_inpaint},
     {"train", N_("Train a model on a folder of images"), "",
      N_("Trains a new model (--preset, --config) or fine-tunes one (--init) on\n"
         "random crops of the images under --data, and writes the EMA weights\n"
         "with a model card to --out. The work folder (default MODEL.work) keeps\n"
         "the checkpoint, the loss of every step (loss.tsv) and preview grids;\n"
         "Ctrl-C saves the checkpoint, and --resume continues the run exactly."),
-     dm_cli_train_options, dm_cli_run_train},
+     dm_cli_train_options, NULL, dm_cli_run_train},
 };
 
 static const Command *find_command(const char *name) {
@@ -249,7 +251,7 @@ static void print_program_help(void) {
   fprintf(out, "  %-10s %s\n", "help", _("Show help for a command"));
   fputs(_("\nRun 'gimp-diffusion COMMAND --help' for a command's options.\n"
           "Exit status: 0 success, 1 runtime failure, 2 bad usage or "
-          "input.\n"), out);
+          "input, 130 interrupted.\n"), out);
 }
 
 /* A GOptionContext for `command` (caller frees). */
@@ -260,6 +262,8 @@ static GOptionContext *command_context(const Command *command) {
   g_option_context_set_description(context, command->description);
   if (command->options)
     g_option_context_add_main_entries(context, command->options, NULL);
+  if (command->group)
+    g_option_context_set_main_group(context, command->group());
   return context;
 }
 

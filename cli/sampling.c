@@ -1,4 +1,6 @@
-/* gimp-diffusion CLI: what the sampling commands share.
+/* gimp-diffusion CLI: what the sampling commands share — their options,
+ * built from core's option table, the model, the cost of a run, and the
+ * run itself.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <signal.h>
 #include <stdio.h>
@@ -9,56 +11,190 @@
 
 #include "commands.h"
 
-char *dm_cli_model_path, *dm_cli_sampler_name, *dm_cli_out_path;
-gint dm_cli_steps = 50;
-gint64 dm_cli_seed = 0;
-gdouble dm_cli_eta = 0.0;
-gint dm_cli_jump_length = 0, dm_cli_jump_repeats = 0, dm_cli_corrector_steps = 1;
-gdouble dm_cli_snr = 0.16, dm_cli_guidance_scale = 1.0;
-gint64 dm_cli_pixel_budget = DM_DEFAULT_PIXEL_BUDGET;
-gboolean dm_cli_seamless, dm_cli_match_edges, dm_cli_from_pixels;
-gint dm_cli_context_margin = -1, dm_cli_tile_size = DM_DEFAULT_TILE_SIZE,
-     dm_cli_tile_overlap = DM_DEFAULT_TILE_OVERLAP;
-gboolean dm_cli_quiet = FALSE;
+/* ---- options ------------------------------------------------------------ */
 
-int dm_cli_prepare(DmSampleOptions *options, DmModel **model) {
-  if (!dm_cli_model_path || !dm_cli_out_path)
+/* A string the group's entries point to, kept until the command ends. */
+static const char *keep(DmCliSampling *args, char *text) {
+  g_ptr_array_add(args->texts, text);
+  return text;
+}
+
+/* " (0 to 1; default 0.5)", " (default true)", or for a choice its names
+ * (caller frees). */
+static char *range_text(DmOption option, DmTask task) {
+  const DmOptionInfo *info = dm_option_info(option);
+  const double value = info->defaults[task];
+  if (info->type == DM_OPTION_BOOL)
+    return g_strdup_printf(_(" (default %s)"), value != 0 ? "on" : "off");
+  if (info->type == DM_OPTION_CHOICE) {
+    GString *text = g_string_new(": ");
+    for (int32_t i = 0; i < info->choices; i++)
+      g_string_append_printf(text, "%s%s", i ? ", " : "",
+                             dm_option_choice_name(option, i));
+    g_string_append_printf(text, _(" (default %s)"),
+                           dm_option_choice_name(option, (int32_t)value));
+    return g_string_free(text, FALSE);
+  }
+  return g_strdup_printf(_(" (%.10g to %.10g; default %.10g)"), info->min, info->max,
+                         value);
+}
+
+/* GOptionArgFunc for the table's options: "--NAME VALUE", "--NAME" and
+ * "--no-NAME" for a bool. */
+static gboolean parse_option(const gchar *option_name, const gchar *value,
+                             gpointer data, GError **error) {
+  DmCliSampling *args = data;
+  const char *name = option_name + strspn(option_name, "-");
+  const bool negated = g_str_has_prefix(name, "no-");
+  DmOption option;
+  if (!dm_option_from_name(negated ? name + 3 : name, &option))
+    g_return_val_if_reached(FALSE);
+  GError *problem = NULL;
+  const bool ok =
+      dm_option_info(option)->type == DM_OPTION_BOOL
+          ? dm_option_set(option, negated ? 0 : 1, &args->sample, &args->area,
+                          &problem)
+          : dm_option_set_text(option, value, &args->sample, &args->area,
+                               &problem);
+  if (!ok) {
+    g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        problem->message);
+    g_error_free(problem);
+  }
+  return ok;
+}
+
+/* The entries of `option`: --NAME, and --no-NAME for a bool. */
+static void add_table_option(GArray *entries, DmCliSampling *args,
+                             DmOption option) {
+  const DmOptionInfo *info = dm_option_info(option);
+  const bool is_bool = info->type == DM_OPTION_BOOL;
+  char *range = range_text(option, args->task);
+  const GOptionEntry entry = {
+      info->name, 0, is_bool ? G_OPTION_FLAG_NO_ARG : 0,
+      G_OPTION_ARG_CALLBACK, (gpointer)parse_option,
+      keep(args, g_strconcat(_(info->help), range, NULL)),
+      info->type == DM_OPTION_CHOICE ? "NAME"
+      : info->type == DM_OPTION_INT  ? "N"
+                                     : is_bool ? NULL : "X"};
+  g_free(range);
+  g_array_append_val(entries, entry);
+  if (!is_bool) return;
+  const GOptionEntry negation = {
+      keep(args, g_strconcat("no-", info->name, NULL)), 0,
+      G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)parse_option,
+      keep(args, g_strdup_printf(_("Turn --%s off"), info->name)), NULL};
+  g_array_append_val(entries, negation);
+}
+
+GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
+                                    const GOptionEntry *extra) {
+  dm_options_default(args->task, &args->sample, &args->area);
+  args->texts = g_ptr_array_new_with_free_func(g_free);
+  const GOptionEntry common[] = {
+      {"model", 'm', 0, G_OPTION_ARG_FILENAME, &args->model_path,
+       N_("The model (file or folder)"), "MODEL"},
+      {"out", 'o', 0, G_OPTION_ARG_FILENAME, &args->out_path,
+       N_("Output image (png, jpg, tif, webp)"), "FILE"},
+      {"force", 0, 0, G_OPTION_ARG_NONE, &args->force,
+       N_("Run even when the estimate says it takes over 12 hours"), NULL},
+      {"quiet", 'q', 0, G_OPTION_ARG_NONE, &args->quiet,
+       N_("No progress bar"), NULL}};
+  GArray *entries = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
+  g_array_append_vals(entries, common, 2);
+  for (const GOptionEntry *e = extra; e && e->long_name; e++)
+    g_array_append_val(entries, *e);
+  const uint32_t task_flag = 1u << args->task;
+  for (int i = 0; i < DM_OPTION_COUNT; i++)
+    if (dm_option_info((DmOption)i)->flags & task_flag)
+      add_table_option(entries, args, (DmOption)i);
+  g_array_append_vals(entries, common + 2, 2);
+  GOptionGroup *group = g_option_group_new(NULL, NULL, NULL, args, NULL);
+  g_option_group_set_translation_domain(group, GETTEXT_PACKAGE);
+  g_option_group_add_entries(group, (GOptionEntry *)entries->data);
+  g_array_free(entries, TRUE); /* GOption copied them */
+  return group;
+}
+
+void dm_cli_sampling_clear(DmCliSampling *args) {
+  g_clear_pointer(&args->texts, g_ptr_array_unref);
+}
+
+/* ---- the model ------------------------------------------------------------ */
+
+int dm_cli_prepare(const DmCliSampling *args, DmModel **model) {
+  if (!args->model_path || !args->out_path)
     return dm_cli_fail(EXIT_USAGE, _("--model and --out are required"));
   dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
-  dm_sample_options_default(options);
-  if (dm_cli_sampler_name &&
-      !dm_sampler_from_name(dm_cli_sampler_name, &options->sampler)) {
-    GString *names = g_string_new(NULL);
-    for (int i = 0; i < DM_SAMPLER_COUNT; i++)
-      g_string_append_printf(names, "%s%s", i ? ", " : "",
-                             dm_sampler_name((DmSampler)i));
-    int status = dm_cli_fail(EXIT_USAGE, _("unknown sampler '%s' (%s)"),
-                             dm_cli_sampler_name, names->str);
-    g_string_free(names, TRUE);
-    return status;
-  }
-  options->steps = dm_cli_steps;
-  options->seed = (uint64_t)dm_cli_seed;
-  options->eta = (float)dm_cli_eta;
-  options->snr = (float)dm_cli_snr;
-  options->corrector_steps = dm_cli_corrector_steps;
-  options->jump_length = dm_cli_jump_length;
-  options->jump_repeats = dm_cli_jump_repeats;
-  options->guidance_scale = (float)dm_cli_guidance_scale;
   GError *error = NULL;
-  *model = dm_model_load(dm_cli_model_path, &error);
+  *model = dm_model_load(args->model_path, &error);
+  if (*model != NULL && !dm_model_check_image(*model, &error))
+    g_clear_pointer(model, dm_model_free);
   if (*model == NULL) {
     int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
     g_error_free(error);
     return status;
   }
-  if (options->guidance_scale != 1.0f &&
+  if (args->sample.guidance_scale != 1.0f &&
       dm_model_conditioning(*model) != DM_CONDITIONING_MASK)
     dm_cli_warn(_("--guidance-scale applies to mask-conditioned models "
                   "only; this one is unconditional, so it is ignored"));
   gegl_init(NULL, NULL);
   return EXIT_OK;
 }
+
+/* ---- the cost of a run ----------------------------------------------------- */
+
+/* "2.5 s", "7 min", "3.2 h", "4.1 days" (caller frees). */
+static char *duration_text(double seconds) {
+  if (seconds < 120) return g_strdup_printf(_("%.1f s"), seconds);
+  if (seconds < 7200) return g_strdup_printf(_("%.0f min"), seconds / 60);
+  if (seconds < 172800) return g_strdup_printf(_("%.1f h"), seconds / 3600);
+  return g_strdup_printf(_("%.1f days"), seconds / 86400);
+}
+
+/* Runs whose network evaluations times tiles stay below this are not
+ * timed before they start: at most a few minutes with any bundled model. */
+#define CHEAP_TILE_EVALUATIONS 200
+
+/* Says what a long run on a width x height area will cost, timing one
+ * evaluation on this machine first, and refuses one over
+ * DM_CLI_MAX_HOURS unless --force. */
+static int check_cost(DmModel *model, const DmCliSampling *args,
+                      int32_t width, int32_t height) {
+  const int64_t evaluations =
+      (int64_t)dm_sample_evaluations(&args->sample) *
+      dm_model_evaluation_batch(model, &args->sample);
+  const int32_t tiles = dm_area_tiles(width, height, &args->area, NULL);
+  if (evaluations * tiles < CHEAP_TILE_EVALUATIONS) return EXIT_OK;
+  double seconds = 0;
+  GError *error = NULL;
+  if (!dm_model_measure_evaluation(model, width, height, &args->area,
+                                   &seconds, &error)) {
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  const double total = seconds * (double)evaluations;
+  char *duration = duration_text(total);
+  int status = EXIT_OK;
+  if (total > DM_CLI_MAX_HOURS * 3600.0 && !args->force)
+    status = dm_cli_fail(EXIT_USAGE,
+                         _("this run takes %lld network evaluations on a "
+                           "%dx%d area, about %s on this machine: more than "
+                           "%d hours (--force runs it anyway)"),
+                         (long long)evaluations, width, height, duration,
+                         DM_CLI_MAX_HOURS);
+  else if (total > DM_CLI_ANNOUNCE_SECONDS && !args->quiet)
+    fprintf(stderr, _("gimp-diffusion: this run takes %lld network "
+                      "evaluations on a %dx%d area, about %s on this "
+                      "machine\n"),
+            (long long)evaluations, width, height, duration);
+  g_free(duration);
+  return status;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
 
 volatile sig_atomic_t dm_cli_interrupted = 0;
 
@@ -69,12 +205,16 @@ static void on_interrupt(int signal_number) {
 
 void dm_cli_catch_interrupt(void) { signal(SIGINT, on_interrupt); }
 
-/* DmProgressFunc: a bar on stderr when it is a terminal; Ctrl-C cancels.
- * user_data: the start time (monotonic microseconds). */
+typedef struct {
+  gint64 start; /* monotonic microseconds */
+  bool quiet;
+} Progress;
+
+/* DmProgressFunc: a bar on stderr when it is a terminal; Ctrl-C cancels. */
 static bool report(int32_t done, int32_t total, void *user_data) {
-  const gint64 *start = user_data;
-  if (!dm_cli_quiet && isatty(STDERR_FILENO)) {
-    const double seconds = (g_get_monotonic_time() - *start) / 1e6;
+  const Progress *progress = user_data;
+  if (!progress->quiet && isatty(STDERR_FILENO)) {
+    const double seconds = (g_get_monotonic_time() - progress->start) / 1e6;
     const double rate = done / (seconds > 0 ? seconds : 1e-9);
     fputc('\r', stderr);
     fprintf(stderr, _("step %d/%d  %.2f it/s  ETA %.0f s   "), done, total,
@@ -84,31 +224,43 @@ static bool report(int32_t done, int32_t total, void *user_data) {
   return !dm_cli_interrupted;
 }
 
-int dm_cli_run_model(DmModel *model, const DmSampleOptions *options,
+/* The area the network runs on: the work area around the mask, or the
+ * whole image. */
+static DmRect run_area(const DmModel *model, const DmCliSampling *args,
+                       const DmTensor *image, const float *mask) {
+  DmRect hole = {0, 0, image->w, image->h};
+  if (mask == NULL || !dm_mask_bounds(mask, image->w, image->h, &hole, NULL))
+    return hole;
+  return dm_model_work_area(model, &args->area, hole, image->w, image->h);
+}
+
+static int status_of(const GError *error) {
+  if (error->code == DM_ERROR_CANCELLED) return EXIT_INTERRUPTED;
+  return error->code == DM_ERROR_INVALID_ARGUMENT ||
+                 error->code == DM_ERROR_UNSUPPORTED
+             ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
                      DmTensor *image, const float *mask) {
+  const DmRect area = run_area(model, args, image, mask);
+  int status = check_cost(model, args, area.width, area.height);
+  if (status != EXIT_OK) return status;
   GError *error = NULL;
-  DmAreaOptions area;
-  dm_area_options_default(&area);
-  area.context_margin = dm_cli_context_margin;
-  area.pixel_budget = dm_cli_pixel_budget;
-  area.tile_size = dm_cli_tile_size;
-  area.tile_overlap = dm_cli_tile_overlap;
-  area.seamless = dm_cli_seamless;
-  area.match_edges = dm_cli_match_edges;
-  area.hole_start =
-      dm_cli_from_pixels ? DM_HOLE_START_PIXELS : DM_HOLE_START_SMOOTH;
-  gint64 start = g_get_monotonic_time();
+  Progress progress = {g_get_monotonic_time(), args->quiet};
   const bool ok =
       mask ? dm_model_inpaint(model, image->data, mask, image->w, image->h,
-                              options, &area, report, &start, &error)
-           : dm_model_generate(model, image->data, image->w, image->h, options,
-                               &area, report, &start, &error);
-  int status = EXIT_OK;
-  if (!ok)
-    status = dm_cli_fail(error->code == DM_ERROR_INVALID_ARGUMENT ||
-                                 error->code == DM_ERROR_UNSUPPORTED
-                             ? EXIT_USAGE : EXIT_RUNTIME,
-                         "%s", error->message);
+                              &args->sample, &args->area, report, &progress,
+                              &error)
+           : dm_model_generate(model, image->data, image->w, image->h,
+                               &args->sample, &args->area, report, &progress,
+                               &error);
+  if (!ok) {
+    status = status_of(error);
+    dm_cli_fail(status, "%s", status == EXIT_INTERRUPTED
+                                  ? _("interrupted: nothing was written")
+                                  : error->message);
+  }
   g_clear_error(&error);
   return status;
 }

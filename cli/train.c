@@ -568,7 +568,7 @@ int dm_cli_run_train(int argc, char **argv) {
       fprintf(stderr, _("gimp-diffusion: stopped at step %lld; the "
                         "checkpoint is in %s: continue with --resume\n"),
               (long long)dm_trainer_step_count(run.trainer), work_dir);
-    if (dm_cli_interrupted && status == EXIT_OK) status = 130;
+    if (dm_cli_interrupted && status == EXIT_OK) status = EXIT_INTERRUPTED;
   }
   run_clear(&run);
   gegl_exit();

@@ -267,19 +267,22 @@ DM_API const char *dm_sampler_name(DmSampler sampler);
 DM_API const char *dm_sampler_description(DmSampler sampler);
 DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);
 
+/* Sampling options. Every field's range and default is in the option
+ * table (DmOptionInfo, below); dm_sample() checks the fields its sampler
+ * reads against it. */
 typedef struct {
   DmSampler sampler;
-  int32_t steps;  /* 1 .. num_train_timesteps */
-  uint64_t seed;  /* all noise comes from Philox(seed, stream, index) */
+  int32_t steps;  /* at most the schedule's num_train_timesteps */
+  uint64_t seed;  /* all noise comes from Philox(seed, stream, index); the
+                   * table's range is 31 bits, GIMP's integers */
   float eta;      /* DDIM: 0 deterministic .. 1 DDPM-like */
   float snr;      /* pc, langevin: signal-to-noise ratio r of the Langevin
-                   * steps (Song et al. 2021, Alg. 4/5), > 0; default 0.16 */
-  int32_t corrector_steps; /* pc, langevin: Langevin steps per level,
-                            * 1 .. 100; default 1 */
+                   * steps (Song et al. 2021, Alg. 4/5) */
+  int32_t corrector_steps; /* pc, langevin: Langevin steps per level */
   /* RePaint resampling (Lugmayr et al. 2022, Alg. 1 with jumps): after
    * every `jump_length` steps, noise x forward again by that many steps and
    * sample them once more, until each stretch has been sampled
-   * `jump_repeats` times. 0 / 1 = off; each must be 0 .. 1000. */
+   * `jump_repeats` times. 0 / 1 = off. */
   int32_t jump_length;
   int32_t jump_repeats;
   /* Mask-conditioned models (DM_CONDITIONING_MASK) only: classifier-free
@@ -287,7 +290,7 @@ typedef struct {
    * o = o_u + w (o_c - o_u) from the conditional o_c and the unconditional
    * o_u (dropout mode). w = 1 is o_c alone, one network pass per
    * evaluation; any other w runs the network on two images each time.
-   * 0 .. 20; default 1. dm_sample() only checks its range. */
+   * dm_sample() only checks its range. */
   float guidance_scale;
   /* Where sampling starts (SDEdit, Meng et al. 2022, as diffusers'
    * img2img `strength`): 1 starts from pure noise at the first timestep;
@@ -297,11 +300,12 @@ typedef struct {
    * In dm_model_inpaint that image is the known pixels with the hole as
    * DmAreaOptions.hole_start says (by default a smooth fill, so that the
    * fill's tones come from its surroundings). 0 counts as 1, so options
-   * set to zero start from noise. 0 .. 1; default 1. */
+   * set to zero start from noise. */
   float strength;
 } DmSampleOptions;
 
-/* DDIM, 50 steps, seed 0, eta 0, snr 0.16, one corrector step, no
+/* The library's defaults (the option table's DM_TASK_GENERATE column):
+ * DDIM, 50 steps, seed 0, eta 0, snr 0.16, one corrector step, no
  * resampling, guidance 1, strength 1. */
 DM_API void dm_sample_options_default(DmSampleOptions *options);
 
@@ -359,6 +363,14 @@ typedef struct DmModel DmModel;
  * folder, or (c) a single .safetensors file in the format above. The file
  * is treated as untrusted. Returns NULL with *error naming the problem. */
 DM_API DmModel *dm_model_load(const char *path, GError **error);
+/* dm_model_load() of `model`: a path to a model file or folder, or the
+ * name of an installed model (gimp-diffusion/models of the user's data
+ * folder, $XDG_DATA_HOME, or of a system data folder, $XDG_DATA_DIRS, where
+ * the bundled models are installed), with or without ".safetensors". */
+DM_API DmModel *dm_model_load_named(const char *model, GError **error);
+/* The names of the installed models (folders and .safetensors files, the
+ * suffix dropped), each once, sorted; free with g_strfreev(). */
+DM_API char **dm_models_installed(void);
 /* A model with the given layout and random weights (for benchmarks and
  * training from scratch). `schedule` may be NULL for DDPM's defaults. */
 DM_API DmModel *dm_model_new_random(const DmUnetConfig *config,
@@ -401,6 +413,12 @@ DM_API const char *dm_conditioning_name(DmConditioning conditioning);
 DM_API bool dm_conditioning_from_name(const char *name, DmConditioning *out);
 /* The conditioning that a config's channel counts imply. */
 DM_API DmConditioning dm_unet_config_conditioning(const DmUnetConfig *config);
+
+/* Whether the model makes images that dm_model_inpaint/generate and the
+ * front ends handle: grey (1) or RGB (3) output channels, and input
+ * channels that DmConditioning knows (unconditional or mask-conditioned);
+ * else DM_ERROR_UNSUPPORTED naming the channel counts. */
+DM_API bool dm_model_check_image(const DmModel *model, GError **error);
 
 /* Borrowed views, valid while the model lives. */
 DM_API const DmUnetConfig *dm_model_config(const DmModel *model);
@@ -462,24 +480,21 @@ typedef enum {
 
 /* Largest image side dm_model_inpaint/generate accept (GIMP's limit). */
 #define DM_MAX_IMAGE_SIDE 524288
-/* Measured on tiny64 (bench-sampler --tiles, README): a forward costs
- * least per pixel on 256 x 256 tiles (~100 MiB peak); with 64 pixels shared
- * between tiles, tiling costs ~1.8x per pixel, as much as one untiled
- * 512 x 512 forward (~290 MiB), so areas up to 512 x 512 run untiled. */
-#define DM_DEFAULT_PIXEL_BUDGET (512 * 512)
-#define DM_DEFAULT_TILE_SIZE 256
-#define DM_DEFAULT_TILE_OVERLAP 64
+/* A seamless image (DmAreaOptions.seamless) runs in one piece up to this
+ * many pixels, or the pixel budget when that is larger: 1024 x 1024, about
+ * 1 GiB of memory with the tiny layout. */
+#define DM_SEAMLESS_MAX_PIXELS (1024 * 1024)
 
 typedef struct {
   /* Context pixels kept around the mask's bounding box; < 0 = the model's
    * receptive radius (default), so every pixel the convolutions could use
    * to fill the hole is in the work area. */
   int32_t context_margin;
-  /* When the work area has more than pixel_budget pixels (1024 .. 2^28),
-   * the network runs on tile_size x tile_size tiles (32 .. 4096) that share
-   * at least tile_overlap pixels (0 .. tile_size / 2) with each neighbour,
-   * blended linearly there. The sampler's state and noise cover the whole
-   * area. */
+  /* When the work area has more than pixel_budget pixels, the network
+   * runs on tile_size x tile_size tiles that share at least tile_overlap
+   * pixels (at most tile_size / 2) with each neighbour, blended linearly
+   * there. The sampler's state and noise cover the whole area. Ranges and
+   * defaults: the option table below. */
   int64_t pixel_budget;
   int32_t tile_size;
   int32_t tile_overlap;
@@ -487,7 +502,8 @@ typedef struct {
    * network's convolutions pad by wrapping around the image instead of
    * with zeros, so it sees a torus. The image's width and height must be
    * multiples of dm_model_size_multiple() and its area at most
-   * pixel_budget (it runs in one piece). dm_model_inpaint ignores it. */
+   * DM_SEAMLESS_MAX_PIXELS or pixel_budget (it runs in one piece).
+   * dm_model_inpaint ignores it. */
   bool seamless;
   /* dm_model_inpaint only: after sampling, the fill's pixels along the
    * hole's border take the mean of their known neighbours and the rest of
@@ -499,19 +515,151 @@ typedef struct {
   /* dm_model_inpaint with a strength below 1 only: the image the hole
    * starts from; default DM_HOLE_START_SMOOTH. */
   DmHoleStart hole_start;
+  /* Where the image handed to dm_model_inpaint/generate sits in the whole
+   * picture: its top-left pixel's position there (default 0, 0). Noise is
+   * indexed by position in the whole picture, so a front end that hands
+   * over only the part around a hole gets the same pixels as one that
+   * hands over everything. Not a user option (not in the table). */
+  int32_t image_x, image_y;
 } DmAreaOptions;
 
-/* Receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel
+/* The library's defaults (the option table's DM_TASK_GENERATE column):
+ * receptive-radius margin; untiled up to 512 x 512 pixels, else 256-pixel
  * tiles sharing 64. */
 DM_API void dm_area_options_default(DmAreaOptions *options);
 
-/* The part of a width x height image that inpainting computes: the
- * bounding box of mask (H, W) > 0, grown by `margin` on every side and
- * clipped to the image. Fails (DM_ERROR_INVALID_ARGUMENT) when the mask
- * selects nothing. */
-DM_API bool dm_inpaint_work_area(const float *mask, int32_t width,
-                                 int32_t height, int32_t margin, DmRect *area,
-                                 GError **error);
+/* ---- options: one table for every front end ------------------------------
+ * Every sampling and area option a user sets, with its name (the CLI's
+ * --NAME and the plug-in's argument), label, help, range and defaults, is
+ * written once, in this table; the CLI and the plug-in build their options
+ * from it, and dm_sample(), dm_model_inpaint() and dm_model_generate()
+ * check values against the same ranges. */
+
+typedef enum {
+  DM_OPTION_SAMPLER,
+  DM_OPTION_STEPS,
+  DM_OPTION_SEED,
+  DM_OPTION_STRENGTH,
+  DM_OPTION_FROM_PIXELS,
+  DM_OPTION_GUIDANCE_SCALE,
+  DM_OPTION_MATCH_EDGES,
+  DM_OPTION_SEAMLESS,
+  DM_OPTION_ETA,
+  DM_OPTION_CORRECTOR_STEPS,
+  DM_OPTION_SNR,
+  DM_OPTION_JUMP_LENGTH,
+  DM_OPTION_JUMP_REPEATS,
+  DM_OPTION_CONTEXT_MARGIN,
+  DM_OPTION_PIXEL_BUDGET,
+  DM_OPTION_TILE_SIZE,
+  DM_OPTION_TILE_OVERLAP,
+  DM_OPTION_COUNT
+} DmOption;
+
+/* What a front end runs: inpainting (the plug-in's Heal Selection, the
+ * CLI's inpaint) or generation (Generate, sample). */
+typedef enum { DM_TASK_INPAINT, DM_TASK_GENERATE, DM_TASK_COUNT } DmTask;
+
+typedef enum {
+  DM_OPTION_INT,    /* a whole number in [min, max] */
+  DM_OPTION_FLOAT,  /* a number in [min, max] */
+  DM_OPTION_BOOL,   /* 0 or 1 */
+  DM_OPTION_CHOICE, /* one of `choices` names, its index */
+} DmOptionType;
+
+/* DmOptionInfo.flags. */
+enum {
+  DM_OPTION_FOR_INPAINT = 1 << DM_TASK_INPAINT,   /* applies to inpainting */
+  DM_OPTION_FOR_GENERATE = 1 << DM_TASK_GENERATE, /* applies to generation */
+  DM_OPTION_ADVANCED = 1 << 2, /* most runs leave it alone (dialogs fold
+                                * it away) */
+  DM_OPTION_EXPERT = 1 << 3,   /* memory and tiling: the CLI and batch mode
+                                * take it, dialogs leave it out */
+};
+
+typedef struct {
+  const char *name;  /* "guidance-scale" */
+  const char *label; /* "Guidance scale (C_FG)": a dialog label, with an
+                      * underscore before the mnemonic */
+  const char *help;  /* one or two sentences */
+  DmOptionType type;
+  uint32_t flags;
+  double min, max;   /* INT, FLOAT: the inclusive range */
+  int32_t choices;   /* CHOICE: how many (dm_option_choice_name) */
+  /* The value a task starts from: the CLI's and the plug-in's default.
+   * The GENERATE column is also the library's own default
+   * (dm_sample_options_default, dm_area_options_default). */
+  double defaults[DM_TASK_COUNT];
+} DmOptionInfo;
+/* Labels and help are English; the gettext domain "gimp-diffusion" holds
+ * their translations. */
+
+DM_API const DmOptionInfo *dm_option_info(DmOption option);
+DM_API bool dm_option_from_name(const char *name, DmOption *out);
+/* A CHOICE option's names and one-line descriptions (the sampler's:
+ * dm_sampler_name, dm_sampler_description). */
+DM_API const char *dm_option_choice_name(DmOption option, int32_t index);
+DM_API const char *dm_option_choice_description(DmOption option,
+                                                int32_t index);
+
+/* Fills both structs with `task`'s defaults. */
+DM_API void dm_options_default(DmTask task, DmSampleOptions *sample,
+                               DmAreaOptions *area);
+/* The option's value in the structs (a bool as 0 or 1, a choice as its
+ * index). */
+DM_API double dm_option_get(DmOption option, const DmSampleOptions *sample,
+                            const DmAreaOptions *area);
+/* Sets the option to `value` after checking it against the table:
+ * DM_ERROR_INVALID_ARGUMENT naming the option, the value and the range
+ * otherwise. */
+DM_API bool dm_option_set(DmOption option, double value,
+                          DmSampleOptions *sample, DmAreaOptions *area,
+                          GError **error);
+/* The same from text: a number, "true"/"false" (or "on"/"off", "yes"/"no",
+ * "1"/"0") for a bool, a name for a choice. */
+DM_API bool dm_option_set_text(DmOption option, const char *text,
+                               DmSampleOptions *sample, DmAreaOptions *area,
+                               GError **error);
+/* Checks every option of the structs against the table. */
+DM_API bool dm_options_check(const DmSampleOptions *sample,
+                             const DmAreaOptions *area, GError **error);
+
+/* ---- pixels and the model's scale ----------------------------------------
+ * Images hold values in [0, 1] (sRGB-encoded, as GIMP's R'G'B' and image
+ * files do); models work on planes in [-1, 1]. */
+
+/* planes (C, count) = 2 * pixels - 1 for the first `channels` values of
+ * each of the `count` interleaved pixels (count, stride), the pixels
+ * clamped to [0, 1] first (NaN reads as 0). */
+DM_API void dm_pixels_to_planes(float *planes, const float *pixels,
+                                int32_t channels, int32_t stride,
+                                size_t count);
+/* The way back: pixels' first `channels` values = (planes + 1) / 2 clamped
+ * to [0, 1], for the pixels where mask (count) is above 0, or all when
+ * mask is NULL; the other values (alpha, unselected pixels) stay. */
+DM_API void dm_planes_to_pixels(float *pixels, const float *planes,
+                                int32_t channels, int32_t stride,
+                                size_t count, const float *mask);
+/* mask (count) = 1 where it is above 0, else 0: a selection the model
+ * fills whole, for a front end that blends the soft edge itself (GIMP
+ * merges the result by the selection's value; giving the model the soft
+ * values too would blend that edge twice). */
+DM_API void dm_mask_binarize(float *mask, size_t count);
+
+/* The bounding box of the pixels of mask (H, W) above 0 (a soft edge
+ * counts). Fails (DM_ERROR_INVALID_ARGUMENT) when the mask selects
+ * nothing. */
+DM_API bool dm_mask_bounds(const float *mask, int32_t width, int32_t height,
+                           DmRect *bounds, GError **error);
+/* The part of a width x height image that inpainting a hole with bounding
+ * box `hole` computes: the box grown on every side by the context margin
+ * (options->context_margin, or the model's receptive radius when it is
+ * negative) and clipped to the image. Front ends that read only this part
+ * of a large image get the same result as from the whole image (with
+ * image_x, image_y set to its position). */
+DM_API DmRect dm_model_work_area(const DmModel *model,
+                                 const DmAreaOptions *options, DmRect hole,
+                                 int32_t width, int32_t height);
 /* The network's tiles for a width x height area: returns how many there
  * are (one per evaluation each) and, when `tiles` is not NULL, writes them
  * there, row by row (caller-allocated, that many entries). */

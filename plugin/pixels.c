@@ -12,8 +12,7 @@ static size_t area_pixels(const DmPlugArea *area) {
  * floats: 1 where selected at all, else 0 (also where the selection
  * channel does not reach). The model fills every selected pixel; GIMP's
  * merge of the shadow buffer then blends a feathered edge with the
- * original by the selection's value. Handing the model the soft values too
- * would blend that edge twice (m² instead of m). */
+ * original by the selection's value (dm_mask_binarize). */
 static float *read_mask(GimpDrawable *drawable, const GeglRectangle *rect) {
   GimpImage *image = gimp_item_get_image(GIMP_ITEM(drawable));
   GeglBuffer *selection =
@@ -26,8 +25,7 @@ static float *read_mask(GimpDrawable *drawable, const GeglRectangle *rect) {
   gegl_buffer_get(selection, &in_image, 1.0, babl_format("Y float"), mask,
                   GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   g_object_unref(selection);
-  for (size_t p = 0; p < (size_t)rect->width * rect->height; p++)
-    mask[p] = mask[p] > 0.0f ? 1.0f : 0.0f;
+  dm_mask_binarize(mask, (size_t)rect->width * rect->height);
   return mask;
 }
 
@@ -51,31 +49,13 @@ DmPlugArea *dm_plug_area_read(GimpDrawable *drawable,
   g_object_unref(buffer);
   babl_process(babl_fish(stored_format, area->format), area->stored,
                area->pixels, (long)n);
-  /* [0, 1] encoded values to the model's [-1, 1] (as the CLI does). */
-  for (size_t p = 0; p < n; p++)
-    for (int32_t c = 0; c < channels; c++)
-      area->planes[c * n + p] =
-          2.0f * area->pixels[p * (channels + 1) + c] - 1.0f;
+  dm_pixels_to_planes(area->planes, area->pixels, channels, channels + 1, n);
   if (with_mask) area->mask = read_mask(drawable, rect);
   return area;
 }
 
 static gboolean selected(const DmPlugArea *area, size_t p) {
   return area->mask == NULL || area->mask[p] > 0.0f;
-}
-
-/* Puts the planes into the pixels where the mask selects, clamped to
- * [0, 1]; alpha stays as read. */
-static void planes_to_pixels(DmPlugArea *area) {
-  const size_t n = area_pixels(area);
-  for (size_t p = 0; p < n; p++) {
-    if (!selected(area, p)) continue;
-    for (int32_t c = 0; c < area->channels; c++) {
-      const float v = (area->planes[c * n + p] + 1.0f) * 0.5f;
-      area->pixels[p * (area->channels + 1) + c] =
-          v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-    }
-  }
 }
 
 /* The stored pixels with the selected ones replaced by the result in the
@@ -95,7 +75,8 @@ static void pixels_to_stored(DmPlugArea *area, const Babl *stored_format) {
 
 void dm_plug_area_write(DmPlugArea *area, GimpDrawable *drawable) {
   const Babl *stored_format = gimp_drawable_get_format(drawable);
-  planes_to_pixels(area);
+  dm_planes_to_pixels(area->pixels, area->planes, area->channels,
+                      area->channels + 1, area_pixels(area), area->mask);
   pixels_to_stored(area, stored_format);
   GeglBuffer *shadow = gimp_drawable_get_shadow_buffer(drawable);
   gegl_buffer_set(shadow, &area->rect, 0, stored_format, area->stored,

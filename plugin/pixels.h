@@ -5,6 +5,8 @@
 
 #include <libgimp/gimp.h>
 
+#include "dm.h"
+
 /* A rectangle of a drawable, read once and written back once. */
 typedef struct {
   GeglRectangle rect; /* in the drawable's coordinates */

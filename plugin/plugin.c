@@ -1,11 +1,12 @@
 /* gimp-diffusion plug-in: heal a selection or generate an image with a
  * diffusion model (the sampling is core's; this file is GIMP's side).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 #include <libgimp/gimp.h>
 
 #include "dialog.h"
-#include "models.h"
 #include "pixels.h"
 #include "settings.h"
 #include "target.h"
@@ -59,26 +60,45 @@ static bool report_progress(int32_t done, int32_t total, void *user_data) {
   return ok;
 }
 
-/* Loads the model, reads the pixels and samples into run->area. */
+/* Loads the model, reads the pixels of its work area and samples into
+ * run->area; the area's position in the drawable places the noise, so the
+ * CLI on the whole image gives the same pixels. */
 static gboolean sample(DmPlugRun *run, GError **error) {
   const DmPlugTarget *target = &run->target;
-  run->model = dm_plug_model_load(run->settings.model, error);
-  if (run->model == NULL) return FALSE;
+  const gboolean inpaint = target->work.task == DM_TASK_INPAINT;
+  run->model = dm_model_load_named(run->settings.model, error);
+  if (run->model == NULL || !dm_model_check_image(run->model, error))
+    return FALSE;
   const GeglRectangle rect =
-      dm_plug_target_work_area(target, &run->settings.area, run->model);
+      dm_ui_work_area(&target->work, &run->settings.area, run->model);
+  DmAreaOptions area = run->settings.area;
+  area.image_x = rect.x;
+  area.image_y = rect.y;
   const int32_t channels = dm_model_config(run->model)->out_channels;
   const DmSampleOptions *options = &run->settings.sample;
-  gimp_progress_init(target->inpaint ? _("Healing the selection")
-                                     : _("Generating"));
-  run->area = dm_plug_area_read(target->drawable, &rect, channels,
-                                target->inpaint);
-  if (!target->inpaint)
+  gimp_progress_init(inpaint ? _("Healing the selection") : _("Generating"));
+  run->area = dm_plug_area_read(target->drawable, &rect, channels, inpaint);
+  if (!inpaint)
     return dm_model_generate(run->model, run->area->planes, rect.width,
-                             rect.height, options, &run->settings.area,
-                             report_progress, NULL, error);
+                             rect.height, options, &area, report_progress,
+                             NULL, error);
   return dm_model_inpaint(run->model, run->area->planes, run->area->mask,
-                          rect.width, rect.height, options,
-                          &run->settings.area, report_progress, NULL, error);
+                          rect.width, rect.height, options, &area,
+                          report_progress, NULL, error);
+}
+
+/* The name the result layer gets for `model`: its file name without
+ * ".safetensors" (caller frees). */
+static gchar *model_display_name(const gchar *model) {
+  gchar *trimmed = g_strdup(model);
+  gsize length = strlen(trimmed);
+  while (length > 1 && trimmed[length - 1] == '/') trimmed[--length] = '\0';
+  gchar *name = g_path_get_basename(trimmed);
+  g_free(trimmed);
+  if (g_str_has_suffix(name, ".safetensors") &&
+      strlen(name) > strlen(".safetensors"))
+    name[strlen(name) - strlen(".safetensors")] = '\0';
+  return name;
 }
 
 /* A copy of the source layer above it, named after the settings. */
@@ -86,7 +106,7 @@ static GimpDrawable *result_layer(const DmPlugRun *run) {
   GimpImage *image = run->target.image;
   GimpLayer *source = GIMP_LAYER(run->target.drawable);
   GimpLayer *layer = gimp_layer_copy(source);
-  gchar *model = dm_plug_model_display_name(run->settings.model);
+  gchar *model = model_display_name(run->settings.model);
   gchar *name = g_strdup_printf(
       "%s %s %d #%" G_GUINT64_FORMAT, model,
       dm_sampler_name(run->settings.sample.sampler),
@@ -140,24 +160,27 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_CALLING_ERROR, error);
   }
-  const gboolean inpaint = g_strcmp0(gimp_procedure_get_name(procedure),
-                                     DM_PLUG_INPAINT_PROC) == 0;
-  if (!dm_plug_target_init(&run.target, image, drawables[0], inpaint,
-                           &error))
+  const DmTask task = g_strcmp0(gimp_procedure_get_name(procedure),
+                                DM_PLUG_INPAINT_PROC) == 0
+                          ? DM_TASK_INPAINT
+                          : DM_TASK_GENERATE;
+  if (!dm_plug_target_init(&run.target, image, drawables[0], task, &error))
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_EXECUTION_ERROR, error);
   if (run_mode == GIMP_RUN_INTERACTIVE &&
-      !dm_ui_dialog_run(procedure, config, &run.target))
+      !dm_ui_dialog_run(procedure, config, &run.target.work,
+                        dm_plug_read_options))
     return gimp_procedure_new_return_values(procedure, GIMP_PDB_CANCEL, NULL);
   /* GIMP stays usable while the dialog is open: the selection may have
    * changed since. */
   if (run_mode == GIMP_RUN_INTERACTIVE &&
-      !dm_plug_target_init(&run.target, image, drawables[0], inpaint,
-                           &error))
+      !dm_plug_target_init(&run.target, image, drawables[0], task, &error))
     return gimp_procedure_new_return_values(
         procedure, GIMP_PDB_EXECUTION_ERROR, error);
-  dm_plug_settings_read(config, &run.settings);
-  const GimpPDBStatusType status = run_procedure(&run, &error);
+  const GimpPDBStatusType status =
+      dm_plug_settings_read(config, task, &run.settings, &error)
+          ? run_procedure(&run, &error)
+          : GIMP_PDB_CALLING_ERROR;
   dm_plug_area_free(run.area);
   dm_model_free(run.model);
   dm_plug_settings_clear(&run.settings);
@@ -195,7 +218,8 @@ static GimpProcedure *dm_plug_create_procedure(GimpPlugIn *plug_in,
       name);
   gimp_procedure_set_attribution(procedure, "the gimp-diffusion authors",
                                  "the gimp-diffusion authors", "2026");
-  dm_plug_add_arguments(procedure, inpaint);
+  dm_plug_add_arguments(procedure,
+                        inpaint ? DM_TASK_INPAINT : DM_TASK_GENERATE);
   return procedure;
 }
 

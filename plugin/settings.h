@@ -11,12 +11,6 @@
 #define DM_PLUG_BINARY "gimp-diffusion-plugin"
 #define DM_PLUG_INPAINT_PROC "plug-in-diffusion-inpaint"
 #define DM_PLUG_GENERATE_PROC "plug-in-diffusion-generate"
-/* A seamless image is made untiled (DmAreaOptions.seamless): its largest
- * area, about 1 GiB of memory with the tiny layout. */
-#define DM_PLUG_SEAMLESS_BUDGET (1024 * 1024)
-/* Heal's default strength (DmSampleOptions.strength), chosen by the
- * evaluation in docs/eval/README.md. */
-#define DM_PLUG_HEAL_STRENGTH 0.5
 
 /* A procedure's settings, read from its GimpProcedureConfig. */
 typedef struct {
@@ -26,14 +20,20 @@ typedef struct {
   gboolean new_layer;
 } DmPlugSettings;
 
-/* Adds the sampling arguments every procedure has (model, sampler, steps,
- * seed, eta, corrector-steps, snr, jump-length, jump-repeats, new-layer)
- * and strength, from-pixels, guidance-scale, match-edges and context-margin
- * for inpainting, seamless for generating. */
-void dm_plug_add_arguments(GimpProcedure *procedure, gboolean inpaint);
-/* Fills `settings` from `config`; clear with dm_plug_settings_clear(). */
-void dm_plug_settings_read(GimpProcedureConfig *config,
-                           DmPlugSettings *settings);
+/* Adds the procedure's arguments: model, every option of core's table
+ * that applies to `task` (name, label, help, range and the task's default
+ * from the table), new-layer. */
+void dm_plug_add_arguments(GimpProcedure *procedure, DmTask task);
+/* The model setting (caller frees) and core's options from `config` of a
+ * procedure for `task`, each value checked against the table (a
+ * DmUiReadFunc, for the dialog's estimate). */
+gboolean dm_plug_read_options(GimpProcedureConfig *config, DmTask task,
+                              gchar **model, DmSampleOptions *sample,
+                              DmAreaOptions *area, GError **error);
+/* Fills `settings` from `config` of a procedure for `task`, each value
+ * checked against the table; clear with dm_plug_settings_clear(). */
+gboolean dm_plug_settings_read(GimpProcedureConfig *config, DmTask task,
+                               DmPlugSettings *settings, GError **error);
 void dm_plug_settings_clear(DmPlugSettings *settings);
 
 #endif /* DM_PLUG_SETTINGS_H */

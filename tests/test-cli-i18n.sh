@@ -40,7 +40,9 @@ contains 'a model that does not load' "$("$cli" info /nonexistent 2>&1)" \
 help=$("$cli" --help)
 contains 'help: usage' "$help" '用法：gimp-diffusion [--help] [--version] 命令 [选项] 参数'
 contains 'help: commands' "$help" '  sample     从噪声生成图像'
-contains 'command help (GOption)' "$("$cli" sample --help)" '采样步数（默认 50）'
+help=$("$cli" sample --help)
+contains 'command help (GOption)' "$help" '采样步数：越多越慢'
+contains 'command help: range and default' "$help" '（1 到 100000；默认 50）'
 check 'LANGUAGE=de over the zh_CN locale' \
   'gimp-diffusion: Fehler: unbekannter Befehl »frobnicate« (siehe »gimp-diffusion --help«)' \
   "$(LANGUAGE=de "$cli" frobnicate 2>&1)"

@@ -132,13 +132,17 @@ else
 fi
 expect 0 "sample from it (dropout mode)" "$exe" sample -q \
   --model "$tmp/mc.safetensors" --steps 2 --out "$tmp/sc.png"
-expect 0 "guidance with an unconditional model" "$exe" sample -q \
-  --model "$tmp/m1.safetensors" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
+expect 0 "guidance with an unconditional model" "$exe" inpaint -q \
+  --model "$tmp/m1.safetensors" --image "$tmp/data/sub/image1.ppm" \
+  --mask "$tmp/mask.pgm" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
 check "it is said to be ignored" "$tmp/err" "warning: --guidance-scale .* ignored"
+expect 2 "sample takes no guidance" "$exe" sample -q \
+  --model "$tmp/m1.safetensors" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
 expect 2 "guidance out of range" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
   --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" \
   --guidance-scale 25 --out "$tmp/x.png"
-check "the guidance range is named" "$tmp/err" "guidance scale"
+check "the guidance range is named" "$tmp/err" \
+  "guidance-scale 25 is out of range: it must be a number from 0 to 20"
 expect 0 "fine-tune the unconditional model into a conditional one" \
   "$exe" train $common --steps 1 --init "$tmp/m1.safetensors" \
   --conditioning mask --work-dir "$tmp/wi" --out "$tmp/mi.safetensors"

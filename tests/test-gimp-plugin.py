@@ -16,11 +16,12 @@ import time
 import gi
 gi.require_version('Gimp', '3.0')
 gi.require_version('Gegl', '0.4')
-from gi.repository import Gegl, Gimp  # noqa: E402
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
 
 DATA = os.environ['DM_TEST_DATA']
 MODEL = os.path.join(DATA, 'tiny_attn')
 MASK_MODEL = os.environ.get('DM_TEST_MASK_MODEL')
+CLI = os.environ.get('DM_TEST_CLI')
 FAST = {'steps': 3, 'seed': 7}
 failures = []
 
@@ -268,7 +269,46 @@ def test_errors():
                  'plug-in-diffusion-generate', 'config.json',
                  model=os.path.join(MODEL, 'config.json'), **FAST)
     expect_error('no model given', image, layer, 'plug-in-diffusion-inpaint',
-                 'No model chosen', **FAST)
+                 'no model chosen', **FAST)
+
+
+def test_same_as_cli():
+    """Heal with its defaults and `gimp-diffusion inpaint` with none (the
+    same option table's defaults) fill a selection with the same pixels,
+    to the rounding of 8-bit output: the plug-in reads only the work area,
+    placed in the image for the noise, the CLI the whole image."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE, size=(96, 80))
+    tmp = os.environ['DM_TEST_TMP']
+    source, mask = os.path.join(tmp, 'heal.png'), os.path.join(tmp, 'heal.pgm')
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image,
+                   Gio.File.new_for_path(source), None)
+    x0, y0, width, height = 60, 44, 18, 14
+    with open(mask, 'wb') as out:
+        out.write(b'P5\n96 80\n255\n' + bytes(
+            255 if x0 <= x < x0 + width and y0 <= y < y0 + height else 0
+            for y in range(80) for x in range(96)))
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, x0, y0, width, height)
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=MODEL)
+    check('defaults: Heal succeeds', status == Gimp.PDBStatusType.SUCCESS,
+          message)
+    healed = pixels(image.get_layers()[0], "R'G'B' u8")
+    out = os.path.join(tmp, 'healed.png')
+    done = subprocess.run([CLI, 'inpaint', '-q', '--model', MODEL, '--image',
+                           source, '--mask', mask, '--out', out],
+                          capture_output=True, text=True)
+    check('defaults: the CLI succeeds', done.returncode == 0, done.stderr)
+    if done.returncode != 0:
+        return
+    result = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE,
+                            Gio.File.new_for_path(out))
+    cli = pixels(result.get_layers()[0], "R'G'B' u8")
+    result.delete()
+    worst = max(abs(a - b) for p, q in zip(healed, cli) for a, b in zip(p, q))
+    check('defaults: Heal and the CLI give the same pixels (8-bit rounding)',
+          worst <= 1, 'largest difference %d levels' % worst)
 
 
 def wait_for(condition, seconds=30):
@@ -543,6 +583,10 @@ def test_stopped_while_sampling():
 tests = (test_inpaint_new_layer, test_inpaint_in_place_soft,
          test_rgba16_offsets, test_grey_float, test_generate, test_errors,
          test_undo, test_from_pixels)
+if CLI:
+    tests += (test_same_as_cli,)
+else:
+    print('skip the comparison with the CLI: no DM_TEST_CLI')
 if MASK_MODEL:
     tests += (test_mask_model, test_dialog_guidance)
 else:

@@ -137,28 +137,42 @@ static void test_thread_independence(const DmScheduleConfig *config,
 
 /* ---- work area --------------------------------------------------------- */
 
-static void test_work_area(void) {
+/* The work area: the mask's bounds grown by the margin and clipped, with
+ * the model's receptive radius for a negative margin. */
+static void test_work_area(DmModel *model) {
   float mask[30 * 40] = {0};
   for (int32_t y = 10; y < 15; y++)
     for (int32_t x = 20; x < 26; x++) mask[y * 40 + x] = 1.0f;
   mask[12 * 40 + 27] = 0.25f; /* soft edge counts */
-  DmRect area;
+  DmRect hole;
   GError *error = NULL;
-  bool ok = dm_inpaint_work_area(mask, 40, 30, 4, &area, &error);
-  DM_CHECK_OK(ok, error);
+  DM_CHECK_OK(dm_mask_bounds(mask, 40, 30, &hole, &error), error);
+  DmAreaOptions options;
+  dm_area_options_default(&options);
+  options.context_margin = 4;
+  DmRect area = dm_model_work_area(model, &options, hole, 40, 30);
   bool pass = area.x == 16 && area.y == 6 && area.width == 16 &&
               area.height == 13;
   printf("%s work area of box (20..27, 10..14) + 4: (%d, %d) %dx%d\n",
          pass ? "ok  " : "FAIL", area.x, area.y, area.width, area.height);
   DM_CHECK(pass, "work area");
-  ok = dm_inpaint_work_area(mask, 40, 30, 100, &area, &error);
-  pass = ok && area.x == 0 && area.y == 0 && area.width == 40 &&
-         area.height == 30;
+  options.context_margin = 100;
+  area = dm_model_work_area(model, &options, hole, 40, 30);
+  pass = area.x == 0 && area.y == 0 && area.width == 40 && area.height == 30;
   printf("%s a margin past the edges is clipped to the image\n",
          pass ? "ok  " : "FAIL");
   DM_CHECK(pass, "clipped work area");
+  options.context_margin = -1;
+  const int32_t radius = dm_model_receptive_radius(model);
+  const DmRect far = {2000, 1500, 8, 5};
+  area = dm_model_work_area(model, &options, far, 4000, 3000);
+  pass = area.x == 2000 - radius && area.width == 8 + 2 * radius;
+  printf("%s margin -1 is the receptive radius %d\n", pass ? "ok  " : "FAIL",
+         radius);
+  DM_CHECK(pass, "receptive-radius margin: (%d, %d) %dx%d", area.x, area.y,
+           area.width, area.height);
   memset(mask, 0, sizeof mask);
-  ok = dm_inpaint_work_area(mask, 40, 30, 4, &area, &error);
+  const bool ok = dm_mask_bounds(mask, 40, 30, &hole, &error);
   pass = !ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT);
   printf("%s empty mask refused: %s\n", pass ? "ok  " : "FAIL",
          error ? error->message : "(no error)");
@@ -167,6 +181,7 @@ static void test_work_area(void) {
 }
 
 /* ---- the image API with a real model ---------------------------------- */
+
 
 static void record_conv_in(const char *stage, const DmTensor *value,
                            void *user_data) {
@@ -321,6 +336,53 @@ static double painted_hole_mean(DmModel *model, float paint,
   return mean;
 }
 
+/* A front end that hands over only the work area, placed with image_x and
+ * image_y, gets the pixels of a run on the whole image: noise is indexed
+ * by position in the whole picture. */
+static void test_image_origin(DmModel *model) {
+  enum { IW = 48, IH = 40, X = 5, Y = 7, CW = 21, CH = 16 };
+  float *whole = test_image(IW, IH);
+  float mask[IW * IH] = {0};
+  for (int32_t y = 12; y < 18; y++)
+    for (int32_t x = 10; x < 21; x++) mask[y * IW + x] = 1.0f;
+  float *part = g_new(float, 3 * CW * CH), part_mask[CW * CH];
+  for (int32_t c = 0; c < 3; c++)
+    for (int32_t y = 0; y < CH; y++)
+      for (int32_t x = 0; x < CW; x++) {
+        part[(c * CH + y) * CW + x] = whole[(c * IH + Y + y) * IW + X + x];
+        part_mask[y * CW + x] = mask[(Y + y) * IW + X + x];
+      }
+  DmSampleOptions o;
+  DmAreaOptions area;
+  dm_options_default(DM_TASK_INPAINT, &o, &area);
+  o.steps = 4;
+  area.context_margin = 5;
+  GError *error = NULL;
+  DM_CHECK_OK(dm_model_inpaint(model, whole, mask, IW, IH, &o, &area, NULL,
+                               NULL, &error), error);
+  area.image_x = X, area.image_y = Y;
+  DM_CHECK_OK(dm_model_inpaint(model, part, part_mask, CW, CH, &o, &area,
+                               NULL, NULL, &error), error);
+  size_t differ = 0;
+  for (int32_t c = 0; c < 3; c++)
+    for (int32_t y = 0; y < CH; y++)
+      for (int32_t x = 0; x < CW; x++)
+        differ += part[(c * CH + y) * CW + x] !=
+                  whole[(c * IH + Y + y) * IW + X + x];
+  printf("%s the work area alone at (%d, %d) gives the whole image's pixels: "
+         "%zu differ (want 0)\n", differ == 0 ? "ok  " : "FAIL", X, Y,
+         differ);
+  DM_CHECK(differ == 0, "image origin");
+  area.image_x = DM_MAX_IMAGE_SIDE;
+  const bool ok = dm_model_inpaint(model, part, part_mask, CW, CH, &o, &area,
+                                   NULL, NULL, &error);
+  DM_CHECK(!ok && g_error_matches(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT),
+           "an image past the largest picture was accepted");
+  g_clear_error(&error);
+  g_free(part);
+  g_free(whole);
+}
+
 /* DM_HOLE_START_PIXELS starts from what the hole holds, so a low strength
  * keeps its painted tone; the smooth start ignores it: the same result,
  * bit for bit, whatever the hole held. Unknown starts are refused. */
@@ -472,11 +534,14 @@ static void test_seamless(DmModel *model) {
   DM_CHECK(!odd && strstr(error->message, "multiples of"),
            "a side that is not a multiple: %s", odd ? "accepted" : error->message);
   g_clear_error(&error);
+  /* one piece: up to DM_SEAMLESS_MAX_PIXELS whatever the pixel budget */
   area.pixel_budget = 1024;
-  const bool big = dm_model_generate(model, image, 64 * m, 64 * m, &o, &area,
+  const int32_t side = 1024 + m; /* refused before anything is allocated */
+  const bool big = dm_model_generate(model, image, side, side, &o, &area,
                                      NULL, NULL, &error);
-  DM_CHECK(!big && strstr(error->message, "pixel budget"),
-           "an area over the budget: %s", big ? "accepted" : error->message);
+  DM_CHECK(!big && strstr(error->message, "1048576 pixels"),
+           "an area over the seamless limit: %s",
+           big ? "accepted" : error->message);
   g_clear_error(&error);
   g_free(image);
 }
@@ -562,12 +627,13 @@ int main(void) {
   test_window_independence(&config, &pointwise);
   test_thread_independence(&config, &pointwise);
   dm_schedule_free(pointwise.schedule);
-  test_work_area();
   char *path = dm_test_data_path("tiny_plain");
   DmModel *model = dm_model_load(path, &error);
   DM_CHECK_OK(model != NULL, error);
   g_free(path);
+  test_work_area(model);
   test_model_inpaint(model);
+  test_image_origin(model);
   test_hole_start(model);
   test_tile_seams(model);
   test_seamless(model);

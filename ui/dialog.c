@@ -7,8 +7,6 @@
 
 #include "dialog.h"
 #include "estimate.h"
-#include "models.h"
-#include "settings.h"
 
 /* Lines `label` up with the labels the dialog aligns, by a size group
  * shared with the steps' label (labels in boxes are left out of the
@@ -102,7 +100,7 @@ static void add_model_box(GimpProcedureDialog *dialog,
   line_up_label(dialog, label);
 
   GtkWidget *combo = gtk_combo_box_text_new_with_entry();
-  gchar **names = dm_plug_models_installed();
+  gchar **names = dm_models_installed();
   for (gchar **name = names; *name; name++)
     gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(combo), *name);
   gchar *model = NULL;
@@ -156,20 +154,52 @@ static void add_seed_box(GimpProcedureDialog *dialog,
   g_signal_connect(button, "clicked", G_CALLBACK(new_seed), config);
 }
 
-/* The settings most runs leave alone, in a closed expander; the two
- * fractional ones as spin scales (their ranges are too short for the
- * default spin button's steps). */
-static void add_advanced(GimpProcedureDialog *dialog, gboolean inpaint) {
-  gimp_procedure_dialog_get_spin_scale(dialog, "eta", 1.0);
-  gimp_procedure_dialog_get_spin_scale(dialog, "snr", 1.0);
-  gimp_procedure_dialog_fill_box(dialog, "advanced-box", "eta",
-                                 "corrector-steps", "snr", "jump-length",
-                                 "jump-repeats",
-                                 inpaint ? "context-margin" : NULL, NULL);
+/* The widget names of the task's options (core's table) that are (or,
+ * with `advanced` FALSE, are not) advanced, in the table's order, the
+ * expert ones left out; the seed's box stands for the seed. Free with
+ * g_list_free(). */
+static GList *option_names(DmTask task, gboolean advanced) {
+  GList *names = NULL;
+  for (int i = DM_OPTION_COUNT - 1; i >= 0; i--) {
+    const DmOptionInfo *info = dm_option_info((DmOption)i);
+    if ((info->flags & (1u << task)) && !(info->flags & DM_OPTION_EXPERT) &&
+        !(info->flags & DM_OPTION_ADVANCED) == !advanced)
+      names = g_list_prepend(names, (gpointer)(i == DM_OPTION_SEED
+                                                   ? "seed-box" : info->name));
+  }
+  return names;
+}
+
+/* The fractional options as spin scales (their ranges are too short for
+ * the default spin button's steps). */
+static void use_spin_scales(GimpProcedureDialog *dialog, DmTask task) {
+  for (int i = 0; i < DM_OPTION_COUNT; i++) {
+    const DmOptionInfo *info = dm_option_info((DmOption)i);
+    if ((info->flags & (1u << task)) && info->type == DM_OPTION_FLOAT)
+      gimp_procedure_dialog_get_spin_scale(dialog, info->name, 1.0);
+  }
+}
+
+/* The settings most runs leave alone, in a closed expander. */
+static void add_advanced(GimpProcedureDialog *dialog, DmTask task) {
+  GList *names = option_names(task, TRUE);
+  gimp_procedure_dialog_fill_box_list(dialog, "advanced-box", names);
+  g_list_free(names);
   gimp_procedure_dialog_get_label(dialog, "advanced-label",
                                   _("_Advanced settings"), FALSE, TRUE);
   gimp_procedure_dialog_fill_expander(dialog, "advanced", "advanced-label",
                                       FALSE, "advanced-box");
+}
+
+/* The dialog's rows: the model, the task's options that are not advanced
+ * (the seed with its button), new-layer, the advanced ones, the estimate. */
+static void fill_rows(GimpProcedureDialog *dialog, DmTask task) {
+  GList *rows = g_list_prepend(option_names(task, FALSE), "model-box");
+  rows = g_list_append(rows, "new-layer");
+  rows = g_list_append(rows, "advanced");
+  rows = g_list_append(rows, "estimate");
+  gimp_procedure_dialog_fill_list(dialog, rows);
+  g_list_free(rows);
 }
 
 /* DmUiModelFunc: the guidance scale only for mask-conditioned models,
@@ -179,39 +209,29 @@ static void show_guidance(DmConditioning conditioning, gpointer guidance) {
 }
 
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
-                          GimpProcedureConfig *config,
-                          const DmPlugTarget *target) {
-  gimp_ui_init(DM_PLUG_BINARY);
+                          GimpProcedureConfig *config, const DmUiWork *work,
+                          DmUiReadFunc read) {
+  gimp_ui_init(g_get_prgname());
+  const gboolean inpaint = work->task == DM_TASK_INPAINT;
   GtkWidget *dialog = gimp_procedure_dialog_new(
       procedure, config,
-      target->inpaint ? _("Heal Selection (Diffusion)")
-                      : _("Generate (Diffusion)"));
+      inpaint ? _("Heal Selection (Diffusion)") : _("Generate (Diffusion)"));
   GimpProcedureDialog *procedure_dialog = GIMP_PROCEDURE_DIALOG(dialog);
   /* The bundled models: photo heals, texture generates seamless materials. */
-  add_model_box(procedure_dialog, config,
-                target->inpaint ? "photo" : "texture");
+  add_model_box(procedure_dialog, config, inpaint ? "photo" : "texture");
   add_seed_box(procedure_dialog, config);
-  add_advanced(procedure_dialog, target->inpaint);
+  use_spin_scales(procedure_dialog, work->task);
+  add_advanced(procedure_dialog, work->task);
   GtkWidget *label = gimp_procedure_dialog_get_label(
       procedure_dialog, "estimate", "", FALSE, FALSE);
-  GtkWidget *guidance = NULL;
-  if (target->inpaint) {
-    guidance = gimp_procedure_dialog_get_spin_scale(procedure_dialog,
-                                                    "guidance-scale", 1.0);
-    gimp_procedure_dialog_get_spin_scale(procedure_dialog, "strength", 1.0);
-    gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                               "steps", "strength", "from-pixels",
-                               "guidance-scale",
-                               "seed-box", "match-edges", "new-layer",
-                               "advanced", "estimate", NULL);
-    gtk_widget_hide(guidance); /* until the model is known */
-  } else {
-    gimp_procedure_dialog_fill(procedure_dialog, "model-box", "sampler",
-                               "steps", "seed-box", "new-layer", "seamless",
-                               "advanced", "estimate", NULL);
-  }
+  fill_rows(procedure_dialog, work->task);
+  GtkWidget *guidance =
+      inpaint ? gimp_procedure_dialog_get_widget(
+                    procedure_dialog, "guidance-scale", G_TYPE_NONE)
+              : NULL;
+  if (guidance) gtk_widget_hide(guidance); /* until the model is known */
   DmUiEstimate *estimate = dm_ui_estimate_new(
-      config, target, GTK_LABEL(label), guidance ? show_guidance : NULL,
+      config, work, read, GTK_LABEL(label), guidance ? show_guidance : NULL,
       guidance);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
   gtk_widget_hide(dialog); /* while a measurement under way ends */

@@ -5,24 +5,30 @@
 #include <glib/gi18n-lib.h>
 
 #include "estimate.h"
-#include "models.h"
-#include "settings.h"
 
 /* One model's measurement: filled in by the dialog, then by the worker
  * thread, which alone touches it until it is done. */
 typedef struct {
   gchar *model_name;       /* the model setting it was made for */
   DmModel *model;          /* loaded for model_name, or NULL */
-  DmPlugTarget target;     /* plain numbers only are read in the thread */
+  DmUiWork work;           /* plain numbers, read in the thread */
   DmAreaOptions area;      /* the settings' */
   GeglRectangle work_area; /* measured on, when the model loaded */
   double seconds;          /* of one network evaluation */
   GError *error;           /* why the model did not load or run */
 } Measurement;
 
+/* The settings the estimate is made for. */
+typedef struct {
+  gchar *model;
+  DmSampleOptions sample;
+  DmAreaOptions area;
+} Settings;
+
 struct DmUiEstimate {
   GimpProcedureConfig *config;
-  const DmPlugTarget *target;
+  const DmUiWork *work;
+  DmUiReadFunc read;
   GtkLabel *label;
   DmUiModelFunc model_func;
   gpointer model_data;
@@ -46,9 +52,9 @@ static void measure(GTask *task, gpointer source, gpointer task_data,
   (void)source, (void)cancellable;
   Measurement *m = task_data;
   if (m->model == NULL)
-    m->model = dm_plug_model_load(m->model_name, &m->error);
+    m->model = dm_model_load_named(m->model_name, &m->error);
   if (m->model != NULL) {
-    m->work_area = dm_plug_target_work_area(&m->target, &m->area, m->model);
+    m->work_area = dm_ui_work_area(&m->work, &m->area, m->model);
     dm_model_measure_evaluation(m->model, m->work_area.width,
                                 m->work_area.height, &m->area, &m->seconds,
                                 &m->error);
@@ -58,13 +64,13 @@ static void measure(GTask *task, gpointer source, gpointer task_data,
 
 /* Whether `m` was made for these settings: the same model setting and, for
  * a model that loaded, a work area of the same size. */
-static gboolean is_current(const Measurement *m, const DmPlugTarget *target,
-                           const DmPlugSettings *settings) {
+static gboolean is_current(const Measurement *m, const DmUiWork *work,
+                           const Settings *settings) {
   if (m == NULL || g_strcmp0(m->model_name, settings->model) != 0)
     return FALSE;
   if (m->model == NULL) return TRUE;
   const GeglRectangle area =
-      dm_plug_target_work_area(target, &settings->area, m->model);
+      dm_ui_work_area(work, &settings->area, m->model);
   return area.width == m->work_area.width &&
          area.height == m->work_area.height;
 }
@@ -83,10 +89,10 @@ static void measured(GObject *source, GAsyncResult *result,
 
 /* Starts measuring for `settings` (taking its model setting), reusing the
  * model already loaded when the setting names the same one. */
-static void start(DmUiEstimate *estimate, DmPlugSettings *settings) {
+static void start(DmUiEstimate *estimate, Settings *settings) {
   Measurement *m = g_new0(Measurement, 1);
   m->model_name = g_steal_pointer(&settings->model);
-  m->target = *estimate->target;
+  m->work = *estimate->work;
   m->area = settings->area;
   if (estimate->last &&
       g_strcmp0(estimate->last->model_name, m->model_name) == 0)
@@ -128,12 +134,20 @@ static gchar *estimate_text(int32_t evaluations, int32_t batch,
 }
 
 static void update(DmUiEstimate *estimate) {
-  DmPlugSettings settings;
-  dm_plug_settings_read(estimate->config, &settings);
+  Settings settings = {0};
+  GError *error = NULL;
+  if (!estimate->read(estimate->config, estimate->work->task,
+                      &settings.model, &settings.sample, &settings.area,
+                      &error)) {
+    gtk_label_set_text(estimate->label, error->message);
+    g_error_free(error);
+    g_free(settings.model);
+    return;
+  }
   const int32_t evaluations = dm_sample_evaluations(&settings.sample);
   const Measurement *m =
-      is_current(estimate->last, estimate->target, &settings) ? estimate->last
-                                                              : NULL;
+      is_current(estimate->last, estimate->work, &settings) ? estimate->last
+                                                            : NULL;
   const int32_t batch =
       m && m->model ? dm_model_evaluation_batch(m->model, &settings.sample)
                     : 1;
@@ -145,7 +159,7 @@ static void update(DmUiEstimate *estimate) {
                                   : DM_CONDITIONING_COUNT,
                          estimate->model_data);
   if (m == NULL && !estimate->busy) start(estimate, &settings);
-  dm_plug_settings_clear(&settings);
+  g_free(settings.model);
 }
 
 static void settings_changed(GimpProcedureConfig *config, GParamSpec *pspec,
@@ -155,12 +169,13 @@ static void settings_changed(GimpProcedureConfig *config, GParamSpec *pspec,
 }
 
 DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
-                                 const DmPlugTarget *target, GtkLabel *label,
-                                 DmUiModelFunc model_func,
+                                 const DmUiWork *work, DmUiReadFunc read,
+                                 GtkLabel *label, DmUiModelFunc model_func,
                                  gpointer model_data) {
   DmUiEstimate *estimate = g_new0(DmUiEstimate, 1);
   estimate->config = config;
-  estimate->target = target;
+  estimate->work = work;
+  estimate->read = read;
   estimate->label = label;
   estimate->model_func = model_func;
   estimate->model_data = model_data;

@@ -6,7 +6,7 @@
 #include <gtk/gtk.h>
 #include <libgimp/gimp.h>
 
-#include "target.h"
+#include "work.h"
 
 typedef struct DmUiEstimate DmUiEstimate;
 
@@ -15,19 +15,18 @@ typedef struct DmUiEstimate DmUiEstimate;
 typedef void (*DmUiModelFunc)(DmConditioning conditioning,
                               gpointer user_data);
 
-/* Keeps `label` showing the work a run with the settings in `config` on
- * `target` takes: "≈ N network evaluations, ≈ T", T from the model's speed
+/* Keeps `label` showing the work a run with the settings in `config` (read
+ * by `read`) on `work` takes: "≈ N network evaluations, ≈ T", T from the model's speed
  * measured on this machine on the run's work area (twice as long with
  * guidance on a mask-conditioned model, dm_model_evaluation_batch). When
  * the model setting or the work area's size changes, the model is loaded
  * and timed in a worker thread ("≈ …" meanwhile); a model that does not
  * load shows the loader's message instead. Each time the label shows a
  * measurement, `model_func` (may be NULL) is told the model's
- * conditioning. `config`, `target` and `label` must outlive the
- * estimate. */
+ * conditioning. `config`, `work` and `label` must outlive the estimate. */
 DmUiEstimate *dm_ui_estimate_new(GimpProcedureConfig *config,
-                                 const DmPlugTarget *target, GtkLabel *label,
-                                 DmUiModelFunc model_func,
+                                 const DmUiWork *work, DmUiReadFunc read,
+                                 GtkLabel *label, DmUiModelFunc model_func,
                                  gpointer model_data);
 /* Waits for a measurement under way (at most one forward pass of the
  * model), then frees the estimate. */

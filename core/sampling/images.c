@@ -16,31 +16,8 @@
 #include "sampling/fill.h"
 #include "sampling/sampling.h"
 
-void dm_area_options_default(DmAreaOptions *options) {
-  *options = (DmAreaOptions){.context_margin = -1,
-                             .pixel_budget = DM_DEFAULT_PIXEL_BUDGET,
-                             .tile_size = DM_DEFAULT_TILE_SIZE,
-                             .tile_overlap = DM_DEFAULT_TILE_OVERLAP};
-}
-
-static bool check_area_options(const DmAreaOptions *o, GError **error) {
-  if (o->tile_size >= 32 && o->tile_size <= 4096 && o->tile_overlap >= 0 &&
-      o->tile_overlap <= o->tile_size / 2 && o->context_margin <= 65536 &&
-      o->pixel_budget >= 1024 && o->pixel_budget <= ((int64_t)1 << 28) &&
-      o->hole_start >= 0 && o->hole_start < DM_HOLE_START_COUNT)
-    return true;
-  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-              "tile size must be 32 .. 4096 with an overlap of 0 .. half of "
-              "it, the pixel budget 1024 .. 2^28, the context margin at "
-              "most 65536 and the hole start one of DmHoleStart (got tile %d, "
-              "overlap %d, budget %" G_GINT64_FORMAT ", margin %d, start %d)",
-              o->tile_size, o->tile_overlap, o->pixel_budget,
-              o->context_margin, (int)o->hole_start);
-  return false;
-}
-
-bool dm_inpaint_work_area(const float *mask, int32_t width, int32_t height,
-                          int32_t margin, DmRect *area, GError **error) {
+bool dm_mask_bounds(const float *mask, int32_t width, int32_t height,
+                    DmRect *bounds, GError **error) {
   int32_t x0 = width, y0 = height, x1 = -1, y1 = -1;
   for (int32_t y = 0; y < height; y++)
     for (int32_t x = 0; x < width; x++)
@@ -53,12 +30,20 @@ bool dm_inpaint_work_area(const float *mask, int32_t width, int32_t height,
                 "the mask selects nothing: no pixel to fill");
     return false;
   }
-  margin = MAX(margin, 0);
-  area->x = MAX(x0 - margin, 0);
-  area->y = MAX(y0 - margin, 0);
-  area->width = MIN(x1 + margin, width - 1) - area->x + 1;
-  area->height = MIN(y1 + margin, height - 1) - area->y + 1;
+  *bounds = (DmRect){x0, y0, x1 - x0 + 1, y1 - y0 + 1};
   return true;
+}
+
+DmRect dm_model_work_area(const DmModel *model, const DmAreaOptions *options,
+                          DmRect hole, int32_t width, int32_t height) {
+  const int64_t margin = options->context_margin < 0
+                             ? dm_model_receptive_radius(model)
+                             : options->context_margin;
+  const int64_t x0 = MAX(hole.x - margin, 0), y0 = MAX(hole.y - margin, 0);
+  const int64_t x1 = MIN(hole.x + hole.width + margin, width);
+  const int64_t y1 = MIN(hole.y + hole.height + margin, height);
+  return (DmRect){(int32_t)x0, (int32_t)y0, (int32_t)MAX(x1 - x0, 0),
+                  (int32_t)MAX(y1 - y0, 0)};
 }
 
 /* ---- tiles --------------------------------------------------------------- */
@@ -301,17 +286,22 @@ void dm_model_network_time(const DmModel *model, double *seconds,
 
 /* ---- inpainting and generation --------------------------------------------- */
 
+bool dm_model_check_image(const DmModel *model, GError **error) {
+  const DmUnetConfig *config = dm_model_config(model);
+  if ((config->out_channels == 1 || config->out_channels == 3) &&
+      dm_model_conditioning(model) != DM_CONDITIONING_COUNT)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+              "the model takes %d channels and gives %d; an image model "
+              "gives 1 (grey) or 3 (RGB) and takes as many (unconditional) "
+              "or twice as many plus a mask (mask-conditioned)",
+              config->in_channels, config->out_channels);
+  return false;
+}
+
 static bool check_model_image(const DmModel *model, int32_t width,
                               int32_t height, GError **error) {
-  const DmUnetConfig *config = dm_model_config(model);
-  if (dm_model_conditioning(model) == DM_CONDITIONING_COUNT) {
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "the model takes %d channels and gives %d; sampling an image "
-                "needs the same number (or twice as many plus a mask, for a "
-                "mask-conditioned model)", config->in_channels,
-                config->out_channels);
-    return false;
-  }
+  if (!dm_model_check_image(model, error)) return false;
   if (width < 1 || height < 1 || width > DM_MAX_IMAGE_SIDE ||
       height > DM_MAX_IMAGE_SIDE) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -322,12 +312,27 @@ static bool check_model_image(const DmModel *model, int32_t width,
   return true;
 }
 
+/* The whole picture, at least image_x + width by image_y + height, must
+ * be an image size we take. */
+static bool check_image_origin(const DmAreaOptions *options, int32_t width,
+                               int32_t height, GError **error) {
+  if (options->image_x >= 0 && options->image_y >= 0 &&
+      (int64_t)options->image_x + width <= DM_MAX_IMAGE_SIDE &&
+      (int64_t)options->image_y + height <= DM_MAX_IMAGE_SIDE)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+              "an image at (%d, %d) of size %dx%d lies outside the largest "
+              "picture, %d pixels a side", options->image_x,
+              options->image_y, width, height, DM_MAX_IMAGE_SIDE);
+  return false;
+}
+
 bool dm_model_measure_evaluation(DmModel *model, int32_t width,
                                  int32_t height,
                                  const DmAreaOptions *area_options,
                                  double *seconds, GError **error) {
   if (!check_model_image(model, width, height, error) ||
-      !check_area_options(area_options, error))
+      !dm_area_options_check(area_options, error))
     return false;
   Axis rows, cols;
   tile_axes(&rows, &cols, height, width, area_options);
@@ -426,14 +431,14 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
                       const DmAreaOptions *area_options,
                       DmProgressFunc progress, void *progress_data,
                       GError **error) {
-  DmRect area;
-  const int32_t margin = area_options->context_margin < 0
-                             ? dm_model_receptive_radius(model)
-                             : area_options->context_margin;
+  DmRect hole;
   if (!check_model_image(model, width, height, error) ||
-      !check_area_options(area_options, error) ||
-      !dm_inpaint_work_area(mask, width, height, margin, &area, error))
+      !dm_area_options_check(area_options, error) ||
+      !check_image_origin(area_options, width, height, error) ||
+      !dm_mask_bounds(mask, width, height, &hole, error))
     return false;
+  const DmRect area =
+      dm_model_work_area(model, area_options, hole, width, height);
   const int32_t channels = dm_model_config(model)->out_channels;
   const size_t area_plane = (size_t)area.width * area.height;
   const size_t count = channels * area_plane;
@@ -464,8 +469,9 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     }
   }
   if (ok) {
-    const DmSampleGrid grid = {channels, area.height, area.width, area.x,
-                               area.y};
+    const DmSampleGrid grid = {channels, area.height, area.width,
+                               area_options->image_x + area.x,
+                               area_options->image_y + area.y};
     const DmInpaint inpaint = {known, mask_area};
     ok = sample_area(model, DM_PADDING_ZEROS, sample, &grid, options,
                      area_options, &inpaint, condition, progress,
@@ -487,8 +493,18 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
   return ok;
 }
 
-/* A seamless image wraps around in one piece: its sides must be
- * multiples of the network's, and it must fit the pixel budget. */
+/* The area options a generation runs with: a seamless image wraps around
+ * in one piece, up to DM_SEAMLESS_MAX_PIXELS or the pixel budget, which
+ * ever is larger. */
+static DmAreaOptions generation_area(const DmAreaOptions *options) {
+  DmAreaOptions area = *options;
+  if (area.seamless)
+    area.pixel_budget = MAX(area.pixel_budget, DM_SEAMLESS_MAX_PIXELS);
+  return area;
+}
+
+/* A seamless image's sides must be multiples of the network's, and it
+ * must run in one piece. */
 static bool check_seamless(const DmModel *model, int32_t width,
                            int32_t height, const DmAreaOptions *options,
                            GError **error) {
@@ -502,9 +518,10 @@ static bool check_seamless(const DmModel *model, int32_t width,
   }
   if ((int64_t)width * height > options->pixel_budget) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "a seamless image is made in one piece, so it must fit the "
-                "pixel budget (%dx%d is over %" G_GINT64_FORMAT " pixels)",
-                width, height, options->pixel_budget);
+                "a seamless image is made in one piece, so it must fit in "
+                "%" G_GINT64_FORMAT " pixels (%dx%d is more; a larger pixel "
+                "budget allows more)",
+                options->pixel_budget, width, height);
     return false;
   }
   return true;
@@ -516,10 +533,11 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
                        DmProgressFunc progress, void *progress_data,
                        GError **error) {
   if (!check_model_image(model, width, height, error) ||
-      !check_area_options(area_options, error))
+      !dm_area_options_check(area_options, error) ||
+      !check_image_origin(area_options, width, height, error))
     return false;
-  if (area_options->seamless && !check_seamless(model, width, height,
-                                                area_options, error))
+  const DmAreaOptions area = generation_area(area_options);
+  if (area.seamless && !check_seamless(model, width, height, &area, error))
     return false;
   if (dm_sample_starts_from_image(options)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -535,12 +553,12 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
   DmSampleOptions unguided = *options;
   unguided.guidance_scale = 1.0f; /* o_c = o_u in the dropout mode */
   const DmSampleGrid grid = {dm_model_config(model)->out_channels, height,
-                             width, 0, 0};
+                             width, area.image_x, area.image_y};
   const DmPadding padding =
-      area_options->seamless ? DM_PADDING_CIRCULAR : DM_PADDING_ZEROS;
-  const bool ok = sample_area(model, padding, image, &grid, &unguided,
-                              area_options, NULL, condition, progress,
-                              progress_data, error);
+      area.seamless ? DM_PADDING_CIRCULAR : DM_PADDING_ZEROS;
+  const bool ok = sample_area(model, padding, image, &grid, &unguided, &area,
+                              NULL, condition, progress, progress_data,
+                              error);
   free(condition);
   return ok;
 }

@@ -68,13 +68,6 @@ bool dm_sampler_from_name(const char *name, DmSampler *out) {
   return false;
 }
 
-void dm_sample_options_default(DmSampleOptions *options) {
-  *options = (DmSampleOptions){.sampler = DM_SAMPLER_DDIM, .steps = 50,
-                               .seed = 0, .eta = 0.0f, .snr = 0.16f,
-                               .corrector_steps = 1,
-                               .guidance_scale = 1.0f, .strength = 1.0f};
-}
-
 bool dm_sample_starts_from_image(const DmSampleOptions *options) {
   return options->strength > 0.0f && options->strength < 1.0f;
 }
@@ -143,37 +136,43 @@ static bool grid_fits(const DmSampleGrid *g) {
          (int64_t)g->origin_y + g->height <= DM_GRID_MAX_COORDINATE;
 }
 
+/* The options the run uses, against the table's ranges (options.c): eta
+ * only for DDIM, snr and corrector steps only for the samplers with a
+ * corrector, so that a zeroed struct with the fields a sampler reads
+ * set is valid. */
 static bool check_options(const DmSampleOptions *o,
                           const DmScheduleConfig *config,
                           const DmSampleGrid *grid, GError **error) {
-  const char *problem = NULL;
-  if (o->sampler < 0 || o->sampler >= DM_SAMPLER_COUNT)
-    problem = "unknown sampler";
-  else if (o->steps < 1 || o->steps > config->num_train_timesteps)
-    problem = "steps must be between 1 and the training length";
-  else if (o->sampler == DM_SAMPLER_DDIM && !(o->eta >= 0.0f && o->eta <= 1.0f))
-    problem = "eta must be between 0 and 1";
-  else if (!grid_fits(grid))
-    problem = "the sample grid is empty or too large (channels 1 .. 255, "
-              "origin + size up to 2^20 pixels a side)";
-  else if (uses_corrector(o->sampler) &&
-           (!(o->snr > 0.0f && o->snr <= 10.0f) || o->corrector_steps < 1 ||
-            o->corrector_steps > 100))
-    problem = "snr must be in (0, 10] and corrector steps in 1 .. 100";
-  else if (o->jump_length < 0 || o->jump_length > 1000 ||
-           o->jump_repeats < 0 || o->jump_repeats > 1000)
-    problem = "jump length and repeats must be between 0 and 1000";
-  else if (!(o->guidance_scale >= 0.0f && o->guidance_scale <= 20.0f))
-    problem = "the guidance scale must be between 0 and 20";
-  else if (!(o->strength >= 0.0f && o->strength <= 1.0f))
-    problem = "the strength must be between 0 and 1";
-  else if (count_evaluations(o) > DM_MAX_EVALUATIONS)
-    problem = "these options need more than 10 million network evaluations";
-  if (problem == NULL) return true;
-  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-              "%s (sampler %d, steps %d of %d, eta %g)", problem, o->sampler,
-              o->steps, config->num_train_timesteps, o->eta);
-  return false;
+  static const DmOption always[] = {
+      DM_OPTION_SAMPLER, DM_OPTION_STEPS, DM_OPTION_SEED,
+      DM_OPTION_STRENGTH, DM_OPTION_GUIDANCE_SCALE, DM_OPTION_JUMP_LENGTH,
+      DM_OPTION_JUMP_REPEATS};
+  for (size_t i = 0; i < G_N_ELEMENTS(always); i++)
+    if (!dm_option_check(always[i], dm_option_get(always[i], o, NULL), error))
+      return false;
+  if ((o->sampler == DM_SAMPLER_DDIM &&
+       !dm_option_check(DM_OPTION_ETA, o->eta, error)) ||
+      (uses_corrector(o->sampler) &&
+       (!dm_option_check(DM_OPTION_SNR, o->snr, error) ||
+        !dm_option_check(DM_OPTION_CORRECTOR_STEPS, o->corrector_steps,
+                         error))))
+    return false;
+  if (o->steps > config->num_train_timesteps) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "steps %d is more than the model's %d training timesteps",
+                o->steps, config->num_train_timesteps);
+    return false;
+  }
+  const char *problem =
+      !grid_fits(grid)
+          ? "the sample grid is empty or too large (channels 1 .. 255, "
+            "origin + size up to 2^20 pixels a side)"
+      : count_evaluations(o) > DM_MAX_EVALUATIONS
+          ? "these options need more than 10 million network evaluations"
+          : NULL;
+  if (problem != NULL)
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT, problem);
+  return problem == NULL;
 }
 
 /* The state of one run; buffers of `count` floats. */

@@ -1,5 +1,5 @@
-/* gimp-diffusion core: what sampling whole images needs of the sampler
- * (internal; the sampler's API is dm.h's dm_sample()).
+/* gimp-diffusion core: what the parts of sampling share inside the
+ * library (the API is dm.h's).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #ifndef DM_SAMPLING_SAMPLING_H
 #define DM_SAMPLING_SAMPLING_H
@@ -10,5 +10,12 @@
  * x holds (0 < strength < 1) rather than from pure noise (1, or 0 counting
  * as 1). */
 bool dm_sample_starts_from_image(const DmSampleOptions *options);
+
+/* Checks `value` against the option's range in the table (options.c):
+ * DM_ERROR_INVALID_ARGUMENT naming the option, the value and the range. */
+bool dm_option_check(DmOption option, double value, GError **error);
+/* Checks the area options against the table, and tile_overlap against
+ * tile_size. */
+bool dm_area_options_check(const DmAreaOptions *area, GError **error);
 
 #endif /* DM_SAMPLING_SAMPLING_H */
