@@ -35,6 +35,7 @@ else:
     healed = os.path.join(out_dir, 'coffee-healed.png')
     Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image,
                    Gio.File.new_for_path(healed), None)
-    print('demo: healed image written to', healed)
+    print('demo: healed; the result is', os.path.basename(healed),
+          'in the demo-out folder of the source tree')
     with open(os.path.join(os.environ['DM_TEST_TMP'], 'result'), 'w') as f:
         f.write('PASS')

@@ -7,7 +7,9 @@
 # The script gets DM_TEST_DATA and DM_TEST_TMP, and must write "PASS" to
 # $DM_TEST_TMP/result when every check passed. GIMP is stopped after
 # DM_GIMP_TIMEOUT seconds (default 600). DM_TEST_LOCALEDIR, when set, is a
-# locale folder with the plug-in's catalogues.
+# locale folder with the plug-in's catalogues. With DM_GIMP_QUIET=1 a run
+# that passes shows only the script's own lines (those starting with
+# "demo:"), not GIMP's; a failing run always shows everything.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 set -eu
 plugin=$1 script=$2 data=$3
@@ -37,12 +39,19 @@ timeout "${DM_GIMP_TIMEOUT:-600}" \
   gimp-3.0 --no-splash --no-fonts --no-data --quit \
   --batch-interpreter=python-fu-eval \
   -b "exec(open('$script').read())" >"$tmp/log" 2>&1 || status=$?
-cat "$tmp/log"
+passed=false
+[ "$status" -eq 0 ] && [ "$(cat "$tmp/result" 2>/dev/null)" = PASS ] &&
+  passed=true
+if [ "${DM_GIMP_QUIET:-0}" = 1 ] && $passed; then
+  grep '^demo:' "$tmp/log" || true
+else
+  cat "$tmp/log"
+fi
 if [ "$status" -ne 0 ]; then
   echo "FAIL GIMP exited with status $status"
   exit 1
 fi
-if [ "$(cat "$tmp/result" 2>/dev/null)" != PASS ]; then
+if ! $passed; then
   echo "FAIL the test script did not report PASS"
   exit 1
 fi
