@@ -28,6 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_DATA = os.path.join(
     os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
     "gimp-diffusion", "training-data")
+# Resynthesizer's fills of the validation cases, made with GIMP (their
+# README.txt): the shared/ folder beside a clone, never part of it.
+DEFAULT_RESYNTH = os.path.join(os.path.dirname(ROOT), "shared",
+                               "resynth-validation")
 
 
 @dataclass
@@ -70,7 +74,11 @@ def cpu_seconds():
 def run_cached(method, case, work, scratch):
     """The method's result on one case (hole composited into the truth, so
     only hole pixels can differ) with its wall and CPU seconds; results are
-    kept in work/results/mask-seed-S/KEY/ and reused."""
+    kept in work/results/mask-seed-S/KEY/ and reused. A precomputed
+    method's file is read each time, not cached, and not timed (NaN)."""
+    if isinstance(method, methods_mod.Precomputed):
+        result = np.where(case.hole[:, :, None], method.fill(case), case.truth)
+        return result, float("nan"), float("nan")
     folder = os.path.join(work, "results", f"mask-seed-{case.seed}",
                           methods_mod.cache_key(method))
     os.makedirs(folder, exist_ok=True)
@@ -109,7 +117,7 @@ def evaluate(method_list, cases, work):
     return rows, results
 
 
-def grid_cases(cases, results, names, rows):
+def grid_picks(cases, rows):
     """Up to `rows` cases for the figure: image i with mask kind i mod 3."""
     by_image = {}
     for case in cases:
@@ -119,14 +127,58 @@ def grid_cases(cases, results, names, rows):
         if len(chosen) == rows:
             break
         chosen.append(image_cases[i % len(image_cases)])
+    return chosen
+
+
+def grid_inputs(case):
+    return {"input": report.show_hole(
+                dataset.masked_input(case.truth, case.hole), case.hole),
+            "truth": case.truth}
+
+
+def grid_cases(cases, results, names, rows):
+    """The figure's rows: input, truth and every method."""
     out = []
-    for case in chosen:
-        images = {"input": report.show_hole(
-                      dataset.masked_input(case.truth, case.hole), case.hole),
-                  "truth": case.truth}
+    for case in grid_picks(cases, rows):
+        images = grid_inputs(case)
         images.update({n: results[(n, case.key)] for n in names})
         out.append((case.key, images))
     return out
+
+
+def versus_grid_cases(cases, results, name, scores, rows):
+    """The figure's rows: input, truth, method `name` and the other method
+    with the lowest mean patch-SWD on the row's mask kind (named in the
+    caption)."""
+    out = []
+    for case in grid_picks(cases, rows):
+        best = report.best_other(scores, case.kind, name)
+        images = grid_inputs(case)
+        images.update({name: results[(name, case.key)],
+                       "best other": results[(best, case.key)]})
+        out.append((f"{case.key}; best other on {case.kind}: {best}", images))
+    return out
+
+
+def check_grid_versus(args, names):
+    """--grid-versus needs its method and another among those run."""
+    if args.grid_versus and (args.grid_versus not in names or len(names) < 2):
+        sys.exit(f"--grid-versus {args.grid_versus}: it and another method "
+                 f"must be among those run ({', '.join(names)})")
+
+
+def write_grid(args, cases, results, names, scores):
+    """grid.png: every method, or with --grid-versus NAME only NAME and the
+    best other method per mask kind (by the score rows)."""
+    path = os.path.join(args.out, "grid.png")
+    if not args.grid_versus:
+        report.write_grid(path, grid_cases(cases, results, names,
+                                           args.grid_rows),
+                          ["input", "truth"] + names)
+        return
+    report.write_grid(path, versus_grid_cases(cases, results, args.grid_versus,
+                                              scores, args.grid_rows),
+                      ["input", "truth", args.grid_versus, "best other"])
 
 
 def model_name(args):
@@ -182,37 +234,78 @@ def make_ours(args, **settings):
     return methods_mod.Ours(**base)
 
 
-def chosen_methods(args):
-    """The baselines named by --methods (all by default), then ours unless
-    --methods leaves out "ours"; ours is None when not run."""
+def precomputed_methods(args, cases, wanted):
+    """The precomputed baselines to score, and a note for each left out.
+    One named in --methods must have every case's file (else exit); by
+    default one with files missing is left out, and the note says so."""
+    chosen, notes = [], []
+    for m in methods_mod.precomputed(args.resynth_dir):
+        if wanted is not None and m.name not in wanted:
+            continue
+        missing = m.missing(cases)
+        if not missing:
+            chosen.append(m)
+            continue
+        gap = (f"{m.name}: {len(missing)} of {len(cases)} case(s) have no "
+               f"file in `{m.folder}` (first: {missing[0].key}.png)")
+        if wanted is not None:
+            sys.exit(f"{gap}; give the folder with --resynth-dir or leave "
+                     f"{m.name} out of --methods")
+        print(f"warning: {gap}; left out", file=sys.stderr)
+        notes.append(f"Left out: {gap}.")
+    return chosen, notes
+
+
+def chosen_methods(args, cases):
+    """The baselines named by --methods (all by default), the precomputed
+    ones, then ours unless --methods leaves out "ours"; ours is None when
+    not run. Also the notes on precomputed methods left out."""
     wanted = args.methods.split(",") if args.methods else None
+    known = [m.name for m in methods_mod.baselines() +
+             methods_mod.precomputed(args.resynth_dir)] + ["ours"]
+    unknown = [n for n in wanted or [] if n not in known]
+    if unknown:
+        sys.exit(f"unknown method(s) {', '.join(unknown)}; known: "
+                 f"{', '.join(known)}")
     chosen = [m for m in methods_mod.baselines()
               if wanted is None or m.name in wanted]
+    stored, notes = precomputed_methods(args, cases, wanted)
     ours = make_ours(args) if wanted is None or "ours" in wanted else None
-    return chosen + ([ours] if ours else []), ours
+    return chosen + stored + ([ours] if ours else []), ours, notes
+
+
+def seconds_note(chosen):
+    """What the seconds columns mean, naming the methods not timed."""
+    text = ("Seconds are per image, wall clock and CPU (this process and its "
+            "children), on a machine other jobs share.")
+    stored = [m for m in chosen if isinstance(m, methods_mod.Precomputed)]
+    if stored:
+        text += (f" {', '.join(m.name for m in stored)}: fills read from "
+                 f"files ({', '.join(f'`{m.folder}`' for m in stored)}), "
+                 "made elsewhere, so its seconds are not measured here.")
+    return text
 
 
 def run_results(args, cases):
-    chosen, ours = chosen_methods(args)
+    chosen, ours, notes = chosen_methods(args, cases)
+    names = [m.name for m in chosen]
+    check_grid_versus(args, names)
     rows, results = evaluate(chosen, cases, args.work)
     out = args.out
     os.makedirs(out, exist_ok=True)
     report.write_tsv(os.path.join(out, "results.tsv"), rows,
                      report.ID_COLUMNS + report.METRICS)
-    names = [m.name for m in chosen]
-    report.write_grid(os.path.join(out, "grid.png"),
-                      grid_cases(cases, results, names, args.grid_rows),
-                      ["input", "truth"] + names)
+    write_grid(args, cases, results, names, rows)
     title = "our model against classic methods" if ours else "classic methods"
     lines = [f"# Inpainting quality: {title}", "",
              f"Model: {model_description(args, ours)}.\n" if ours else "",
              args.note + "\n" if args.note else "",
              provenance(args, cases), "",
+             *[n + "\n" for n in notes],
              "Means over images of the scores on the hole (definitions: "
              "`bench/eval/README.md`); per-image numbers in `results.tsv`, "
              "examples in `grid.png`. ↑ higher is better, ↓ lower is better. "
-             "Seconds are per image, wall clock and CPU (this process and "
-             "its children), on a machine other jobs share.", ""]
+             + seconds_note(chosen), ""]
     for kind in report.ordered(c.kind for c in cases):
         lines += [f"## {kind}", "", report.method_table(rows, kind), ""]
     if ours:
@@ -401,7 +494,11 @@ def parse_args(argv):
                    help="mask kinds (%(default)s)")
     p.add_argument("--mask-seed", type=int, default=0)
     p.add_argument("--methods", help="comma-separated method names to run "
-                   "(default: all baselines and ours)")
+                   "(default: all baselines, resynthesizer where its files "
+                   "are all there, and ours)")
+    p.add_argument("--resynth-dir", default=DEFAULT_RESYNTH,
+                   help="Resynthesizer's precomputed fills, IMAGE--KIND.png "
+                   "(%(default)s)")
     p.add_argument("--binary", default=os.path.join(ROOT, "build", "cli",
                                                     "gimp-diffusion"))
     p.add_argument("--model", help="our model (file or folder)")
@@ -431,6 +528,9 @@ def parse_args(argv):
                    help="--sweep: suggest the cheapest setting this close "
                    "(relative) to the best patch-SWD (%(default)s)")
     p.add_argument("--grid-rows", type=int, default=3)
+    p.add_argument("--grid-versus", metavar="METHOD",
+                   help="grid.png shows only this method and, per mask "
+                   "kind, the other one with the lowest patch-SWD")
     p.add_argument("--note", default="",
                    help="a paragraph for the top of the report")
     p.add_argument("--work", default=os.path.join(ROOT, "build", "eval"),
@@ -457,7 +557,10 @@ def main(argv):
                        args.mask_seed, only)
     if not cases:
         sys.exit(f"no images in {folder}")
-    (run_sweep if args.sweep else run_results)(args, cases)
+    try:
+        (run_sweep if args.sweep else run_results)(args, cases)
+    except methods_mod.PrecomputedError as e:
+        sys.exit(f"error: {e}")
     return 0
 
 

@@ -1,12 +1,14 @@
 # The inpainting methods compared: classic baselines and our CLI. Each is a
 # callable (masked RGB uint8 (H, W, 3), hole bool (H, W), scratch folder) ->
-# RGB uint8 (H, W, 3), with a `name` used as column label and cache key.
+# RGB uint8 (H, W, 3), with a `name` used as column label and cache key;
+# a precomputed one (Resynthesizer's fills) is read from files instead.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 import hashlib
 import json
 import os
 import struct
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import cv2
@@ -171,11 +173,57 @@ class Ours:
         return read_png(out)
 
 
+class PrecomputedError(RuntimeError):
+    """A precomputed fill that cannot be used (eval.py exits with it)."""
+
+
+class Precomputed:
+    """Fills made elsewhere, read from FOLDER/IMAGE--KIND.png (the case's
+    key): the whole 256x256 RGB image, as run_cached stores a result.
+    Resynthesizer's Heal Selection is one: it needs GIMP. Nothing is timed
+    here, so its seconds are not measured (NaN)."""
+
+    def __init__(self, name, folder):
+        self.name, self.folder = name, folder
+
+    def path(self, case):
+        return os.path.join(self.folder, case.key + ".png")
+
+    def missing(self, cases):
+        """The cases that have no file."""
+        return [c for c in cases if not os.path.isfile(self.path(c))]
+
+    def fill(self, case):
+        """The stored fill of one case. Known pixels that differ from the
+        truth mean another image or hole than the case's (e.g. a blob mask
+        rasterised by another OpenCV): a warning, since only the hole is
+        scored."""
+        path = self.path(case)
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        if bgr is None or bgr.shape != case.truth.shape:
+            h, w = case.truth.shape[:2]
+            raise PrecomputedError(f"{path}: not a readable {w}x{h} image")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        outside = (rgb != case.truth).any(axis=2) & ~case.hole
+        if outside.any():
+            print(f"warning: {path}: {outside.sum()} pixel(s) outside the "
+                  "hole differ from the truth", file=sys.stderr)
+        return rgb
+
+    def __call__(self, masked, hole, scratch):
+        raise PrecomputedError(f"{self.name} is precomputed: it cannot be run")
+
+
 def baselines():
     return [OpenCV("telea", cv2.INPAINT_TELEA),
             OpenCV("navier-stokes", cv2.INPAINT_NS), Biharmonic(),
             Gmic("gmic-patch", ["-inpaint[0]", f"[1],{GMIC_PATCH_ARGS}"]),
             Gmic("gmic-multiscale", ["-inpaint_matchpatch[0]", "[1]"])]
+
+
+def precomputed(resynth_dir):
+    """The baselines read from files rather than run."""
+    return [Precomputed("resynthesizer", resynth_dir)]
 
 
 def cache_key(method):

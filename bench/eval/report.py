@@ -15,7 +15,10 @@ ID_COLUMNS = ["image", "mask", "method"]
 
 
 def fmt(value):
+    """A TSV cell; NaN (seconds of a precomputed method) is NA."""
     if isinstance(value, float):
+        if math.isnan(value):
+            return "NA"
         return "inf" if math.isinf(value) else f"{value:.4g}"
     return str(value)
 
@@ -52,6 +55,12 @@ def md_table(header, body):
     return "\n".join(lines)
 
 
+def cell(value, digits):
+    """A Markdown table cell; NaN (seconds of a precomputed method) is
+    "not measured"."""
+    return "not measured" if math.isnan(value) else f"{value:.{digits}f}"
+
+
 def method_table(rows, kind):
     """One mask kind: a row per method with the means over images."""
     header = ["method", "PSNR dB ↑", "SSIM ↑", "patch-SWD ↓"] + \
@@ -61,9 +70,17 @@ def method_table(rows, kind):
     for method in ordered(r["method"] for r in rows):
         g = group(rows, mask=kind, method=method)
         if g:
-            body.append([method] + [f"{mean_of(g, m):.3f}" if m == "ssim" else
-                                    f"{mean_of(g, m):.2f}" for m in METRICS])
+            body.append([method] + [cell(mean_of(g, m), 3 if m == "ssim"
+                                         else 2) for m in METRICS])
     return md_table(header, body)
+
+
+def best_other(rows, kind, name):
+    """The method other than `name` with the lowest mean patch-SWD on mask
+    kind `kind`."""
+    others = [m for m in ordered(r["method"] for r in rows) if m != name]
+    return min(others, key=lambda m: mean_of(group(rows, mask=kind, method=m),
+                                             "swd"))
 
 
 def target_check(rows, ours, reference="telea"):
