@@ -148,18 +148,6 @@ static DmCliImage *decode_here(const char *name, const char *operation,
 
 /* ---- the child ----------------------------------------------------------- */
 
-static bool write_all(int fd, const void *data, size_t size) {
-  const guint8 *at = data;
-  while (size > 0) {
-    const ssize_t written = write(fd, at, MIN(size, (size_t)1 << 20));
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    at += written;
-    size -= (size_t)written;
-  }
-  return true;
-}
-
 /* Decodes, sends the Reply down `fd` and ends the child (no atexit
  * handlers: they belong to the parent). */
 static G_GNUC_NORETURN void run_child(int fd, const char *name,
@@ -171,12 +159,14 @@ static G_GNUC_NORETURN void run_child(int fd, const char *name,
       image ? babl_format_get_encoding(image->format) : error->message;
   const Reply reply = {image ? image->width : 0, image ? image->height : 0,
                        (uint32_t)strlen(text)};
+  DmCliSink pipe = {.fd = fd};
   const bool sent =
-      write_all(fd, &reply, sizeof reply) &&
-      write_all(fd, text, reply.text_length) &&
+      dm_cli_sink_write(&pipe, &reply, sizeof reply) &&
+      dm_cli_sink_write(&pipe, text, reply.text_length) &&
       (image == NULL ||
-       write_all(fd, image->rgba,
-                 sizeof(float) * 4 * (size_t)image->width * image->height));
+       dm_cli_sink_write(&pipe, image->rgba, sizeof(float) * 4 *
+                                                 (size_t)image->width *
+                                                 image->height));
   _exit(sent ? 0 : 1);
 }
 

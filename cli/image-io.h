@@ -1,4 +1,4 @@
-/* gimp-diffusion CLI: images in and out (GEGL writes; see image-io.c).
+/* gimp-diffusion CLI: images in (image-io.c) and out (image-write.c).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #ifndef DM_CLI_IMAGE_IO_H
 #define DM_CLI_IMAGE_IO_H
@@ -6,13 +6,6 @@
 #include <babl/babl.h>
 
 #include "dm.h"
-
-/* Writes `image` (1, C, H, W) in the model's scale ([-1, 1] standing for
- * sRGB-encoded [0, 1]; C = 1 grey or 3 RGB) to `path`, in the format its
- * extension names (png, jpg, tif, webp; 8-bit), through a temporary file in
- * the same folder that is renamed into place: never half-written. */
-bool dm_cli_save_image(const DmTensor *image, const char *path,
-                       GError **error);
 
 /* An image as loaded: its pixels as interleaved R'G'B'A floats in [0, 1]
  * and the format it came in (so that it can be written back the same). */
@@ -72,9 +65,74 @@ const Babl *dm_cli_pixel_format(int channels, int sample_bytes);
 /* rgba (count, 4) floats in [0, 1] from `samples` (count, channels). */
 void dm_cli_store_pixels(float *rgba, const guint8 *samples, size_t count,
                          int channels, int sample_bytes);
-/* Writes `image` in its own format (bit depth and alpha kept) to `path`,
- * through a temporary file that is renamed into place. */
+/* ---- writing (image-write.c) --------------------------------------------
+ *
+ * The format is told by the extension of `path`'s last component (case
+ * ignored): png, jpg/jpeg, tif/tiff, webp, ppm, pgm, pnm; any other name is
+ * refused. Each keeps what it can of the image's own format: PNG and TIFF
+ * grey or colour, alpha, 8 or 16 bits as the image has them; PNM 8 or 16
+ * bits without alpha (ppm colour, pgm grey, pnm either); JPEG 8 bits, grey
+ * or colour, quality 90, no alpha; WebP 8 bits, colour, alpha, lossless (so
+ * that inpainting keeps every pixel outside the mask exact).
+ *
+ * Files are replaced, never half-written: the image goes to a temporary
+ * file ".NAME.tmp-XXXXXX" in the same folder, every write and the close are
+ * checked, the file is fsynced and renamed over `path`; on any failure it
+ * is removed and `path` stays as it was. A symbolic link is written
+ * through: its target is replaced and the link kept. A `path` that exists
+ * and is not a regular file (folder, device, pipe, socket) is refused, and
+ * so is a link to a missing file. Errors name `path` and the reason ("No
+ * space left on device"). */
+
+/* Writes `image` in its own format (bit depth and alpha kept, as far as
+ * the format of `path` holds them) to `path`. */
 bool dm_cli_image_save(const DmCliImage *image, const char *path,
+                       GError **error);
+/* Writes `image` (1, C, H, W) in the model's scale ([-1, 1] standing for
+ * sRGB-encoded [0, 1]; C = 1 grey or 3 RGB) to `path` as an 8-bit image,
+ * as dm_cli_image_save() writes. */
+bool dm_cli_save_image(const DmTensor *image, const char *path,
+                       GError **error);
+/* Whether dm_cli_image_save() could write `path`: the extension names a
+ * format it writes, the target is a regular file or absent and its folder
+ * exists and is writable (else *error says which). For a command to check
+ * its output before the work. */
+bool dm_cli_output_check(const char *path, GError **error);
+
+/* A file being written: every write is checked; after the first failure
+ * nothing more is written and `error_number` keeps its errno. */
+typedef struct {
+  int fd;
+  int error_number; /* errno of the first failed write; 0 while none */
+} DmCliSink;
+bool dm_cli_sink_write(DmCliSink *sink, const void *data, size_t size);
+
+/* Writes `data` into a file through `encode`; false when it failed, with
+ * *error set unless the failure was a write (sink->error_number). */
+typedef bool (*DmCliEncodeFunc)(DmCliSink *sink, const void *data,
+                                GError **error);
+/* Replaces the file `path` (a link: its target) with what `encode` writes,
+ * through a temporary file in the same folder as described above; the new
+ * file keeps the old one's permissions. */
+bool dm_cli_replace_file(const char *path, DmCliEncodeFunc encode,
+                         const void *data, GError **error);
+
+/* Pixels as an encoder takes them: (height, width, channels) samples of
+ * `sample_bytes` bytes each, in the host's byte order; channels as for
+ * dm_cli_pixel_format(). */
+typedef struct {
+  int32_t width, height;
+  int channels, sample_bytes;
+  const guint8 *samples;
+} DmCliRaster;
+
+/* The encoders of the formats above that need a library; a failed write
+ * ends them with false (sink->error_number set). */
+bool dm_cli_png_write(DmCliSink *sink, const DmCliRaster *raster,
+                      GError **error);
+bool dm_cli_jpeg_write(DmCliSink *sink, const DmCliRaster *raster,
+                       GError **error);
+bool dm_cli_tiff_write(DmCliSink *sink, const DmCliRaster *raster,
                        GError **error);
 
 #endif /* DM_CLI_IMAGE_IO_H */

@@ -102,7 +102,9 @@ int dm_cli_run_inpaint(int argc, char **argv) {
   const DmUnetConfig *config = dm_model_config(model);
   GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;
-  if (config->out_channels != 3 ||
+  if (!dm_cli_output_check(dm_cli_out_path, &error))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  else if (config->out_channels != 3 ||
       dm_model_conditioning(model) == DM_CONDITIONING_COUNT)
     status = dm_cli_fail(EXIT_USAGE, _("inpaint needs an RGB model; this one "
                                        "has %d input and %d output channels"),

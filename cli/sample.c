@@ -54,7 +54,10 @@ int dm_cli_run_sample(int argc, char **argv) {
   const DmUnetConfig *config = dm_model_config(model);
   int32_t width = config->sample_size > 0 ? config->sample_size : 64;
   int32_t height = width;
-  if (size_text && !parse_size(size_text, &width, &height))
+  GError *error = NULL;
+  if (!dm_cli_output_check(dm_cli_out_path, &error))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  else if (size_text && !parse_size(size_text, &width, &height))
     status = dm_cli_fail(EXIT_USAGE, _("--size '%s' is not WxH (1 to 16384)"),
                          size_text);
   else if (dm_model_conditioning(model) == DM_CONDITIONING_COUNT ||
@@ -65,6 +68,7 @@ int dm_cli_run_sample(int argc, char **argv) {
                          config->in_channels, config->out_channels);
   else
     status = sample_to_file(model, &options, width, height);
+  g_clear_error(&error);
   dm_model_free(model);
   gegl_exit();
   return status;
