@@ -2,7 +2,8 @@
 # The CLI's files: an image write that fails (a full disk, simulated by the
 # file size limit) keeps the old file and leaves no temporary file; odd
 # output targets (folders, pipes, devices, links, unknown extensions) are
-# refused or written through.
+# refused or written through; a symbolic link loop as a model is named as
+# such.
 # Usage: test-cli-files.sh PATH/TO/gimp-diffusion TESTS/DATA
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 set -u
@@ -117,6 +118,11 @@ check "the missing folder is named" "$tmp/err" \
 if grep -q 'tmp-\|GEGL' "$tmp/err"; then
   echo "FAIL the message names a temporary file or GEGL"; failures=$((failures + 1))
 fi
+
+# ---- models ---------------------------------------------------------------------
+ln -s loop "$tmp/loop"
+expect 2 "a link loop as the model" "$exe" info "$tmp/loop"
+check "the loop is named" "$tmp/err" "symbolic links"
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
