@@ -148,7 +148,7 @@ static const char *file_kind(mode_t mode) {
          : S_ISCHR(mode) || S_ISBLK(mode) ? _("a device")
          : S_ISFIFO(mode) ? _("a pipe")
          : S_ISSOCK(mode) ? _("a socket")
-                          : _("not a regular file");
+                          : _("a special file");
 }
 
 /* The file that writing `path` replaces: `path`, or the file a symbolic
@@ -180,8 +180,8 @@ static char *write_target(const char *path, GStatBuf *info, GError **error) {
   }
   if (!S_ISREG(info->st_mode)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                _("cannot write '%s': it is %s; images are written to "
-                  "regular files only"), path, file_kind(info->st_mode));
+                _("cannot write '%s': it is %s, not a regular file"), path,
+                file_kind(info->st_mode));
     g_free(target);
     return NULL;
   }

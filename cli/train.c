@@ -265,10 +265,17 @@ static bool new_options(DmTrainOptions *options, GError **error) {
   return true;
 }
 
+static bool encode_text(DmCliSink *sink, const void *data, GError **error) {
+  (void)error;
+  const GString *text = data;
+  return dm_cli_sink_write(sink, text->str, text->len);
+}
+
 /* The loss log with only the steps before `step` (those a resumed run
- * repeats are dropped, and a line cut short by a kill), opened for
- * appending. */
-static FILE *open_loss_log(const char *path, int64_t step) {
+ * repeats are dropped, and a line cut short by a kill), rewritten
+ * atomically and opened for appending; NULL with *error set when it cannot
+ * be written. */
+static FILE *open_loss_log(const char *path, int64_t step, GError **error) {
   char *text = NULL;
   GString *kept = g_string_new(NULL);
   if (g_file_get_contents(path, &text, NULL, NULL)) {
@@ -278,10 +285,14 @@ static FILE *open_loss_log(const char *path, int64_t step) {
         g_string_append_printf(kept, "%s\n", *line);
     g_strfreev(lines);
   }
-  g_file_set_contents(path, kept->str, -1, NULL);
+  FILE *log = NULL;
+  if (dm_cli_replace_file(path, encode_text, kept, error) &&
+      (log = fopen(path, "a")) == NULL)
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+                path, g_strerror(errno));
   g_string_free(kept, TRUE);
   g_free(text);
-  return fopen(path, "a");
+  return log;
 }
 
 /* A 2x2 grid of EMA samples (DDIM 25 steps, seeds 0..3) at PATH. */
@@ -343,7 +354,8 @@ typedef struct {
   DmDataset *data;
   RunNotes notes;
   char *checkpoint; /* WORK/checkpoint.safetensors */
-  FILE *loss_log;
+  char *loss_path;  /* WORK/loss.tsv */
+  FILE *loss_log;   /* loss_path, appended to */
   double budget;    /* seconds this session may train; 0 = no limit */
 } Run;
 
@@ -355,6 +367,7 @@ static void run_clear(Run *run) {
   g_free(run->notes.data);
   g_free(run->notes.command);
   g_free(run->checkpoint);
+  g_free(run->loss_path);
 }
 
 /* The run's settings as a command line (for the model card). */
@@ -405,11 +418,20 @@ static bool start_run(Run *run, GError **error) {
   return run->trainer != NULL;
 }
 
+/* Flushes the loss log to disk; false with *error set when a write of it
+ * failed. */
+static bool sync_loss_log(const Run *run, GError **error) {
+  if (fflush(run->loss_log) == 0 && fsync(fileno(run->loss_log)) == 0)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+              run->loss_path, g_strerror(errno));
+  return false;
+}
+
 static bool save_checkpoint(Run *run, double session_seconds, GError **error) {
   /* the log first, so that it covers every step the checkpoint has taken
    * even when the process is killed later */
-  if (run->loss_log && fflush(run->loss_log) == 0)
-    fsync(fileno(run->loss_log));
+  if (!sync_loss_log(run, error)) return false;
   RunNotes notes = run->notes;
   notes.elapsed += session_seconds;
   char *json = notes_to_json(&notes);
@@ -460,7 +482,13 @@ static bool train_loop(Run *run, double *session, GError **error) {
          dm_trainer_step(run->trainer, images, image_size, &loss, error);
     if (!ok) break;
     step++;
-    fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1, loss);
+    if (fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1,
+                loss) < 0) {
+      g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+                  run->loss_path, g_strerror(errno));
+      ok = false;
+      break;
+    }
     RunNotes *notes = &run->notes;
     notes->smoothed_loss = step == 1 ? loss
                            : 0.98 * notes->smoothed_loss + 0.02 * loss;
@@ -480,7 +508,6 @@ static bool train_loop(Run *run, double *session, GError **error) {
   }
   if (!quiet && isatty(STDERR_FILENO)) fprintf(stderr, "\n");
   g_free(images);
-  fflush(run->loss_log);
   return ok && save_checkpoint(run, *session, error);
 }
 
@@ -554,9 +581,12 @@ int dm_cli_run_train(int argc, char **argv) {
     run.notes.skipped = summary.skipped;
   }
   if (status == EXIT_OK) {
-    char *log_path = g_build_filename(work_dir, "loss.tsv", NULL);
-    run.loss_log = open_loss_log(log_path, dm_trainer_step_count(run.trainer));
-    g_free(log_path);
+    run.loss_path = g_build_filename(work_dir, "loss.tsv", NULL);
+    run.loss_log = open_loss_log(run.loss_path,
+                                 dm_trainer_step_count(run.trainer), &error);
+    if (run.loss_log == NULL) status = fail_with(error, EXIT_RUNTIME);
+  }
+  if (status == EXIT_OK) {
     double session = 0;
     const bool ok = train_loop(&run, &session, &error);
     const bool finished = !dm_cli_interrupted && stop_after <= 0;

@@ -172,6 +172,13 @@ expect 2 "neither --steps nor --time" "$exe" train --data "$tmp/data" --out "$tm
 expect 2 "resume without a checkpoint" "$exe" train --resume --work-dir "$tmp/none" \
   --out "$tmp/x"
 [ ! -e "$tmp/x" ] || { echo "FAIL a failed run left a model"; failures=$((failures + 1)); }
+# a loss log that cannot be written (here a folder in its place) is an
+# error that names it, before any training
+mkdir -p "$tmp/wl/loss.tsv"
+expect 1 "an unwritable loss log" "$exe" train $common --work-dir "$tmp/wl" \
+  --out "$tmp/ml.safetensors"
+check "the loss log is named" "$tmp/err" "error: cannot write '$tmp/wl/loss.tsv': it is a folder"
+[ ! -e "$tmp/ml.safetensors" ] || { echo "FAIL a run without a log wrote a model"; failures=$((failures + 1)); }
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
