@@ -14,24 +14,28 @@
 
 /* ---- reading ------------------------------------------------------------ */
 
-bool dm_cli_image_size_ok(int32_t width, int32_t height, GError **error) {
-  if (width <= 0 || height <= 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                _("the image is empty (%dx%d)"), width, height);
-    return false;
-  }
-  if ((int64_t)width * height > DM_CLI_MAX_IMAGE_PIXELS) {
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                _("%dx%d pixels is more than the %lld gimp-diffusion reads"),
-                width, height, (long long)DM_CLI_MAX_IMAGE_PIXELS);
-    return false;
-  }
-  return true;
+/* Whether width x height is not empty (else *error says so). */
+static bool size_not_empty(int32_t width, int32_t height, GError **error) {
+  if (width > 0 && height > 0) return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
+              _("the image is empty (%dx%d)"), width, height);
+  return false;
+}
+
+bool dm_cli_image_size_ok(int32_t width, int32_t height, int64_t max_pixels,
+                          GError **error) {
+  if (!size_not_empty(width, height, error)) return false;
+  if ((int64_t)width * height <= max_pixels) return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+              _("the image is %dx%d, %lld pixels: more than the %lld allowed "
+                "(--max-pixels)"), width, height,
+              (long long)width * height, (long long)max_pixels);
+  return false;
 }
 
 DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
                              const Babl *format, GError **error) {
-  if (!dm_cli_image_size_ok(width, height, error)) return NULL;
+  if (!size_not_empty(width, height, error)) return NULL;
   float *rgba = g_try_new(float, (size_t)width * height * 4);
   if (rgba == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
@@ -41,6 +45,19 @@ DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
   DmCliImage *image = g_new0(DmCliImage, 1);
   *image = (DmCliImage){.width = width, .height = height, .rgba = rgba,
                         .format = format};
+  return image;
+}
+
+DmCliImage *dm_cli_image_from_header(int32_t width, int32_t height,
+                                     const Babl *format,
+                                     const DmCliReadOptions *options,
+                                     GError **error) {
+  if (!dm_cli_image_size_ok(width, height, options->max_pixels, error))
+    return NULL;
+  if (!options->size_only)
+    return dm_cli_image_new(width, height, format, error);
+  DmCliImage *image = g_new0(DmCliImage, 1);
+  *image = (DmCliImage){.width = width, .height = height, .format = format};
   return image;
 }
 
@@ -83,7 +100,8 @@ typedef struct {
   const char *magic;
   size_t length;
   const char *operation;
-  DmCliImage *(*read)(const guint8 *bytes, size_t size, GError **error);
+  DmCliImage *(*read)(const guint8 *bytes, size_t size,
+                      const DmCliReadOptions *options, GError **error);
   bool (*complete)(const guint8 *bytes, size_t size);
 } Format;
 
@@ -147,7 +165,11 @@ static GMappedFile *map_file(const char *path, GError **error) {
   return file;
 }
 
-DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
+DmCliImage *dm_cli_image_decode(const char *path,
+                                const DmCliReadOptions *options,
+                                GError **error) {
+  const DmCliReadOptions whole = {.max_pixels = DM_CLI_DEFAULT_MAX_PIXELS};
+  if (options == NULL) options = &whole;
   GMappedFile *file = map_file(path, error);
   if (file == NULL) return NULL;
   const guint8 *bytes = (const guint8 *)g_mapped_file_get_contents(file);
@@ -165,16 +187,19 @@ DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("truncated %s image: "
                 "the file is shorter than its header says"), format->name);
   } else if (format->read) {
-    image = format->read(bytes, size, error);
+    image = format->read(bytes, size, options, error);
   } else {
-    image = dm_cli_gegl_read(format->name, format->operation, path, error);
+    image = dm_cli_gegl_read(format->name, format->operation, path, options,
+                             error);
   }
   g_mapped_file_unref(file);
   return image;
 }
 
-DmCliImage *dm_cli_image_load(const char *path, GError **error) {
-  DmCliImage *image = dm_cli_image_decode(path, error);
+DmCliImage *dm_cli_image_load(const char *path,
+                              const DmCliReadOptions *options,
+                              GError **error) {
+  DmCliImage *image = dm_cli_image_decode(path, options, error);
   if (image == NULL)
     g_prefix_error(error, _("cannot read image '%s': "), path);
   return image;

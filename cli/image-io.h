@@ -11,52 +11,77 @@
  * and the format it came in (so that it can be written back the same). */
 typedef struct {
   int32_t width, height;
-  float *rgba;         /* (H, W, 4), owned */
+  float *rgba;         /* (H, W, 4), owned; NULL when only the size was read */
   const Babl *format;  /* the file's pixel format (bit depth, alpha, grey) */
 } DmCliImage;
 
-/* Images above this many pixels (16384 x 16384) are refused before their
- * pixels are decoded: 4 GiB as float R'G'B'A. */
-#define DM_CLI_MAX_IMAGE_PIXELS (INT64_C(1) << 28)
+/* The default pixel budget: 8192 x 8192, 1 GiB as float R'G'B'A. Every
+ * reader takes an image's size from its header and refuses one above the
+ * budget before decoding a pixel: a small file that claims a huge image
+ * (a decompression bomb) costs nothing. */
+#define DM_CLI_DEFAULT_MAX_PIXELS (INT64_C(1) << 26)
+
+/* What a reader is asked for. */
+typedef struct {
+  int64_t max_pixels; /* the pixel budget (> 0) */
+  bool size_only;     /* read the header only: rgba comes back NULL (and
+                         for GEGL's formats the format is a guess) */
+} DmCliReadOptions;
 
 /* Whether width x height is a size gimp-diffusion reads: not empty, not
- * over DM_CLI_MAX_IMAGE_PIXELS (else *error says which). */
-bool dm_cli_image_size_ok(int32_t width, int32_t height, GError **error);
+ * over `max_pixels` (else *error says which, naming --max-pixels). */
+bool dm_cli_image_size_ok(int32_t width, int32_t height, int64_t max_pixels,
+                          GError **error);
 /* An image of width x height (rgba uninitialised), or NULL with *error set
- * when dm_cli_image_size_ok() refuses the size or memory is short. */
+ * when the size is empty or memory is short. */
 DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
                              const Babl *format, GError **error);
+/* For a reader that has read the header: NULL with *error set when the
+ * size is refused (dm_cli_image_size_ok) or memory is short; else the
+ * image, without pixels when `options` asks for the size only. */
+DmCliImage *dm_cli_image_from_header(int32_t width, int32_t height,
+                                     const Babl *format,
+                                     const DmCliReadOptions *options,
+                                     GError **error);
 
 /* Decodes the image file `path`, its format told by its first bytes, never
  * by its name: WebP, TIFF, GIF, PNM (P2, P3, P5, P6), OpenEXR and Radiance
  * HDR through GEGL's loaders; PNG (libpng) and JPEG (libjpeg) here, as
  * GEGL's loaders for them hang or exit the process on some truncated or
  * corrupt files; GIMP patterns (.pat), which GEGL cannot read. Untrusted
- * input: any other file, and a file its decoder reports as corrupt or
- * truncated, is refused with a one-line reason in *error that does not
- * repeat the path. GEGL's loaders run in a child process: one that exits,
- * crashes or hangs on a damaged file costs that file only, and what they
- * print is kept off stderr. Limitation: GEGL's PNM and Radiance HDR
- * loaders read a truncated file as far as it goes without a word, so such
- * files pass, partly blank. */
-DmCliImage *dm_cli_image_decode(const char *path, GError **error);
+ * input: any other file, a file above the pixel budget, and a file its
+ * decoder reports as corrupt or truncated, is refused with a one-line
+ * reason in *error that does not repeat the path. `options` NULL: the
+ * whole image within DM_CLI_DEFAULT_MAX_PIXELS. GEGL's loaders run in a
+ * child process: one that exits, crashes or hangs on a damaged file costs
+ * that file only, and what they print is kept off stderr. Limitation:
+ * GEGL's PNM and Radiance HDR loaders read a truncated file as far as it
+ * goes without a word, so such files pass, partly blank. */
+DmCliImage *dm_cli_image_decode(const char *path,
+                                const DmCliReadOptions *options,
+                                GError **error);
 /* dm_cli_image_decode() with "cannot read image 'PATH': " before the
  * reason. */
-DmCliImage *dm_cli_image_load(const char *path, GError **error);
+DmCliImage *dm_cli_image_load(const char *path,
+                              const DmCliReadOptions *options,
+                              GError **error);
 void dm_cli_image_free(DmCliImage *image);
 
 /* The file `path` in format `name` (for messages) through the GEGL loader
  * `operation`, in a child process (gegl-read.c), with the same contract as
- * dm_cli_image_decode(). */
+ * dm_cli_image_decode() (`options` not NULL). */
 DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
-                             const char *path, GError **error);
+                             const char *path,
+                             const DmCliReadOptions *options, GError **error);
 
 /* Readers of the formats not left to GEGL, from a file's bytes, with the
- * same contract as dm_cli_image_decode(). */
-DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size, GError **error);
+ * same contract as dm_cli_image_decode() (`options` not NULL). */
+DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
+                            const DmCliReadOptions *options, GError **error);
 DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
-                             GError **error);
+                             const DmCliReadOptions *options, GError **error);
 DmCliImage *dm_cli_pattern_read(const guint8 *bytes, size_t size,
+                                const DmCliReadOptions *options,
                                 GError **error);
 
 /* What those readers share. Channels 1 grey, 2 grey + alpha, 3 R'G'B',
@@ -65,6 +90,7 @@ const Babl *dm_cli_pixel_format(int channels, int sample_bytes);
 /* rgba (count, 4) floats in [0, 1] from `samples` (count, channels). */
 void dm_cli_store_pixels(float *rgba, const guint8 *samples, size_t count,
                          int channels, int sample_bytes);
+
 /* ---- writing (image-write.c) --------------------------------------------
  *
  * The format is told by the extension of `path`'s last component (case

@@ -7,6 +7,7 @@
 
 static char *image_path, *mask_path;
 static gdouble strength = 1.0;
+static gint64 max_pixels = DM_CLI_DEFAULT_MAX_PIXELS;
 
 const GOptionEntry dm_cli_inpaint_options[] = {
     DM_CLI_SAMPLING_OPTIONS,
@@ -28,6 +29,9 @@ const GOptionEntry dm_cli_inpaint_options[] = {
     {"context-margin", 0, 0, G_OPTION_ARG_INT, &dm_cli_context_margin,
      N_("Context pixels around the mask's bounding box (default: the model's "
         "receptive radius)"), "PX"},
+    {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
+     N_("Refuse images of more pixels than this, told from their headers "
+        "before decoding (default 67108864: 8192x8192)"), "N"},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
 
 /* The model's view of the image and mask: image (3, H, W) in [-1, 1] from
@@ -63,9 +67,6 @@ static void write_back(DmCliImage *image, const DmTensor *values,
 
 static int inpaint_images(DmModel *model, const DmSampleOptions *options,
                           DmCliImage *image, const DmCliImage *mask) {
-  if (mask->width != image->width || mask->height != image->height)
-    return dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is %dx%d"),
-                       mask->width, mask->height, image->width, image->height);
   GError *error = NULL;
   DmTensor *values = dm_tensor_new(1, 3, image->height, image->width, &error);
   float *mask_values =
@@ -88,12 +89,40 @@ static int inpaint_images(DmModel *model, const DmSampleOptions *options,
   return status;
 }
 
+/* Reads the image and the mask: their headers first, so that sizes that
+ * differ are refused before either is decoded. Returns EXIT_OK or the
+ * exit status of the error it printed. */
+static int load_images(DmCliImage **image, DmCliImage **mask) {
+  DmCliReadOptions read = {.max_pixels = max_pixels, .size_only = true};
+  GError *error = NULL;
+  int status = EXIT_OK;
+  if (!(*image = dm_cli_image_load(image_path, &read, &error)) ||
+      !(*mask = dm_cli_image_load(mask_path, &read, &error)))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  else if ((*mask)->width != (*image)->width ||
+           (*mask)->height != (*image)->height)
+    status = dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is "
+                                       "%dx%d"), (*mask)->width,
+                         (*mask)->height, (*image)->width, (*image)->height);
+  g_clear_pointer(image, dm_cli_image_free);
+  g_clear_pointer(mask, dm_cli_image_free);
+  read.size_only = false;
+  if (status == EXIT_OK &&
+      (!(*image = dm_cli_image_load(image_path, &read, &error)) ||
+       !(*mask = dm_cli_image_load(mask_path, &read, &error))))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  g_clear_error(&error);
+  return status;
+}
+
 int dm_cli_run_inpaint(int argc, char **argv) {
   (void)argv;
   if (argc > 1)
     return dm_cli_fail(EXIT_USAGE, _("inpaint takes no positional arguments"));
   if (!image_path || !mask_path)
     return dm_cli_fail(EXIT_USAGE, _("--image and --mask are required"));
+  if (max_pixels < 1)
+    return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
   DmSampleOptions options;
   DmModel *model = NULL;
   int status = dm_cli_prepare(&options, &model);
@@ -109,10 +138,7 @@ int dm_cli_run_inpaint(int argc, char **argv) {
     status = dm_cli_fail(EXIT_USAGE, _("inpaint needs an RGB model; this one "
                                        "has %d input and %d output channels"),
                          config->in_channels, config->out_channels);
-  else if (!(image = dm_cli_image_load(image_path, &error)) ||
-           !(mask = dm_cli_image_load(mask_path, &error)))
-    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
-  else
+  else if ((status = load_images(&image, &mask)) == EXIT_OK)
     status = inpaint_images(model, &options, image, mask);
   g_clear_error(&error);
   dm_cli_image_free(image);

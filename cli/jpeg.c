@@ -68,7 +68,7 @@ static bool choose_output(struct jpeg_decompress_struct *info,
 }
 
 DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
-                             GError **error) {
+                             const DmCliReadOptions *options, GError **error) {
   struct jpeg_decompress_struct info = {0};
   ErrorState state = {.first_message = ""};
   DmCliImage *volatile image = NULL;
@@ -86,12 +86,13 @@ DmCliImage *dm_cli_jpeg_read(const guint8 *bytes, size_t size,
   jpeg_mem_src(&info, bytes, (unsigned long)size);
   jpeg_read_header(&info, TRUE);
   if (choose_output(&info, error) &&
-      (image = dm_cli_image_new(
+      (image = dm_cli_image_from_header(
            (int32_t)MIN(info.image_width, INT32_MAX),
            (int32_t)MIN(info.image_height, INT32_MAX),
            dm_cli_pixel_format(
                info.out_color_space == JCS_GRAYSCALE ? 1 : 3, 1),
-           error))) {
+           options, error)) &&
+      image->rgba) {
     jpeg_start_decompress(&info);
     JSAMPARRAY row = info.mem->alloc_sarray(
         (j_common_ptr)&info, JPOOL_IMAGE,

@@ -54,7 +54,7 @@ static void read_source(png_structp png, png_bytep out, size_t length) {
 }
 
 DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
-                            GError **error) {
+                            const DmCliReadOptions *options, GError **error) {
   PngSource source = {.bytes = bytes, .size = size};
   PngEscape escape;
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &escape,
@@ -85,20 +85,20 @@ DmCliImage *dm_cli_png_read(const guint8 *bytes, size_t size,
     const int channels = png_get_channels(png, info);
     const int sample_bytes = png_get_bit_depth(png, info) == 16 ? 2 : 1;
     const size_t row_bytes = png_get_rowbytes(png, info);
-    image = dm_cli_image_new((int32_t)MIN(width, INT32_MAX),
-                             (int32_t)MIN(height, INT32_MAX),
-                             dm_cli_pixel_format(channels, sample_bytes),
-                             error);
-    if (image && (!(samples = g_try_malloc(row_bytes * height)) ||
-                  !(rows = g_try_new(png_bytep, height)))) {
+    image = dm_cli_image_from_header(
+        (int32_t)MIN(width, INT32_MAX), (int32_t)MIN(height, INT32_MAX),
+        dm_cli_pixel_format(channels, sample_bytes), options, error);
+    const bool decode = image && image->rgba; /* not only the size */
+    if (decode && (!(samples = g_try_malloc(row_bytes * height)) ||
+                   !(rows = g_try_new(png_bytep, height)))) {
       dm_cli_image_free(image);
       image = NULL;
       g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                   _("out of memory for %ux%u pixels"), width, height);
     }
-    for (png_uint_32 y = 0; image && y < height; y++)
+    for (png_uint_32 y = 0; rows && y < height; y++)
       rows[y] = samples + y * row_bytes;
-    if (image) {
+    if (rows) {
       png_read_image(png, rows);
       dm_cli_store_pixels(image->rgba, samples, (size_t)width * height,
                           channels, sample_bytes);

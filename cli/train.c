@@ -29,7 +29,8 @@ static char *data_dir, *model_out, *preset = "tiny", *config_path, *init_path,
 static gint image_size = 64, batch_size = 16, warmup_steps = 200,
             checkpoint_every = 500, preview_every = 1000, stop_after = 0,
             cache_mb = 1024;
-static gint64 total_steps = 0, seed = 0;
+static gint64 total_steps = 0, seed = 0,
+              max_pixels = DM_CLI_DEFAULT_MAX_PIXELS;
 static gdouble learning_rate = 2e-4, ema_decay = 0.999, min_snr_gamma = 0.0,
                max_grad_norm = 1.0, weight_decay = 0.0, p_uncond = 0.15;
 static gboolean resume = FALSE, quiet = FALSE;
@@ -85,6 +86,9 @@ const GOptionEntry dm_cli_train_options[] = {
      N_("none, flip (photos, default) or textures (all flips and turns)"), "A"},
     {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
      N_("Memory for the decoded images (default 1024)"), "MB"},
+    {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
+     N_("Skip images of more pixels than this, told from their headers "
+        "before decoding (default 67108864: 8192x8192)"), "N"},
     {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
      N_("Random seed (default 0)"), "K"},
     {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &work_dir,
@@ -539,6 +543,8 @@ static int check_arguments(int argc) {
     return dm_cli_fail(EXIT_USAGE, _("--size must be 8 .. 1024, --batch 1 .. "
                                      "4096, --cache-mb positive, step counts "
                                      "not negative"));
+  if (max_pixels < 1)
+    return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
   return EXIT_OK;
 }
 
@@ -573,8 +579,9 @@ int dm_cli_run_train(int argc, char **argv) {
     status = fail_with(error, EXIT_USAGE);
   else if (steps_left(&run) &&
            !(run.data = dm_cli_dataset_load(data_dir, image_size,
-                                            (size_t)cache_mb << 20, augment,
-                                            &summary, &error)))
+                                            (size_t)cache_mb << 20,
+                                            max_pixels, augment, &summary,
+                                            &error)))
     status = fail_with(error, EXIT_USAGE);
   else if (run.data) {
     run.notes.images = summary.loaded;

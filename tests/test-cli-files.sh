@@ -2,8 +2,9 @@
 # The CLI's files: an image write that fails (a full disk, simulated by the
 # file size limit) keeps the old file and leaves no temporary file; odd
 # output targets (folders, pipes, devices, links, unknown extensions) are
-# refused or written through; a symbolic link loop as a model is named as
-# such.
+# refused or written through; images that claim more pixels than the budget
+# (decompression bombs) are refused from their headers, before decoding; a
+# symbolic link loop as a model is named as such.
 # Usage: test-cli-files.sh PATH/TO/gimp-diffusion TESTS/DATA
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 set -u
@@ -118,6 +119,70 @@ check "the missing folder is named" "$tmp/err" \
 if grep -q 'tmp-\|GEGL' "$tmp/err"; then
   echo "FAIL the message names a temporary file or GEGL"; failures=$((failures + 1))
 fi
+
+# ---- decompression bombs: refused from the header, fast, in little memory ----
+# bomb KIND SIDE: a small file whose header claims a SIDE x SIDE image
+# (PNG and JPEG with only a token of pixel data, PNM through GEGL)
+bomb() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys, zlib
+kind, side = sys.argv[1], int(sys.argv[2])
+def chunk(tag, data):
+    return (struct.pack(">I", len(data)) + tag + data +
+            struct.pack(">I", zlib.crc32(tag + data)))
+if kind == "png":
+    out = (b"\x89PNG\r\n\x1a\n" +
+           chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)) +
+           chunk(b"IDAT", zlib.compress(bytes(side + 1) * 4)))
+elif kind == "jpg":
+    dqt = b"\xff\xdb" + struct.pack(">HB", 67, 0) + bytes([1] * 64)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, side, side, 3) + \
+        b"\x01\x11\x00\x02\x11\x00\x03\x11\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 12, 3) + \
+        b"\x01\x00\x02\x00\x03\x00\x00\x3f\x00"
+    out = b"\xff\xd8" + dqt + sof + sos + bytes(64) + b"\xff\xd9"
+else:
+    out = b"P5\n%d %d\n255\n" % (side, side) + bytes(64)
+sys.stdout.buffer.write(out)
+PY
+}
+# in_memory KB COMMAND...: COMMAND with at most KB of address space
+in_memory() {
+  kb=$1
+  shift
+  sh -c 'ulimit -v "$0"; exec "$@"' "$kb" "$@"
+}
+printf 'P6\n24 16\n255\n' >"$tmp/small.ppm"
+head -c $((24 * 16 * 3)) /dev/zero >>"$tmp/small.ppm"
+for kind in png jpg pnm; do
+  bomb $kind 16384 >"$tmp/bomb.$kind"
+  expect 2 "a $kind bomb as the image" in_memory 2000000 "$exe" inpaint -q \
+    --model "$model" --steps 1 --image "$tmp/bomb.$kind" --mask "$tmp/small.ppm" \
+    --out "$tmp/x.png"
+  check_one_error "a $kind bomb"
+  check "the $kind bomb is refused for its size" "$tmp/err" \
+    "bomb.$kind': the image is 16384x16384, 268435456 pixels: more than the 67108864 allowed \(--max-pixels\)"
+done
+# sizes that differ are refused from the headers: the mask's pixel data
+# (cut short here) is never decoded
+bomb png 8000 >"$tmp/big-mask.png"
+expect 2 "a mask of another size" "$exe" inpaint -q --model "$model" \
+  --steps 1 --image "$tmp/small.ppm" --mask "$tmp/big-mask.png" --out "$tmp/x.png"
+check "the sizes are compared before decoding" "$tmp/err" \
+  "the mask is 8000x8000 but the image is 24x16"
+expect 2 "--max-pixels below the image" "$exe" inpaint -q --model "$model" \
+  --steps 1 --max-pixels 100 --image "$tmp/small.ppm" --mask "$tmp/small.ppm" \
+  --out "$tmp/x.png"
+check "--max-pixels is the budget" "$tmp/err" "384 pixels: more than the 100 allowed"
+# a bomb in a training folder is skipped with a warning, the rest is used
+mkdir "$tmp/data"
+cp "$tmp/small.ppm" "$tmp/data/small.ppm"
+cp "$tmp/bomb.png" "$tmp/data/bomb.png"
+expect 0 "train beside a bomb" in_memory 2000000 "$exe" train -q \
+  --data "$tmp/data" --size 16 --batch 1 --steps 1 --preview-every 0 \
+  --work-dir "$tmp/work" --out "$tmp/m.safetensors"
+check "the bomb is skipped for its size" "$tmp/err" \
+  "warning: skipping .*bomb.png: the image is 16384x16384"
 
 # ---- models ---------------------------------------------------------------------
 ln -s loop "$tmp/loop"
