@@ -456,6 +456,28 @@ static void report(const Run *run, int64_t step, double smoothed, double rate,
           (long long)step, smoothed, rate, left);
 }
 
+/* Refuses a --batch and --size whose training cannot fit in this
+ * machine's memory: a lower bound of what the trainer takes, plus the
+ * batch of crops and the image cache, against the physical memory. */
+static bool memory_fits(Run *run, GError **error) {
+  double bytes = 0;
+  if (!dm_trainer_memory_bound(run->trainer, image_size, &bytes, error))
+    return false;
+  bytes += sizeof(float) * 3.0 * batch_size * image_size * image_size +
+           (double)cache_mb * (1 << 20);
+  const double physical =
+      (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (physical <= 0 || bytes <= physical) return true;
+  const double gib = 1 << 30;
+  g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY, _("training on %d crops "
+              "of %dx%d per step needs at least %.1f GiB of memory (the "
+              "network's activations, weights and optimiser state, the image "
+              "cache); this machine has %.1f GiB: lower --batch or --size"),
+              batch_size, image_size, image_size, bytes / gib,
+              physical / gib);
+  return false;
+}
+
 /* False when a resumed run has already taken its --steps: the model is
  * then written from the checkpoint, without reading the data. */
 static bool steps_left(const Run *run) {
@@ -475,7 +497,13 @@ static bool keep_going(const Run *run, int64_t step, int64_t first,
  * previews on the way. */
 static bool train_loop(Run *run, double *session, GError **error) {
   const size_t per_batch = (size_t)batch_size * 3 * image_size * image_size;
-  float *images = g_new(float, per_batch);
+  float *images = g_try_new(float, per_batch);
+  if (images == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY, _("out of memory for a "
+                "batch of %d crops of %dx%d"), batch_size, image_size,
+                image_size);
+    return false;
+  }
   const int64_t first = dm_trainer_step_count(run->trainer);
   const gint64 start = g_get_monotonic_time();
   bool ok = true;
@@ -575,7 +603,7 @@ int dm_cli_run_train(int argc, char **argv) {
   if (!dm_augment_from_name(augment_name, &augment))
     status = dm_cli_fail(EXIT_USAGE, _("--augment must be none, flip or "
                                        "textures"));
-  else if (!start_run(&run, &error))
+  else if (!start_run(&run, &error) || !memory_fits(&run, &error))
     status = fail_with(error, EXIT_USAGE);
   else if (steps_left(&run) &&
            !(run.data = dm_cli_dataset_load(data_dir, image_size,

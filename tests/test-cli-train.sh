@@ -172,6 +172,11 @@ expect 2 "neither --steps nor --time" "$exe" train --data "$tmp/data" --out "$tm
 expect 2 "resume without a checkpoint" "$exe" train --resume --work-dir "$tmp/none" \
   --out "$tmp/x"
 [ ! -e "$tmp/x" ] || { echo "FAIL a failed run left a model"; failures=$((failures + 1)); }
+# a batch no machine holds is refused before training, never an abort
+expect 2 "a batch too large for memory" "$exe" train --data "$tmp/data" \
+  --batch 4096 --size 1024 --steps 1 -q --work-dir "$tmp/wb" --out "$tmp/mb"
+check_one_error "a batch too large for memory"
+check "the memory needed is named" "$tmp/err" "needs at least [0-9.]+ GiB of memory"
 # a loss log that cannot be written (here a folder in its place) is an
 # error that names it, before any training
 mkdir -p "$tmp/wl/loss.tsv"
