@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gegl.h>
@@ -576,6 +577,40 @@ static int check_arguments(int argc) {
   return EXIT_OK;
 }
 
+/* Whether `name` is the temporary file of a write a run makes in the work
+ * folder (checkpoint.safetensors.tmp-XXXXXX by the trainer,
+ * .loss.tsv.tmp-XXXXXX and .preview-STEP.png.tmp-XXXXXX through
+ * dm_cli_replace_file), which a killed run leaves behind. */
+static bool run_temporary(const char *name) {
+  return g_regex_match_simple("^(checkpoint\\.safetensors|\\.loss\\.tsv|"
+                              "\\.preview-[0-9]+\\.png)\\.tmp-[A-Za-z0-9]{6}$",
+                              name, 0, 0);
+}
+
+/* Removes what killed runs left half-written in the work folder. */
+static void remove_stale_temporaries(void) {
+  GDir *dir = g_dir_open(work_dir, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir)) != NULL)
+    if (run_temporary(name)) {
+      char *path = g_build_filename(work_dir, name, NULL);
+      g_unlink(path);
+      g_free(path);
+    }
+  if (dir) g_dir_close(dir);
+}
+
+/* After a failed run: the work folder it made goes when the run wrote
+ * nothing there (an empty loss log at most). */
+static void remove_unused_work_dir(void) {
+  char *log = g_build_filename(work_dir, "loss.tsv", NULL);
+  GStatBuf info;
+  if (g_lstat(log, &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0)
+    g_unlink(log);
+  g_free(log);
+  g_rmdir(work_dir); /* fails, keeping it, unless it is empty now */
+}
+
 static int fail_with(GError *error, int status) {
   status = dm_cli_fail(status, "%s", error ? error->message : _("failed"));
   g_clear_error(&error);
@@ -592,9 +627,11 @@ int dm_cli_run_train(int argc, char **argv) {
     return dm_cli_fail(EXIT_USAGE, _("--time '%s' is not a duration like 90m "
                                      "or 2h"), time_text);
   if (!work_dir) work_dir = g_strdup_printf("%s.work", model_out);
+  const bool made_work_dir = !g_file_test(work_dir, G_FILE_TEST_EXISTS);
   if (g_mkdir_with_parents(work_dir, 0755) != 0)
     return dm_cli_fail(EXIT_RUNTIME, _("cannot create '%s': %s"), work_dir,
                        g_strerror(errno));
+  remove_stale_temporaries();
   run.checkpoint = g_build_filename(work_dir, "checkpoint.safetensors", NULL);
   GError *error = NULL;
   gegl_init(NULL, NULL);
@@ -636,6 +673,7 @@ int dm_cli_run_train(int argc, char **argv) {
     if (dm_cli_interrupted && status == EXIT_OK) status = 130;
   }
   run_clear(&run);
+  if (status != EXIT_OK && made_work_dir) remove_unused_work_dir();
   gegl_exit();
   return status;
 }

@@ -101,8 +101,20 @@ done
 sleep 0.3
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null
+# what a kill during a write leaves (temporary files of the checkpoint, the
+# loss log, a preview) goes on the next start; other files stay
+for name in checkpoint.safetensors.tmp-Ab12Cd .loss.tsv.tmp-x1Y2z3 \
+            .preview-000002.png.tmp-QQ77qq notes.tmp-abcdef; do
+  echo partial >"$tmp/wk/$name"
+done
 expect 0 "resume the killed run" "$exe" train --resume -q --work-dir "$tmp/wk" \
   --out "$tmp/mk.safetensors"
+if [ "$(ls -A "$tmp/wk" | grep -c 'tmp-')" -eq 1 ] && [ -e "$tmp/wk/notes.tmp-abcdef" ]; then
+  echo "ok   the killed run's temporary files are gone, others stay"
+else
+  echo "FAIL temporary files after a resume:"; ls -A "$tmp/wk"
+  failures=$((failures + 1))
+fi
 if [ "$(cut -f1 "$tmp/wk/loss.tsv" | tr '\n' ' ')" = "$(seq 0 59 | tr '\n' ' ')" ]; then
   echo "ok   a killed run's loss log, resumed, has every step 0..59 once"
 else
@@ -184,6 +196,12 @@ expect 1 "an unwritable loss log" "$exe" train $common --work-dir "$tmp/wl" \
   --out "$tmp/ml.safetensors"
 check "the loss log is named" "$tmp/err" "error: cannot write '$tmp/wl/loss.tsv': it is a folder"
 [ ! -e "$tmp/ml.safetensors" ] || { echo "FAIL a run without a log wrote a model"; failures=$((failures + 1)); }
+
+if [ -e "$tmp/x.work" ] || [ -e "$tmp/wb" ]; then
+  echo "FAIL failed runs left the work folders they made"; failures=$((failures + 1))
+else
+  echo "ok   failed runs remove the empty work folders they made"
+fi
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
