@@ -245,37 +245,45 @@ static bool fill_temporary(int fd, DmCliEncodeFunc encode, const void *data,
   return ok;
 }
 
+/* Writes a temporary file beside `target` through `encode` and renames it
+ * over `target`, giving it the permissions `mode` (when not 0); removes it
+ * on failure, with the bare reason in *error. */
+static bool write_and_rename(const char *target, mode_t mode,
+                             DmCliEncodeFunc encode, const void *data,
+                             GError **error) {
+  char *folder = g_path_get_dirname(target);
+  char *name = g_path_get_basename(target);
+  char *temp = g_strdup_printf("%s/.%s.tmp-XXXXXX", folder, name);
+  g_free(name);
+  g_free(folder);
+  const int fd = g_mkstemp_full(temp, O_RDWR | O_CLOEXEC, 0666);
+  bool ok = fd >= 0;
+  if (!ok)
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_IO, g_strerror(errno));
+  if (ok && mode) (void)fchmod(fd, mode & 07777);
+  ok = ok && fill_temporary(fd, encode, data, error);
+  if (ok && g_rename(temp, target) != 0) {
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_IO, g_strerror(errno));
+    ok = false;
+  }
+  if (!ok && fd >= 0) g_unlink(temp);
+  g_free(temp);
+  return ok;
+}
+
 bool dm_cli_replace_file(const char *path, DmCliEncodeFunc encode,
                          const void *data, GError **error) {
   GStatBuf old;
   char *target = write_target(path, &old, error);
-  if (target == NULL || !folder_writable(path, target, error)) {
-    g_free(target);
-    return false;
-  }
-  char *folder = g_path_get_dirname(target);
-  char *name = g_path_get_basename(target);
-  char *temp = g_strdup_printf("%s/.%s.tmp-XXXXXX", folder, name);
-  const int fd = g_mkstemp_full(temp, O_RDWR | O_CLOEXEC, 0666);
   GError *problem = NULL;
-  bool ok = fd >= 0;
-  if (!ok)
-    g_set_error_literal(&problem, DM_ERROR, DM_ERROR_IO, g_strerror(errno));
-  if (ok && old.st_mode) (void)fchmod(fd, old.st_mode & 07777);
-  ok = ok && fill_temporary(fd, encode, data, &problem);
-  if (ok && g_rename(temp, target) != 0) {
-    g_set_error_literal(&problem, DM_ERROR, DM_ERROR_IO, g_strerror(errno));
-    ok = false;
-  }
-  if (ok) sync_folder(target);
-  else if (fd >= 0) g_unlink(temp);
-  if (!ok)
+  bool ok = target && folder_writable(path, target, error);
+  if (ok && !(ok = write_and_rename(target, old.st_mode, encode, data,
+                                    &problem))) {
     g_set_error(error, DM_ERROR, problem->code, _("cannot write '%s': %s"),
                 path, problem->message);
-  g_clear_error(&problem);
-  g_free(temp);
-  g_free(name);
-  g_free(folder);
+    g_error_free(problem);
+  }
+  if (ok) sync_folder(target);
   g_free(target);
   return ok;
 }
