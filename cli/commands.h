@@ -35,6 +35,7 @@ typedef struct {
   gboolean quiet;         /* no progress bar */
   gboolean force;         /* run whatever the estimate says */
   char *image_path, *mask_path; /* inpaint */
+  gint64 max_pixels;            /* inpaint: images larger are refused */
   char *size_text;              /* sample */
   GPtrArray *texts;       /* option names and help the entries point to */
 } DmCliSampling;
@@ -50,17 +51,25 @@ GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
 /* Frees what the group made (the texts). */
 void dm_cli_sampling_clear(DmCliSampling *args);
 
-/* Checks --model and --out, loads the model into *model (it must make
- * images, dm_model_check_image) and starts GEGL (the caller ends with
+/* Checks --model and --out (dm_cli_output_check), loads the model into
+ * *model (it must make images, dm_model_check_image) and starts GEGL (the caller ends with
  * gegl_exit()); from here on Ctrl-C cancels. Returns EXIT_OK or the exit
  * status of the error it printed. */
 int dm_cli_prepare(const DmCliSampling *args, DmModel **model);
 
-/* Inpaints image (1, C, H, W) where mask (H, W) is above 0, or with a NULL
- * mask fills it with a sample; first says what a long run will cost and
- * refuses one past DM_CLI_MAX_HOURS unless --force; a progress bar on a
- * terminal (unless --quiet); Ctrl-C cancels (EXIT_INTERRUPTED). Returns
- * EXIT_OK or the exit status of the error it printed. */
+/* Says what a run on a width x height area will cost when that is long
+ * (network evaluations, and the time one takes on this machine, measured
+ * first when the run is not obviously short), and refuses one estimated
+ * over DM_CLI_MAX_HOURS unless --force. Returns EXIT_OK or the exit
+ * status of the error it printed. */
+int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
+                      int32_t width, int32_t height);
+
+/* Inpaints image (1, C, H, W) where mask (H, W) is above 0 (checking the
+ * cost on the work area first), or with a NULL mask fills it with a
+ * sample (the caller checked the cost); a progress bar on a terminal
+ * (unless --quiet); Ctrl-C cancels (EXIT_INTERRUPTED). Returns EXIT_OK or
+ * the exit status of the error it printed. */
 int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
                      DmTensor *image, const float *mask);
 

@@ -12,7 +12,8 @@
  *    deep are skipped with a warning.
  *  - Any other entry that gives no usable image (not a regular file, not
  *    an image format read here, corrupt or truncated, fully transparent,
- *    too large for the whole cache on its own) is skipped with one warning
+ *    above the pixel budget (told from its header, before decoding), too
+ *    large for the whole cache on its own) is skipped with one warning
  *    line and counted. A full cache or a failed allocation stops loading.
  *  - Pixels: R'G'B' as the file stores them (sRGB-encoded), mapped from
  *    [0, 1] to [-1, 1] (values outside, from HDR formats, are clamped);
@@ -37,6 +38,7 @@
 typedef struct {
   DmDataset *dataset;
   DmCliDataSummary *summary;
+  DmCliReadOptions read;   /* the pixel budget; whole images */
   const char *root;    /* DIR: labels are relative to it */
   GHashTable *folders; /* "device:inode" of every folder read */
 } Walk;
@@ -79,7 +81,7 @@ static const char *relative_to_root(const Walk *walk, const char *path) {
 /* Decodes, flattens and adds one file; false only for a fatal error. */
 static bool load_file(Walk *walk, const char *path, GError **error) {
   GError *problem = NULL;
-  DmCliImage *image = dm_cli_image_decode(path, &problem);
+  DmCliImage *image = dm_cli_image_decode(path, &walk->read, &problem);
   if (image == NULL) {
     skip(walk, path, problem->message);
     g_error_free(problem);
@@ -182,8 +184,9 @@ static bool walk_folder(Walk *walk, const char *folder, const GStatBuf *info,
 }
 
 DmDataset *dm_cli_dataset_load(const char *dir, int32_t crop_size,
-                               size_t cache_bytes, DmAugment augment,
-                               DmCliDataSummary *summary, GError **error) {
+                               size_t cache_bytes, int64_t max_pixels,
+                               DmAugment augment, DmCliDataSummary *summary,
+                               GError **error) {
   DmCliDataSummary ignored;
   if (summary == NULL) summary = &ignored;
   *summary = (DmCliDataSummary){0};
@@ -196,7 +199,7 @@ DmDataset *dm_cli_dataset_load(const char *dir, int32_t crop_size,
   }
   DmDataset *dataset = dm_dataset_new(crop_size, cache_bytes, augment, error);
   if (dataset == NULL) return NULL;
-  Walk walk = {dataset, summary, dir,
+  Walk walk = {dataset, summary, {.max_pixels = max_pixels}, dir,
                g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
   bool ok = walk_folder(&walk, dir, &info, 0, error);
   g_hash_table_destroy(walk.folders);

@@ -12,14 +12,16 @@ typedef struct {
 } DmCliDataSummary;
 
 /* Reads every image under `dir` (see dataset-load.c for the policies) into
- * a new dataset of crop_size crops within cache_bytes (dm_dataset_new()).
+ * a new dataset of crop_size crops within cache_bytes (dm_dataset_new()),
+ * skipping images of more than max_pixels (told from their headers).
  * Files that are not usable images are skipped with one line
  * "gimp-diffusion: warning: skipping FILE: REASON" on stderr each. Fails
  * when `dir` cannot be read, when no usable image is found, or when the
  * cache is full (dm_dataset_add_image()). `summary` may be NULL. GEGL must
  * be initialised. */
 DmDataset *dm_cli_dataset_load(const char *dir, int32_t crop_size,
-                               size_t cache_bytes, DmAugment augment,
-                               DmCliDataSummary *summary, GError **error);
+                               size_t cache_bytes, int64_t max_pixels,
+                               DmAugment augment, DmCliDataSummary *summary,
+                               GError **error);
 
 #endif /* DM_CLI_DATASET_LOAD_H */

@@ -13,7 +13,10 @@
  *
  * The pipe carries a Reply, then `text_length` bytes of text (the pixel
  * format's encoding, or the error), then for an image width * height * 4
- * floats (R'G'B'A, sRGB). */
+ * floats (R'G'B'A, sRGB), unless only the size was asked for. The size is
+ * checked against the budget in the child, from the loader's bounding box
+ * (its reading of the header), before any pixel is decoded, and again in
+ * the parent. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -114,7 +117,9 @@ static DmCliImage *image_from_buffer(GeglBuffer *buffer, GError **error) {
  * the loader prints decides whether it failed; the size is checked from
  * the header before any pixel is decoded. */
 static DmCliImage *decode_here(const char *name, const char *operation,
-                               const char *path, GError **error) {
+                               const char *path,
+                               const DmCliReadOptions *options,
+                               GError **error) {
   GeglNode *graph = gegl_node_new();
   GeglNode *load = gegl_node_new_child(graph, "operation", operation, "path",
                                        path, NULL);
@@ -122,8 +127,9 @@ static DmCliImage *decode_here(const char *name, const char *operation,
   StderrCapture capture;
   capture_begin(&capture);
   const GeglRectangle box = gegl_node_get_bounding_box(load);
-  const bool sized = dm_cli_image_size_ok(box.width, box.height, NULL);
-  if (sized) {
+  const bool sized = dm_cli_image_size_ok(box.width, box.height,
+                                          options->max_pixels, NULL);
+  if (sized && !options->size_only) {
     GeglNode *sink = gegl_node_new_child(graph, "operation",
                                          "gegl:buffer-sink", "buffer",
                                          &buffer, NULL);
@@ -134,11 +140,13 @@ static DmCliImage *decode_here(const char *name, const char *operation,
   g_object_unref(graph);
   DmCliImage *image = NULL;
   if (failure || box.width <= 0 || box.height <= 0 ||
-      (sized && buffer == NULL))
+      (sized && !options->size_only && buffer == NULL))
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("corrupt or truncated %s "
                 "image: %s"), name, failure ? failure : _("no pixels"));
-  else if (!sized)
-    dm_cli_image_size_ok(box.width, box.height, error);
+  else if (!sized || options->size_only) /* refused, or the size only */
+    image = dm_cli_image_from_header(box.width, box.height,
+                                     babl_format("R'G'B'A float"), options,
+                                     error);
   else
     image = image_from_buffer(buffer, error);
   g_free(failure);
@@ -148,35 +156,25 @@ static DmCliImage *decode_here(const char *name, const char *operation,
 
 /* ---- the child ----------------------------------------------------------- */
 
-static bool write_all(int fd, const void *data, size_t size) {
-  const guint8 *at = data;
-  while (size > 0) {
-    const ssize_t written = write(fd, at, MIN(size, (size_t)1 << 20));
-    if (written < 0 && errno == EINTR) continue;
-    if (written <= 0) return false;
-    at += written;
-    size -= (size_t)written;
-  }
-  return true;
-}
-
 /* Decodes, sends the Reply down `fd` and ends the child (no atexit
  * handlers: they belong to the parent). */
 static G_GNUC_NORETURN void run_child(int fd, const char *name,
-                                      const char *operation,
-                                      const char *path) {
+                                      const char *operation, const char *path,
+                                      const DmCliReadOptions *options) {
   GError *error = NULL;
-  DmCliImage *image = decode_here(name, operation, path, &error);
+  DmCliImage *image = decode_here(name, operation, path, options, &error);
   const char *text =
       image ? babl_format_get_encoding(image->format) : error->message;
   const Reply reply = {image ? image->width : 0, image ? image->height : 0,
                        (uint32_t)strlen(text)};
+  DmCliSink pipe = {.fd = fd};
   const bool sent =
-      write_all(fd, &reply, sizeof reply) &&
-      write_all(fd, text, reply.text_length) &&
-      (image == NULL ||
-       write_all(fd, image->rgba,
-                 sizeof(float) * 4 * (size_t)image->width * image->height));
+      dm_cli_sink_write(&pipe, &reply, sizeof reply) &&
+      dm_cli_sink_write(&pipe, text, reply.text_length) &&
+      (image == NULL || image->rgba == NULL ||
+       dm_cli_sink_write(&pipe, image->rgba, sizeof(float) * 4 *
+                                                 (size_t)image->width *
+                                                 image->height));
   _exit(sent ? 0 : 1);
 }
 
@@ -212,8 +210,8 @@ static const Babl *format_from_encoding(const char *encoding) {
 
 /* The image the child sends, or NULL with *error set when it sent an
  * error; NULL without one when it sent nothing whole. */
-static DmCliImage *receive(int fd, gint64 deadline, bool *late,
-                           GError **error) {
+static DmCliImage *receive(int fd, const DmCliReadOptions *options,
+                           gint64 deadline, bool *late, GError **error) {
   Reply reply;
   if (!read_all(fd, &reply, sizeof reply, deadline, late) ||
       reply.text_length > 4096)
@@ -226,12 +224,14 @@ static DmCliImage *receive(int fd, gint64 deadline, bool *late,
     return NULL;
   }
   GError *problem = NULL;
-  DmCliImage *image = dm_cli_image_new(reply.width, reply.height,
-                                       format_from_encoding(text), &problem);
+  DmCliImage *image = dm_cli_image_from_header(
+      reply.width, reply.height, format_from_encoding(text), options,
+      &problem);
   if (image == NULL) {
     g_propagate_error(error, problem);
     return NULL;
   }
+  if (image->rgba == NULL) return image; /* the size only */
   const size_t bytes = sizeof(float) * 4 * (size_t)reply.width * reply.height;
   if (read_all(fd, image->rgba, bytes, deadline, late)) return image;
   dm_cli_image_free(image);
@@ -259,7 +259,8 @@ static void end_child(pid_t pid, bool late, const char *name, GError **error) {
 }
 
 DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
-                             const char *path, GError **error) {
+                             const char *path,
+                             const DmCliReadOptions *options, GError **error) {
   if (!gegl_has_operation(operation)) {
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
                 _("this GEGL has no %s loader (%s)"), name, operation);
@@ -276,7 +277,7 @@ DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
   const pid_t pid = fork();
   if (pid == 0) {
     close(pipe_fds[0]);
-    run_child(pipe_fds[1], name, operation, path);
+    run_child(pipe_fds[1], name, operation, path, options);
   }
   close(pipe_fds[1]);
   if (pid < 0) {
@@ -288,7 +289,8 @@ DmCliImage *dm_cli_gegl_read(const char *name, const char *operation,
   const gint64 deadline = g_get_monotonic_time() + DECODE_SECONDS * G_USEC_PER_SEC;
   bool late = false;
   GError *problem = NULL;
-  DmCliImage *image = receive(pipe_fds[0], deadline, &late, &problem);
+  DmCliImage *image =
+      receive(pipe_fds[0], options, deadline, &late, &problem);
   close(pipe_fds[0]);
   end_child(pid, late, name, &problem);
   if (image == NULL) g_propagate_error(error, problem);

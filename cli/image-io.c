@@ -1,6 +1,6 @@
-/* gimp-diffusion CLI: images in and out. GEGL writes them; a file to read
- * is told by its first bytes and handed to our own readers (PNG, JPEG,
- * GIMP patterns) or to a GEGL loader in a child process (gegl-read.c).
+/* gimp-diffusion CLI: images in. A file to read is told by its first bytes
+ * and handed to our own readers (PNG, JPEG, GIMP patterns) or to a GEGL
+ * loader in a child process (gegl-read.c).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,122 +9,33 @@
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
-#include <gegl.h>
 
 #include "image-io.h"
 
-/* Interleaved 8-bit-ready floats in [0, 1]: (H, W, C) from (1, C, H, W) in
- * [-1, 1]. */
-static float *interleave_unit_range(const DmTensor *image) {
-  const size_t pixels = (size_t)image->h * image->w;
-  float *out = g_new(float, pixels * image->c);
-  dm_planes_to_pixels(out, image->data, image->c, image->c, pixels, NULL);
-  return out;
-}
-
-/* The saver for `path`: PNG and PPM/PGM through their own operations at
- * the buffer's depth (8 bits for 8-bit formats, else 16; their default is
- * 16), everything else through gegl:save, which chooses by extension. */
-static GeglNode *saver_node(GeglNode *graph, const char *path, int depth) {
-  const char *dot = strrchr(path, '.');
-  const char *extension = dot ? dot + 1 : "";
-  const char *operation =
-      g_ascii_strcasecmp(extension, "png") == 0 ? "gegl:png-save"
-      : g_ascii_strcasecmp(extension, "ppm") == 0 ||
-              g_ascii_strcasecmp(extension, "pgm") == 0 ||
-              g_ascii_strcasecmp(extension, "pnm") == 0
-          ? "gegl:ppm-save"
-          : NULL;
-  if (operation == NULL)
-    return gegl_node_new_child(graph, "operation", "gegl:save", "path", path,
-                               NULL);
-  return gegl_node_new_child(graph, "operation", operation, "path", path,
-                             "bitdepth", depth, NULL);
-}
-
-static bool save_buffer(GeglBuffer *buffer, const char *path, GError **error) {
-  const Babl *format = gegl_buffer_get_format(buffer);
-  const int depth = babl_format_get_bytes_per_pixel(format) /
-                            babl_format_get_n_components(format) > 1 ? 16 : 8;
-  GeglNode *graph = gegl_node_new();
-  GeglNode *source = gegl_node_new_child(graph, "operation", "gegl:buffer-source",
-                                         "buffer", buffer, NULL);
-  GeglNode *save = saver_node(graph, path, depth);
-  gegl_node_link(source, save);
-  gegl_node_process(save);
-  g_object_unref(graph);
-  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("could not write '%s' (is "
-                "the extension one GEGL can save: png, jpg, tif, webp?)"),
-                path);
-    return false;
-  }
-  return true;
-}
-
-/* Writes `buffer` to `path` through a temporary name in the same folder
- * (same extension, so GEGL picks the same saver), then renames it. */
-static bool save_atomically(GeglBuffer *buffer, const char *path,
-                            GError **error) {
-  const char *extension = strrchr(path, '.');
-  char *dir = g_path_get_dirname(path);
-  char *base = g_path_get_basename(path);
-  char *temp = g_strdup_printf("%s/.%s.tmp-%u%s", dir, base,
-                               (unsigned)g_random_int(), extension ? extension : "");
-  bool ok = save_buffer(buffer, temp, error);
-  if (ok && g_rename(temp, path) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("could not rename '%s' to "
-                "'%s': %s"), temp, path, g_strerror(errno));
-    ok = false;
-  }
-  if (!ok) g_unlink(temp);
-  g_free(temp);
-  g_free(base);
-  g_free(dir);
-  return ok;
-}
-
-bool dm_cli_save_image(const DmTensor *image, const char *path,
-                       GError **error) {
-  if (image->n != 1 || (image->c != 1 && image->c != 3)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                _("cannot save a (%d, %d, %d, %d) tensor as an image"), image->n,
-                image->c, image->h, image->w);
-    return false;
-  }
-  GeglRectangle rect = {0, 0, image->w, image->h};
-  GeglBuffer *buffer = gegl_buffer_new(
-      &rect, babl_format(image->c == 3 ? "R'G'B' u8" : "Y' u8"));
-  float *pixels = interleave_unit_range(image);
-  gegl_buffer_set(buffer, &rect, 0,
-                  babl_format(image->c == 3 ? "R'G'B' float" : "Y' float"),
-                  pixels, GEGL_AUTO_ROWSTRIDE);
-  bool ok = save_atomically(buffer, path, error);
-  g_object_unref(buffer);
-  g_free(pixels);
-  return ok;
-}
-
 /* ---- reading ------------------------------------------------------------ */
 
-bool dm_cli_image_size_ok(int32_t width, int32_t height, GError **error) {
-  if (width <= 0 || height <= 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                _("the image is empty (%dx%d)"), width, height);
-    return false;
-  }
-  if ((int64_t)width * height > DM_CLI_MAX_IMAGE_PIXELS) {
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                _("%dx%d pixels is more than the %lld gimp-diffusion reads"),
-                width, height, (long long)DM_CLI_MAX_IMAGE_PIXELS);
-    return false;
-  }
-  return true;
+/* Whether width x height is not empty (else *error says so). */
+static bool size_not_empty(int32_t width, int32_t height, GError **error) {
+  if (width > 0 && height > 0) return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
+              _("the image is empty (%dx%d)"), width, height);
+  return false;
+}
+
+bool dm_cli_image_size_ok(int32_t width, int32_t height, int64_t max_pixels,
+                          GError **error) {
+  if (!size_not_empty(width, height, error)) return false;
+  if ((int64_t)width * height <= max_pixels) return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+              _("the image is %dx%d, %lld pixels: more than the %lld allowed "
+                "(--max-pixels)"), width, height,
+              (long long)width * height, (long long)max_pixels);
+  return false;
 }
 
 DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
                              const Babl *format, GError **error) {
-  if (!dm_cli_image_size_ok(width, height, error)) return NULL;
+  if (!size_not_empty(width, height, error)) return NULL;
   float *rgba = g_try_new(float, (size_t)width * height * 4);
   if (rgba == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
@@ -134,6 +45,19 @@ DmCliImage *dm_cli_image_new(int32_t width, int32_t height,
   DmCliImage *image = g_new0(DmCliImage, 1);
   *image = (DmCliImage){.width = width, .height = height, .rgba = rgba,
                         .format = format};
+  return image;
+}
+
+DmCliImage *dm_cli_image_from_header(int32_t width, int32_t height,
+                                     const Babl *format,
+                                     const DmCliReadOptions *options,
+                                     GError **error) {
+  if (!dm_cli_image_size_ok(width, height, options->max_pixels, error))
+    return NULL;
+  if (!options->size_only)
+    return dm_cli_image_new(width, height, format, error);
+  DmCliImage *image = g_new0(DmCliImage, 1);
+  *image = (DmCliImage){.width = width, .height = height, .format = format};
   return image;
 }
 
@@ -176,7 +100,8 @@ typedef struct {
   const char *magic;
   size_t length;
   const char *operation;
-  DmCliImage *(*read)(const guint8 *bytes, size_t size, GError **error);
+  DmCliImage *(*read)(const guint8 *bytes, size_t size,
+                      const DmCliReadOptions *options, GError **error);
   bool (*complete)(const guint8 *bytes, size_t size);
 } Format;
 
@@ -240,7 +165,11 @@ static GMappedFile *map_file(const char *path, GError **error) {
   return file;
 }
 
-DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
+DmCliImage *dm_cli_image_decode(const char *path,
+                                const DmCliReadOptions *options,
+                                GError **error) {
+  const DmCliReadOptions whole = {.max_pixels = DM_CLI_DEFAULT_MAX_PIXELS};
+  if (options == NULL) options = &whole;
   GMappedFile *file = map_file(path, error);
   if (file == NULL) return NULL;
   const guint8 *bytes = (const guint8 *)g_mapped_file_get_contents(file);
@@ -258,16 +187,19 @@ DmCliImage *dm_cli_image_decode(const char *path, GError **error) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT, _("truncated %s image: "
                 "the file is shorter than its header says"), format->name);
   } else if (format->read) {
-    image = format->read(bytes, size, error);
+    image = format->read(bytes, size, options, error);
   } else {
-    image = dm_cli_gegl_read(format->name, format->operation, path, error);
+    image = dm_cli_gegl_read(format->name, format->operation, path, options,
+                             error);
   }
   g_mapped_file_unref(file);
   return image;
 }
 
-DmCliImage *dm_cli_image_load(const char *path, GError **error) {
-  DmCliImage *image = dm_cli_image_decode(path, error);
+DmCliImage *dm_cli_image_load(const char *path,
+                              const DmCliReadOptions *options,
+                              GError **error) {
+  DmCliImage *image = dm_cli_image_decode(path, options, error);
   if (image == NULL)
     g_prefix_error(error, _("cannot read image '%s': "), path);
   return image;
@@ -277,15 +209,4 @@ void dm_cli_image_free(DmCliImage *image) {
   if (image == NULL) return;
   g_free(image->rgba);
   g_free(image);
-}
-
-bool dm_cli_image_save(const DmCliImage *image, const char *path,
-                       GError **error) {
-  GeglRectangle rect = {0, 0, image->width, image->height};
-  GeglBuffer *buffer = gegl_buffer_new(&rect, image->format);
-  gegl_buffer_set(buffer, &rect, 0, babl_format("R'G'B'A float"), image->rgba,
-                  GEGL_AUTO_ROWSTRIDE);
-  bool ok = save_atomically(buffer, path, error);
-  g_object_unref(buffer);
-  return ok;
 }

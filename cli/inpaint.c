@@ -14,7 +14,11 @@ GOptionGroup *dm_cli_inpaint_options(void) {
       {"mask", 0, 0, G_OPTION_ARG_FILENAME, &args.mask_path,
        N_("Same size as the image: white = fill, black = keep, grey = "
           "blend"), "FILE"},
+      {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &args.max_pixels,
+       N_("Refuse images of more pixels than this, told from their headers "
+          "before decoding (default 67108864: 8192x8192)"), "N"},
       {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  args.max_pixels = DM_CLI_DEFAULT_MAX_PIXELS;
   return dm_cli_sampling_group(&args, own);
 }
 
@@ -61,9 +65,6 @@ static void write_back(DmCliImage *image, const DmTensor *values,
 
 static int inpaint_images(DmModel *model, DmCliImage *image,
                           const DmCliImage *mask) {
-  if (mask->width != image->width || mask->height != image->height)
-    return dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is %dx%d"),
-                       mask->width, mask->height, image->width, image->height);
   GError *error = NULL;
   DmTensor *values = dm_tensor_new(1, dm_model_config(model)->out_channels,
                                    image->height, image->width, &error);
@@ -87,23 +88,46 @@ static int inpaint_images(DmModel *model, DmCliImage *image,
   return status;
 }
 
+/* Reads the image and the mask: their headers first, so that sizes that
+ * differ are refused before either is decoded. Returns EXIT_OK or the
+ * exit status of the error it printed. */
+static int load_images(DmCliImage **image, DmCliImage **mask) {
+  DmCliReadOptions read = {.max_pixels = args.max_pixels, .size_only = true};
+  GError *error = NULL;
+  int status = EXIT_OK;
+  if (!(*image = dm_cli_image_load(args.image_path, &read, &error)) ||
+      !(*mask = dm_cli_image_load(args.mask_path, &read, &error)))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  else if ((*mask)->width != (*image)->width ||
+           (*mask)->height != (*image)->height)
+    status = dm_cli_fail(EXIT_USAGE, _("the mask is %dx%d but the image is "
+                                       "%dx%d"), (*mask)->width,
+                         (*mask)->height, (*image)->width, (*image)->height);
+  g_clear_pointer(image, dm_cli_image_free);
+  g_clear_pointer(mask, dm_cli_image_free);
+  read.size_only = false;
+  if (status == EXIT_OK &&
+      (!(*image = dm_cli_image_load(args.image_path, &read, &error)) ||
+       !(*mask = dm_cli_image_load(args.mask_path, &read, &error))))
+    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+  g_clear_error(&error);
+  return status;
+}
+
 int dm_cli_run_inpaint(int argc, char **argv) {
   (void)argv;
   if (argc > 1)
     return dm_cli_fail(EXIT_USAGE, _("inpaint takes no positional arguments"));
   if (!args.image_path || !args.mask_path)
     return dm_cli_fail(EXIT_USAGE, _("--image and --mask are required"));
+  if (args.max_pixels < 1)
+    return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
   DmModel *model = NULL;
   int status = dm_cli_prepare(&args, &model);
   if (status != EXIT_OK) return status;
-  GError *error = NULL;
   DmCliImage *image = NULL, *mask = NULL;
-  if (!(image = dm_cli_image_load(args.image_path, &error)) ||
-      !(mask = dm_cli_image_load(args.mask_path, &error)))
-    status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
-  else
+  if ((status = load_images(&image, &mask)) == EXIT_OK)
     status = inpaint_images(model, image, mask);
-  g_clear_error(&error);
   dm_cli_image_free(image);
   dm_cli_image_free(mask);
   dm_model_free(model);

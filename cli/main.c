@@ -324,6 +324,9 @@ static void init_i18n(void) {
 
 int main(int argc, char **argv) {
   init_i18n();
+  /* A write past the file size limit (ulimit -f) then fails with EFBIG,
+   * which the writers report, instead of killing the process mid-file. */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2)
     return dm_cli_fail(EXIT_USAGE,
                        _("no command given (see 'gimp-diffusion --help')"));

@@ -66,6 +66,7 @@ static bool check_header(const PatternHeader *h, size_t size,
 }
 
 DmCliImage *dm_cli_pattern_read(const guint8 *bytes, size_t size,
+                                const DmCliReadOptions *options,
                                 GError **error) {
   if (size < HEADER_MIN || memcmp(bytes + 20, "GPAT", 4) != 0) {
     g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT,
@@ -76,10 +77,10 @@ DmCliImage *dm_cli_pattern_read(const guint8 *bytes, size_t size,
                            read_be32(bytes + 8), read_be32(bytes + 12),
                            read_be32(bytes + 16)};
   if (!check_header(&h, size, error)) return NULL;
-  DmCliImage *image =
-      dm_cli_image_new((int32_t)h.width, (int32_t)h.height,
-                       dm_cli_pixel_format((int)h.depth, 1), error);
-  if (image)
+  DmCliImage *image = dm_cli_image_from_header(
+      (int32_t)h.width, (int32_t)h.height,
+      dm_cli_pixel_format((int)h.depth, 1), options, error);
+  if (image && image->rgba)
     dm_cli_store_pixels(image->rgba, bytes + h.header_size,
                         (size_t)h.width * h.height, (int)h.depth, 1);
   return image;

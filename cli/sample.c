@@ -55,7 +55,8 @@ int dm_cli_run_sample(int argc, char **argv) {
   if (args.size_text && !parse_size(args.size_text, &width, &height))
     status = dm_cli_fail(EXIT_USAGE, _("--size '%s' is not WxH (1 to %d)"),
                          args.size_text, DM_MAX_IMAGE_SIDE);
-  else
+  else if ((status = dm_cli_check_cost(model, &args, width, height)) ==
+           EXIT_OK)
     status = sample_to_file(model, width, height);
   dm_model_free(model);
   dm_cli_sampling_clear(&args);

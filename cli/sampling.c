@@ -10,6 +10,7 @@
 #include <gegl.h>
 
 #include "commands.h"
+#include "image-io.h"
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -93,7 +94,8 @@ GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
   args->texts = g_ptr_array_new_with_free_func(g_free);
   const GOptionEntry common[] = {
       {"model", 'm', 0, G_OPTION_ARG_FILENAME, &args->model_path,
-       N_("The model (file or folder)"), "MODEL"},
+       N_("The model: a file, a folder, or the name of an installed model"),
+       "MODEL"},
       {"out", 'o', 0, G_OPTION_ARG_FILENAME, &args->out_path,
        N_("Output image (png, jpg, tif, webp)"), "FILE"},
       {"force", 0, 0, G_OPTION_ARG_NONE, &args->force,
@@ -125,9 +127,14 @@ void dm_cli_sampling_clear(DmCliSampling *args) {
 int dm_cli_prepare(const DmCliSampling *args, DmModel **model) {
   if (!args->model_path || !args->out_path)
     return dm_cli_fail(EXIT_USAGE, _("--model and --out are required"));
-  dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
   GError *error = NULL;
-  *model = dm_model_load(args->model_path, &error);
+  if (!dm_cli_output_check(args->out_path, &error)) {
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
+  *model = dm_model_load_named(args->model_path, &error);
   if (*model != NULL && !dm_model_check_image(*model, &error))
     g_clear_pointer(model, dm_model_free);
   if (*model == NULL) {
@@ -157,10 +164,7 @@ static char *duration_text(double seconds) {
  * timed before they start: at most a few minutes with any bundled model. */
 #define CHEAP_TILE_EVALUATIONS 200
 
-/* Says what a long run on a width x height area will cost, timing one
- * evaluation on this machine first, and refuses one over
- * DM_CLI_MAX_HOURS unless --force. */
-static int check_cost(DmModel *model, const DmCliSampling *args,
+int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
                       int32_t width, int32_t height) {
   const int64_t evaluations =
       (int64_t)dm_sample_evaluations(&args->sample) *
@@ -224,13 +228,11 @@ static bool report(int32_t done, int32_t total, void *user_data) {
   return !dm_cli_interrupted;
 }
 
-/* The area the network runs on: the work area around the mask, or the
- * whole image. */
+/* The area the network runs on: the work area around the mask. */
 static DmRect run_area(const DmModel *model, const DmCliSampling *args,
                        const DmTensor *image, const float *mask) {
   DmRect hole = {0, 0, image->w, image->h};
-  if (mask == NULL || !dm_mask_bounds(mask, image->w, image->h, &hole, NULL))
-    return hole;
+  if (!dm_mask_bounds(mask, image->w, image->h, &hole, NULL)) return hole;
   return dm_model_work_area(model, &args->area, hole, image->w, image->h);
 }
 
@@ -243,9 +245,12 @@ static int status_of(const GError *error) {
 
 int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
                      DmTensor *image, const float *mask) {
-  const DmRect area = run_area(model, args, image, mask);
-  int status = check_cost(model, args, area.width, area.height);
-  if (status != EXIT_OK) return status;
+  int status = EXIT_OK;
+  if (mask != NULL) {
+    const DmRect area = run_area(model, args, image, mask);
+    status = dm_cli_check_cost(model, args, area.width, area.height);
+    if (status != EXIT_OK) return status;
+  }
   GError *error = NULL;
   Progress progress = {g_get_monotonic_time(), args->quiet};
   const bool ok =

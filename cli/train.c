@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gegl.h>
@@ -29,7 +30,8 @@ static char *data_dir, *model_out, *preset = "tiny", *config_path, *init_path,
 static gint image_size = 64, batch_size = 16, warmup_steps = 200,
             checkpoint_every = 500, preview_every = 1000, stop_after = 0,
             cache_mb = 1024;
-static gint64 total_steps = 0, seed = 0;
+static gint64 total_steps = 0, seed = 0,
+              max_pixels = DM_CLI_DEFAULT_MAX_PIXELS;
 static gdouble learning_rate = 2e-4, ema_decay = 0.999, min_snr_gamma = 0.0,
                max_grad_norm = 1.0, weight_decay = 0.0, p_uncond = 0.15;
 static gboolean resume = FALSE, quiet = FALSE;
@@ -85,6 +87,9 @@ const GOptionEntry dm_cli_train_options[] = {
      N_("none, flip (photos, default) or textures (all flips and turns)"), "A"},
     {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
      N_("Memory for the decoded images (default 1024)"), "MB"},
+    {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
+     N_("Skip images of more pixels than this, told from their headers "
+        "before decoding (default 67108864: 8192x8192)"), "N"},
     {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
      N_("Random seed (default 0)"), "K"},
     {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &work_dir,
@@ -265,10 +270,17 @@ static bool new_options(DmTrainOptions *options, GError **error) {
   return true;
 }
 
+static bool encode_text(DmCliSink *sink, const void *data, GError **error) {
+  (void)error;
+  const GString *text = data;
+  return dm_cli_sink_write(sink, text->str, text->len);
+}
+
 /* The loss log with only the steps before `step` (those a resumed run
- * repeats are dropped, and a line cut short by a kill), opened for
- * appending. */
-static FILE *open_loss_log(const char *path, int64_t step) {
+ * repeats are dropped, and a line cut short by a kill), rewritten
+ * atomically and opened for appending; NULL with *error set when it cannot
+ * be written. */
+static FILE *open_loss_log(const char *path, int64_t step, GError **error) {
   char *text = NULL;
   GString *kept = g_string_new(NULL);
   if (g_file_get_contents(path, &text, NULL, NULL)) {
@@ -278,10 +290,14 @@ static FILE *open_loss_log(const char *path, int64_t step) {
         g_string_append_printf(kept, "%s\n", *line);
     g_strfreev(lines);
   }
-  g_file_set_contents(path, kept->str, -1, NULL);
+  FILE *log = NULL;
+  if (dm_cli_replace_file(path, encode_text, kept, error) &&
+      (log = fopen(path, "a")) == NULL)
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+                path, g_strerror(errno));
   g_string_free(kept, TRUE);
   g_free(text);
-  return fopen(path, "a");
+  return log;
 }
 
 /* A 2x2 grid of EMA samples (DDIM 25 steps, seeds 0..3) at PATH. */
@@ -343,7 +359,8 @@ typedef struct {
   DmDataset *data;
   RunNotes notes;
   char *checkpoint; /* WORK/checkpoint.safetensors */
-  FILE *loss_log;
+  char *loss_path;  /* WORK/loss.tsv */
+  FILE *loss_log;   /* loss_path, appended to */
   double budget;    /* seconds this session may train; 0 = no limit */
 } Run;
 
@@ -355,6 +372,7 @@ static void run_clear(Run *run) {
   g_free(run->notes.data);
   g_free(run->notes.command);
   g_free(run->checkpoint);
+  g_free(run->loss_path);
 }
 
 /* The run's settings as a command line (for the model card). */
@@ -405,11 +423,20 @@ static bool start_run(Run *run, GError **error) {
   return run->trainer != NULL;
 }
 
+/* Flushes the loss log to disk; false with *error set when a write of it
+ * failed. */
+static bool sync_loss_log(const Run *run, GError **error) {
+  if (fflush(run->loss_log) == 0 && fsync(fileno(run->loss_log)) == 0)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+              run->loss_path, g_strerror(errno));
+  return false;
+}
+
 static bool save_checkpoint(Run *run, double session_seconds, GError **error) {
   /* the log first, so that it covers every step the checkpoint has taken
    * even when the process is killed later */
-  if (run->loss_log && fflush(run->loss_log) == 0)
-    fsync(fileno(run->loss_log));
+  if (!sync_loss_log(run, error)) return false;
   RunNotes notes = run->notes;
   notes.elapsed += session_seconds;
   char *json = notes_to_json(&notes);
@@ -428,6 +455,28 @@ static void report(const Run *run, int64_t step, double smoothed, double rate,
   fputc('\r', stderr);
   fprintf(stderr, _("step %lld  loss %.4f  %.1f img/s  ETA %.0f s   "),
           (long long)step, smoothed, rate, left);
+}
+
+/* Refuses a --batch and --size whose training cannot fit in this
+ * machine's memory: a lower bound of what the trainer takes, plus the
+ * batch of crops and the image cache, against the physical memory. */
+static bool memory_fits(Run *run, GError **error) {
+  double bytes = 0;
+  if (!dm_trainer_memory_bound(run->trainer, image_size, &bytes, error))
+    return false;
+  bytes += sizeof(float) * 3.0 * batch_size * image_size * image_size +
+           (double)cache_mb * (1 << 20);
+  const double physical =
+      (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (physical <= 0 || bytes <= physical) return true;
+  const double gib = 1 << 30;
+  g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY, _("training on %d crops "
+              "of %dx%d per step needs at least %.1f GiB of memory (the "
+              "network's activations, weights and optimiser state, the image "
+              "cache); this machine has %.1f GiB: lower --batch or --size"),
+              batch_size, image_size, image_size, bytes / gib,
+              physical / gib);
+  return false;
 }
 
 /* False when a resumed run has already taken its --steps: the model is
@@ -449,7 +498,13 @@ static bool keep_going(const Run *run, int64_t step, int64_t first,
  * previews on the way. */
 static bool train_loop(Run *run, double *session, GError **error) {
   const size_t per_batch = (size_t)batch_size * 3 * image_size * image_size;
-  float *images = g_new(float, per_batch);
+  float *images = g_try_new(float, per_batch);
+  if (images == NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY, _("out of memory for a "
+                "batch of %d crops of %dx%d"), batch_size, image_size,
+                image_size);
+    return false;
+  }
   const int64_t first = dm_trainer_step_count(run->trainer);
   const gint64 start = g_get_monotonic_time();
   bool ok = true;
@@ -460,7 +515,13 @@ static bool train_loop(Run *run, double *session, GError **error) {
          dm_trainer_step(run->trainer, images, image_size, &loss, error);
     if (!ok) break;
     step++;
-    fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1, loss);
+    if (fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1,
+                loss) < 0) {
+      g_set_error(error, DM_ERROR, DM_ERROR_IO, _("cannot write '%s': %s"),
+                  run->loss_path, g_strerror(errno));
+      ok = false;
+      break;
+    }
     RunNotes *notes = &run->notes;
     notes->smoothed_loss = step == 1 ? loss
                            : 0.98 * notes->smoothed_loss + 0.02 * loss;
@@ -480,7 +541,6 @@ static bool train_loop(Run *run, double *session, GError **error) {
   }
   if (!quiet && isatty(STDERR_FILENO)) fprintf(stderr, "\n");
   g_free(images);
-  fflush(run->loss_log);
   return ok && save_checkpoint(run, *session, error);
 }
 
@@ -512,7 +572,43 @@ static int check_arguments(int argc) {
     return dm_cli_fail(EXIT_USAGE, _("--size must be 8 .. 1024, --batch 1 .. "
                                      "4096, --cache-mb positive, step counts "
                                      "not negative"));
+  if (max_pixels < 1)
+    return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
   return EXIT_OK;
+}
+
+/* Whether `name` is the temporary file of a write a run makes in the work
+ * folder (checkpoint.safetensors.tmp-XXXXXX by the trainer,
+ * .loss.tsv.tmp-XXXXXX and .preview-STEP.png.tmp-XXXXXX through
+ * dm_cli_replace_file), which a killed run leaves behind. */
+static bool run_temporary(const char *name) {
+  return g_regex_match_simple("^(checkpoint\\.safetensors|\\.loss\\.tsv|"
+                              "\\.preview-[0-9]+\\.png)\\.tmp-[A-Za-z0-9]{6}$",
+                              name, 0, 0);
+}
+
+/* Removes what killed runs left half-written in the work folder. */
+static void remove_stale_temporaries(void) {
+  GDir *dir = g_dir_open(work_dir, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name(dir)) != NULL)
+    if (run_temporary(name)) {
+      char *path = g_build_filename(work_dir, name, NULL);
+      g_unlink(path);
+      g_free(path);
+    }
+  if (dir) g_dir_close(dir);
+}
+
+/* After a failed run: the work folder it made goes when the run wrote
+ * nothing there (an empty loss log at most). */
+static void remove_unused_work_dir(void) {
+  char *log = g_build_filename(work_dir, "loss.tsv", NULL);
+  GStatBuf info;
+  if (g_lstat(log, &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0)
+    g_unlink(log);
+  g_free(log);
+  g_rmdir(work_dir); /* fails, keeping it, unless it is empty now */
 }
 
 static int fail_with(GError *error, int status) {
@@ -531,9 +627,11 @@ int dm_cli_run_train(int argc, char **argv) {
     return dm_cli_fail(EXIT_USAGE, _("--time '%s' is not a duration like 90m "
                                      "or 2h"), time_text);
   if (!work_dir) work_dir = g_strdup_printf("%s.work", model_out);
+  const bool made_work_dir = !g_file_test(work_dir, G_FILE_TEST_EXISTS);
   if (g_mkdir_with_parents(work_dir, 0755) != 0)
     return dm_cli_fail(EXIT_RUNTIME, _("cannot create '%s': %s"), work_dir,
                        g_strerror(errno));
+  remove_stale_temporaries();
   run.checkpoint = g_build_filename(work_dir, "checkpoint.safetensors", NULL);
   GError *error = NULL;
   gegl_init(NULL, NULL);
@@ -542,21 +640,25 @@ int dm_cli_run_train(int argc, char **argv) {
   if (!dm_augment_from_name(augment_name, &augment))
     status = dm_cli_fail(EXIT_USAGE, _("--augment must be none, flip or "
                                        "textures"));
-  else if (!start_run(&run, &error))
+  else if (!start_run(&run, &error) || !memory_fits(&run, &error))
     status = fail_with(error, EXIT_USAGE);
   else if (steps_left(&run) &&
            !(run.data = dm_cli_dataset_load(data_dir, image_size,
-                                            (size_t)cache_mb << 20, augment,
-                                            &summary, &error)))
+                                            (size_t)cache_mb << 20,
+                                            max_pixels, augment, &summary,
+                                            &error)))
     status = fail_with(error, EXIT_USAGE);
   else if (run.data) {
     run.notes.images = summary.loaded;
     run.notes.skipped = summary.skipped;
   }
   if (status == EXIT_OK) {
-    char *log_path = g_build_filename(work_dir, "loss.tsv", NULL);
-    run.loss_log = open_loss_log(log_path, dm_trainer_step_count(run.trainer));
-    g_free(log_path);
+    run.loss_path = g_build_filename(work_dir, "loss.tsv", NULL);
+    run.loss_log = open_loss_log(run.loss_path,
+                                 dm_trainer_step_count(run.trainer), &error);
+    if (run.loss_log == NULL) status = fail_with(error, EXIT_RUNTIME);
+  }
+  if (status == EXIT_OK) {
     double session = 0;
     const bool ok = train_loop(&run, &session, &error);
     const bool finished = !dm_cli_interrupted && stop_after <= 0;
@@ -571,6 +673,7 @@ int dm_cli_run_train(int argc, char **argv) {
     if (dm_cli_interrupted && status == EXIT_OK) status = EXIT_INTERRUPTED;
   }
   run_clear(&run);
+  if (status != EXIT_OK && made_work_dir) remove_unused_work_dir();
   gegl_exit();
   return status;
 }

@@ -285,6 +285,16 @@ DM_API void dm_trainer_free(DmTrainer *trainer);
  * (weighted) squared error. size must be a multiple of the model's. */
 DM_API bool dm_trainer_step(DmTrainer *trainer, const float *images,
                             int32_t size, float *loss, GError **error);
+/* A lower bound on the memory dm_trainer_step() takes at `size` (a
+ * multiple of the model's), in bytes: weights, gradients, Adam moments and
+ * EMA, the batch's buffers and the activations the forward records for the
+ * backward. Those are measured by one recording forward of one image at
+ * the smallest size the network takes, and scaled by batch_size and the
+ * area (they grow with both in proportion); the backward's transient
+ * buffers are not counted. For refusing a batch the machine cannot hold
+ * before any of it is allocated. */
+DM_API bool dm_trainer_memory_bound(DmTrainer *trainer, int32_t size,
+                                    double *bytes, GError **error);
 /* Steps taken (including skipped ones). */
 DM_API int64_t dm_trainer_step_count(const DmTrainer *trainer);
 DM_API int64_t dm_trainer_skipped_steps(const DmTrainer *trainer);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-glib.h"
 #include "model/model.h"
 #include "model/model-files.h"
 #include "model/safetensors.h"
@@ -84,25 +85,12 @@ static void fuzz_json(const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A GLib warning or critical (g_return_if_fail in any library) is a bug:
- * abort, so that libFuzzer reports it and keeps the input. */
-static void abort_on_glib_warning(const char *domain, GLogLevelFlags level,
-                                  const char *message, gpointer user_data) {
-  (void)user_data;
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL |
-               G_LOG_LEVEL_WARNING)) {
-    fprintf(stderr, "GLib %s: %s\n", domain ? domain : "", message);
-    abort();
-  }
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  g_log_set_default_handler(abort_on_glib_warning, NULL);
+  dm_fuzz_abort_on_glib_warnings();
   return 0;
 }
 

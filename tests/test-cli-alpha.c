@@ -48,9 +48,9 @@ static void check_inpaint(const char *exe, const char *model,
   const bool ran = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT,
                                 NULL, NULL, NULL, NULL, &status, &error);
   DM_CHECK_OK(ran && g_spawn_check_wait_status(status, &error), error);
-  DmCliImage *before = dm_cli_image_load(in, &error);
+  DmCliImage *before = dm_cli_image_load(in, NULL, &error);
   DM_CHECK_OK(before != NULL, error);
-  DmCliImage *after = dm_cli_image_load(out, &error);
+  DmCliImage *after = dm_cli_image_load(out, NULL, &error);
   DM_CHECK_OK(after != NULL, error);
   size_t alpha_differs = 0, outside_differs = 0, inside_changed = 0;
   for (int32_t p = 0; p < W * H; p++)

@@ -101,8 +101,20 @@ done
 sleep 0.3
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null
+# what a kill during a write leaves (temporary files of the checkpoint, the
+# loss log, a preview) goes on the next start; other files stay
+for name in checkpoint.safetensors.tmp-Ab12Cd .loss.tsv.tmp-x1Y2z3 \
+            .preview-000002.png.tmp-QQ77qq notes.tmp-abcdef; do
+  echo partial >"$tmp/wk/$name"
+done
 expect 0 "resume the killed run" "$exe" train --resume -q --work-dir "$tmp/wk" \
   --out "$tmp/mk.safetensors"
+if [ "$(ls -A "$tmp/wk" | grep -c 'tmp-')" -eq 1 ] && [ -e "$tmp/wk/notes.tmp-abcdef" ]; then
+  echo "ok   the killed run's temporary files are gone, others stay"
+else
+  echo "FAIL temporary files after a resume:"; ls -A "$tmp/wk"
+  failures=$((failures + 1))
+fi
 if [ "$(cut -f1 "$tmp/wk/loss.tsv" | tr '\n' ' ')" = "$(seq 0 59 | tr '\n' ' ')" ]; then
   echo "ok   a killed run's loss log, resumed, has every step 0..59 once"
 else
@@ -176,6 +188,24 @@ expect 2 "neither --steps nor --time" "$exe" train --data "$tmp/data" --out "$tm
 expect 2 "resume without a checkpoint" "$exe" train --resume --work-dir "$tmp/none" \
   --out "$tmp/x"
 [ ! -e "$tmp/x" ] || { echo "FAIL a failed run left a model"; failures=$((failures + 1)); }
+# a batch no machine holds is refused before training, never an abort
+expect 2 "a batch too large for memory" "$exe" train --data "$tmp/data" \
+  --batch 4096 --size 1024 --steps 1 -q --work-dir "$tmp/wb" --out "$tmp/mb"
+check_one_error "a batch too large for memory"
+check "the memory needed is named" "$tmp/err" "needs at least [0-9.]+ GiB of memory"
+# a loss log that cannot be written (here a folder in its place) is an
+# error that names it, before any training
+mkdir -p "$tmp/wl/loss.tsv"
+expect 1 "an unwritable loss log" "$exe" train $common --work-dir "$tmp/wl" \
+  --out "$tmp/ml.safetensors"
+check "the loss log is named" "$tmp/err" "error: cannot write '$tmp/wl/loss.tsv': it is a folder"
+[ ! -e "$tmp/ml.safetensors" ] || { echo "FAIL a run without a log wrote a model"; failures=$((failures + 1)); }
+
+if [ -e "$tmp/x.work" ] || [ -e "$tmp/wb" ]; then
+  echo "FAIL failed runs left the work folders they made"; failures=$((failures + 1))
+else
+  echo "ok   failed runs remove the empty work folders they made"
+fi
 
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -218,6 +218,20 @@ else
   failures=$((failures + 1))
 fi
 
+# A long run says what it will cost before it starts (here RePaint, ten
+# steps resampled 100 times over 1000 steps: about 100 000 evaluations),
+# and Ctrl-C stops it; work of days is refused.
+"$exe" inpaint --model "$data/tiny_attn" --steps 1000 --jump-length 10 \
+  --jump-repeats 100 --image "$tmp/in.ppm" --mask "$tmp/mask.pgm" \
+  --out "$tmp/long.ppm" >"$tmp/out" 2>"$tmp/err" &
+interrupt $!
+check "a long run names its cost" "$tmp/err" \
+  "this run takes [0-9]+ network evaluations on a [0-9]+x[0-9]+ area, about"
+expect 2 "a 16384x16384 sample" "$exe" sample -q --model "$data/tiny_attn" \
+  --size 16384x16384 --out "$tmp/days.png"
+check "its cost is named" "$tmp/err" \
+  "network evaluations on a 16384x16384 area, about .* more than 12 hours"
+
 printf 'P5\n24 16\n255\n' >"$tmp/empty.pgm"
 head -c $((24 * 16)) /dev/zero >>"$tmp/empty.pgm"
 expect 2 "inpaint with an empty mask" "$exe" inpaint --model "$data/tiny_attn" \

@@ -124,8 +124,9 @@ static DmDataset *load_logged(const char *dir, const char *log,
   const int saved = dup(STDERR_FILENO);
   FILE *sink = fopen(log, "w");
   dup2(fileno(sink), STDERR_FILENO);
-  DmDataset *dataset = dm_cli_dataset_load(dir, S, 1 << 20, DM_AUGMENT_NONE,
-                                           summary, error);
+  DmDataset *dataset = dm_cli_dataset_load(dir, S, 1 << 20,
+                                           DM_CLI_DEFAULT_MAX_PIXELS,
+                                           DM_AUGMENT_NONE, summary, error);
   fflush(stderr);
   dup2(saved, STDERR_FILENO);
   close(saved);
@@ -291,8 +292,9 @@ static void test_no_usable_image(const char *dir) {
            "no usable image: %s", error ? error->message : "loaded");
   printf("ok   %s\n", error ? error->message : "");
   g_clear_error(&error);
-  DM_CHECK(dm_cli_dataset_load(text, S, 1 << 20, DM_AUGMENT_NONE, NULL,
-                               &error) == NULL && error &&
+  DM_CHECK(dm_cli_dataset_load(text, S, 1 << 20, DM_CLI_DEFAULT_MAX_PIXELS,
+                               DM_AUGMENT_NONE, NULL, &error) == NULL &&
+               error &&
                strstr(error->message, "not a folder"),
            "a file as the folder: %s", error ? error->message : "loaded");
   printf("ok   %s\n", error ? error->message : "");
@@ -307,7 +309,7 @@ static void test_no_usable_image(const char *dir) {
 static bool decode_bytes(const char *path, const guint8 *bytes, size_t size) {
   write_bytes(path, bytes, size);
   GError *error = NULL;
-  DmCliImage *image = dm_cli_image_decode(path, &error);
+  DmCliImage *image = dm_cli_image_decode(path, NULL, &error);
   DM_CHECK(image != NULL || error != NULL, "no image and no error");
   const bool read = image != NULL;
   dm_cli_image_free(image);
@@ -350,7 +352,7 @@ static void test_fatal_profile(const char *dir, const GByteArray *tiff) {
   char *path = g_build_filename(dir, "fatal-profile.tif", NULL);
   write_bytes(path, copy, tiff->len);
   GError *error = NULL;
-  DmCliImage *image = dm_cli_image_decode(path, &error);
+  DmCliImage *image = dm_cli_image_decode(path, NULL, &error);
   printf("ok   a TIFF with a 4-billion-entry tone curve: %s\n",
          image ? "read" : error->message);
   dm_cli_image_free(image);

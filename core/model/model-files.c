@@ -468,12 +468,14 @@ DmModel *dm_model_load(const char *path, GError **error) {
                 "dm_model_load: no path");
     return NULL;
   }
-  if (g_file_test(path, G_FILE_TEST_IS_DIR)) return load_folder(path, error);
-  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+  GStatBuf info;
+  if (g_stat(path, &info) != 0) {
+    int saved = errno; /* ENOENT, ELOOP (a link loop), EACCES, ... */
     g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot open '%s': %s", path,
-                g_strerror(ENOENT));
+                g_strerror(saved));
     return NULL;
   }
+  if (S_ISDIR(info.st_mode)) return load_folder(path, error);
   return load_single_file(path, error);
 }
 

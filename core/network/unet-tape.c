@@ -100,6 +100,14 @@ float *dm_unet_tape_pop(DmUnetTape *tape, int32_t c, int32_t h, int32_t w) {
   return top.data;
 }
 
+size_t dm_unet_tape_bytes(const DmUnetTape *tape) {
+  size_t bytes = 0;
+  for (guint i = 0; i < tape->saved->len; i++) {
+    const DmActivation *a = &g_array_index(tape->saved, DmActivation, i);
+    bytes += sizeof(float) * (size_t)tape->n * a->c * a->h * a->w;
+  }
+  return bytes;
+}
 
 bool dm_unet_tape_recorded(const DmUnetTape *tape, const DmUnet *unet) {
   return tape->unet == unet && tape->saved->len > 0;

@@ -36,6 +36,8 @@ bool dm_unet_tape_fits(const DmUnetTape *tape, const DmUnet *unet,
 /* The batch the tape records: n images of height x width. */
 void dm_unet_tape_batch(const DmUnetTape *tape, int32_t *n, int32_t *height,
                         int32_t *width);
+/* Bytes of the activations the tape holds. */
+size_t dm_unet_tape_bytes(const DmUnetTape *tape);
 /* Whether the tape holds a forward of `unet`. */
 bool dm_unet_tape_recorded(const DmUnetTape *tape, const DmUnet *unet);
 

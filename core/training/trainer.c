@@ -102,8 +102,8 @@ static void free_batch_buffers(DmTrainer *trainer) {
   dm_tensor_free(trainer->out);
   dm_tensor_free(trainer->dout);
   free(trainer->noise);
-  g_free(trainer->timesteps);
-  g_free(trainer->keep_condition);
+  free(trainer->timesteps);
+  free(trainer->keep_condition);
   trainer->tape = NULL, trainer->x_t = trainer->out = trainer->dout = NULL;
   trainer->noise = NULL, trainer->timesteps = NULL;
   trainer->keep_condition = NULL;
@@ -156,9 +156,10 @@ static bool ensure_batch_buffers(DmTrainer *trainer, int32_t size,
     return false;
   }
   trainer->noise = malloc(dm_tensor_numel(trainer->out) * sizeof(float));
-  trainer->timesteps = g_new(float, n);
-  trainer->keep_condition = g_new(float, n);
-  if (trainer->noise) return true;
+  trainer->timesteps = malloc(sizeof(float) * (size_t)n);
+  trainer->keep_condition = malloc(sizeof(float) * (size_t)n);
+  if (trainer->noise && trainer->timesteps && trainer->keep_condition)
+    return true;
   g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
               "out of memory for a batch of %d images of %dx%d", n, size, size);
   free_batch_buffers(trainer);
@@ -283,15 +284,58 @@ static void apply_update(DmTrainer *trainer) {
                   dm_ema_decay(o->ema_decay, trainer->adam->step));
 }
 
+static bool check_size(const DmTrainer *trainer, int32_t size,
+                       GError **error) {
+  if (size >= 1 && size % dm_model_size_multiple(trainer->model) == 0)
+    return true;
+  g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+              "training size %d is not a multiple of %d", size,
+              dm_model_size_multiple(trainer->model));
+  return false;
+}
+
+/* Bytes the recording forward of one image of size x size saves. */
+static bool tape_bytes(DmTrainer *trainer, int32_t size, size_t *bytes,
+                       GError **error) {
+  DmUnet *unet = &trainer->model->unet;
+  DmUnetTape *tape = dm_unet_tape_new(unet, 1, size, size, error);
+  DmTensor *x = tape ? dm_tensor_new(1, unet->config.in_channels, size, size,
+                                     error) : NULL;
+  DmTensor *out = x ? dm_tensor_new(1, unet->config.out_channels, size, size,
+                                    error) : NULL;
+  const float timestep = 0.0f;
+  const bool ok = out && dm_unet_forward_train(unet, tape, out, x, &timestep,
+                                               error);
+  if (ok) *bytes = dm_unet_tape_bytes(tape);
+  dm_tensor_free(out);
+  dm_tensor_free(x);
+  dm_unet_tape_free(tape);
+  return ok;
+}
+
+bool dm_trainer_memory_bound(DmTrainer *trainer, int32_t size, double *bytes,
+                             GError **error) {
+  const int32_t multiple = dm_model_size_multiple(trainer->model);
+  size_t recorded = 0;
+  if (!check_size(trainer, size, error) ||
+      !tape_bytes(trainer, multiple, &recorded, error))
+    return false;
+  const DmUnetConfig *config = &trainer->model->unet.config;
+  const double images = trainer->options.batch_size;
+  const double area = (double)size * size;
+  const double copies = 4 + (trainer->ema != NULL); /* weights, grads, m, v */
+  *bytes = sizeof(float) * (copies * trainer->model->unet.params.total +
+                            images * area * (config->in_channels +
+                                             3.0 * config->out_channels)) +
+           recorded * images * (area / ((double)multiple * multiple));
+  return true;
+}
+
 bool dm_trainer_step(DmTrainer *trainer, const float *images, int32_t size,
                      float *loss, GError **error) {
-  if (size < 1 || size % dm_model_size_multiple(trainer->model) != 0) {
-    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "training size %d is not a multiple of %d", size,
-                dm_model_size_multiple(trainer->model));
+  if (!check_size(trainer, size, error) ||
+      !ensure_batch_buffers(trainer, size, error))
     return false;
-  }
-  if (!ensure_batch_buffers(trainer, size, error)) return false;
   const int64_t step = dm_trainer_step_count(trainer);
   noise_batch(trainer, images, step);
   if (!dm_unet_forward_train(&trainer->model->unet, trainer->tape, trainer->out,
