@@ -20,7 +20,7 @@ tokens  writes tests/data/sd/tokenizer/cases.json: the ids of every prompt
         below under the SD 1.x and SD 2.x tokenizer configs of
         tests/data/sd/tokenizer/{sd1,sd2}, encoded as diffusers' pipelines
         do (padding to model_max_length, truncation).
-tensors writes tests/data/sd/clip/*.safetensors (see make_tensors).
+tensors writes tests/data/sd/clip/<case>.safetensors (see make_tensors).
 """
 
 import json
@@ -173,6 +173,121 @@ def make_tokens(vocab_dir):
     print(f"{path}: {len(cases)} prompts")
 
 
+# ---- tensors ------------------------------------------------------------------
+
+# (name, CLIPTextConfig fields, token ids or a prompt list, seed, weights
+# rounded to half, layers skipped at the end). Small configs cover both
+# activations, odd head and MLP widths, short position tables and sequences
+# shorter than them; the full-size ones are SD 1.5's text encoder (OpenAI
+# CLIP ViT-L/14) and SD 2.x's (OpenCLIP ViT-H/14 as diffusers configures
+# it: 23 layers, gelu) on prompts through the SD 1.x and SD 2.x tokenizers.
+SD15 = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+            num_attention_heads=12, hidden_act="quick_gelu")
+SD2 = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
+           num_attention_heads=16, hidden_act="gelu", projection_dim=1024)
+PROMPTS = ["a photo of an astronaut riding a horse on mars", ""]
+CASES = [
+    ("tiny_quick_gelu", dict(vocab_size=120, hidden_size=32,
+                             intermediate_size=37, num_hidden_layers=2,
+                             num_attention_heads=4,
+                             max_position_embeddings=16), (2, 16), 11, False,
+     0),
+    ("tiny_gelu_5_heads", dict(vocab_size=64, hidden_size=30,
+                               intermediate_size=50, num_hidden_layers=3,
+                               num_attention_heads=5,
+                               max_position_embeddings=9, hidden_act="gelu",
+                               layer_norm_eps=1e-6), (3, 7), 12, False, 0),
+    ("tiny_f16", dict(vocab_size=100, hidden_size=48, intermediate_size=64,
+                      num_hidden_layers=2, num_attention_heads=3,
+                      max_position_embeddings=12), (2, 12), 13, True, 0),
+    ("tiny_skip_1", dict(vocab_size=100, hidden_size=24, intermediate_size=40,
+                         num_hidden_layers=3, num_attention_heads=2,
+                         max_position_embeddings=10, hidden_act="gelu"),
+     (1, 10), 14, False, 1),
+    ("sd15_full", SD15, ("sd1", PROMPTS), 15, False, 0),
+    ("sd2_full", SD2, ("sd2", PROMPTS), 2, False, 0),
+]
+
+
+def case_ids(spec, vocab_size, seed, vocab_dir):
+    """Token ids (N, L): random ids for a shape, or prompts encoded by a
+    tokenizer config."""
+    import numpy as np
+    if isinstance(spec[1], list):
+        tokenizer = load_tokenizer(vocab_dir, os.path.join(
+            DATA, "tokenizer", spec[0]))
+        return np.array([encode(tokenizer, p) for p in spec[1]])
+    return np.random.default_rng(seed).integers(0, vocab_size, size=spec)
+
+
+def reference_model(config, seed, half):
+    """CLIPTextModel with the random weights of common.py (rounded to half
+    when `half`), as float64."""
+    import torch
+    from common import random_tensor
+    from transformers import CLIPTextModel
+    model = CLIPTextModel(config)
+    state = {}
+    for name, tensor in model.state_dict().items():
+        values = torch.from_numpy(random_tensor(name, tuple(tensor.shape),
+                                                seed))
+        state[name] = values.half().float() if half else values
+    model.load_state_dict(state, strict=True)
+    return model.double().eval()
+
+
+def run(model, ids, skip):
+    """The encoder's output after all but `skip` layers, through
+    final_layer_norm (diffusers' clip_skip). The default dtype follows the
+    model's: transformers builds the causal mask with torch.full(...,
+    finfo(dtype).min) in the default dtype, which float64's minimum
+    overflows when that is float32."""
+    import torch
+    torch.set_default_dtype(next(model.parameters()).dtype)
+    with torch.no_grad():
+        out = model(torch.from_numpy(ids), output_hidden_states=True)
+        if skip == 0:
+            return out.last_hidden_state
+        hidden = out.hidden_states[-(skip + 1)]
+        return model.text_model.final_layer_norm(hidden)
+
+
+def make_case(name, fields, spec, seed, half, skip, vocab_dir):
+    import numpy as np
+    import torch
+    from common import write_safetensors
+    from transformers import CLIPTextConfig
+    config = CLIPTextConfig(**fields)
+    config.architectures = ["CLIPTextModel"]
+    ids = case_ids(spec, config.vocab_size, seed, vocab_dir)
+    model = reference_model(config, seed, half)
+    want = run(model, ids, skip)
+    torch_f32 = run(model.float(), ids, skip).double()
+    f32_error = float((torch_f32 - want).abs().max())
+    metadata = {
+        "config": config.to_json_string(),
+        "seed": str(seed),
+        "dtype": "F16" if half else "F32",
+        "skip": str(skip),
+        "torch_f32_max_abs_diff": repr(f32_error),
+        "out_absmax": repr(float(want.abs().max())),
+        "source": "transformers 4.45.0.dev0 d6751d91c8f5 CLIPTextModel, "
+                  "float64",
+    }
+    os.makedirs(os.path.join(DATA, "clip"), exist_ok=True)
+    path = os.path.join(DATA, "clip", name + ".safetensors")
+    write_safetensors(path, {"input_ids": ids.astype(np.float32),
+                             "last_hidden_state": want.numpy()}, metadata)
+    print(f"{name}: ids {ids.shape} out absmax {metadata['out_absmax']}, "
+          f"torch float32 vs float64 max |d| {f32_error:.3g}")
+
+
+def make_tensors(vocab_dir):
+    sys.path.insert(0, HERE)
+    for case in CASES:
+        make_case(*case, vocab_dir)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -181,7 +296,7 @@ def main():
     if "tokens" in parts:
         make_tokens(sys.argv[2])
     if "tensors" in parts:
-        make_tensors()
+        make_tensors(sys.argv[2])
 
 
 if __name__ == "__main__":
