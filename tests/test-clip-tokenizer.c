@@ -255,6 +255,34 @@ static void test_refusals(const char *vocab) {
   g_free(merges_path);
 }
 
+/* Without merges (an empty merges.txt, or its header alone) every byte is
+ * a token. */
+static void test_no_merges(const char *vocab) {
+  char *path = g_build_filename(vocab, "vocab.json", NULL);
+  char *v = NULL;
+  GError *error = NULL;
+  DM_CHECK_OK(g_file_get_contents(path, &v, NULL, &error), error);
+  const DmClipTokenizerConfig config = dm_clip_tokenizer_config_default();
+  const char *merges[2] = {"", "#version: 0.2\n"};
+  for (int i = 0; i < 2; i++) {
+    DmClipTokenizer *t = dm_clip_tokenizer_new(v, strlen(v), merges[i],
+                                               strlen(merges[i]), &config,
+                                               &error);
+    DM_CHECK_OK(t != NULL, error);
+    int32_t ids[77], length = 0;
+    DM_CHECK_OK(dm_clip_tokenizer_encode(t, "ab c", ids, &length, &error),
+                error);
+    /* a, b</w>, c</w> */
+    DM_CHECK(length == 5 && ids[1] == 64 && ids[2] == 321 && ids[3] == 322,
+             "merges '%s': got length %d, ids %d %d %d", merges[i], length,
+             ids[1], ids[2], ids[3]);
+    dm_clip_tokenizer_free(t);
+  }
+  printf("ok   no merges: bytes as tokens\n");
+  g_free(v);
+  g_free(path);
+}
+
 /* Invalid UTF-8 is refused; a length of 2 leaves bos and eos. */
 static void test_prompt_edges(const char *vocab) {
   const char *two[] = {"tokenizer_config.json", "{\"model_max_length\": 2}",
@@ -287,6 +315,7 @@ int main(void) {
   g_free(file);
   test_reference_prompts(vocab);
   test_refusals(vocab);
+  test_no_merges(vocab);
   test_prompt_edges(vocab);
   g_free(vocab);
   return dm_test_finish();

@@ -174,7 +174,9 @@ static bool read_merges(DmClipTokenizer *t, const char *text, size_t length,
                         GError **error) {
   char *copy = g_strndup(text, length);
   char **lines = g_strsplit(g_strstrip(copy), "\n", DM_CLIP_MAX_MERGES + 2);
-  const guint count = MIN(g_strv_length(lines) - 1, DM_CLIP_MAX_MERGES);
+  const guint lines_count = g_strv_length(lines);
+  const guint count = lines_count ? MIN(lines_count - 1, DM_CLIP_MAX_MERGES)
+                                  : 0;
   size_t capacity = 16;
   while (capacity < 2 * (size_t)count) capacity *= 2;
   t->merges = (MergeTable){g_new0(MergeSlot, capacity), capacity - 1};

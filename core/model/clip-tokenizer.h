@@ -26,8 +26,9 @@
  *  4. Each run as UTF-8 bytes, mapped to GPT-2's byte alphabet, the last
  *     one carrying "</w>", merged by byte-pair encoding (Sennrich et al.
  *     2016): the adjacent pair of lowest rank in merges.txt, every
- *     occurrence left to right, until no pair has a rank. A run that is
- *     exactly "<|startoftext|>" or "<|endoftext|>" is that token.
+ *     occurrence left to right, until no pair has a rank (quadratic in
+ *     the run's length, as in transformers). A run that is exactly
+ *     "<|startoftext|>" or "<|endoftext|>" is that token.
  *  5. ids = bos, the first max_length - 2 tokens, eos, then the pad id up
  *     to max_length.
  * Unicode tables are GLib's, not Python's: characters new in GLib's
