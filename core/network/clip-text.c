@@ -149,40 +149,40 @@ void dm_clip_text_clear(DmClipText *model) {
 typedef struct {
   float *hidden, *normed, *q, *k, *v, *context; /* (rows, hidden) */
   float *inner;                                 /* (rows, intermediate) */
-  float *scratch; /* a layer tensor as float32; NULL for F32 weights */
+  float *scratch; /* a layer tensor and its bias as float32; NULL for F32
+                     weights */
   size_t rows;
 } ClipWork;
 
-/* Entry `index` of the table and the one after it (its bias), as float32;
- * the weight goes through the work's scratch, the bias (short) through
- * `bias_scratch` (hidden or intermediate floats). */
+/* A weight and its bias as float32. */
 typedef struct {
   const float *weight, *bias;
 } ClipPair;
 
-static ClipPair pair_f32(const DmClipText *model, int32_t index,
-                         float *scratch, float *bias_scratch) {
+/* Entry `index` of the table and the one after it (its bias), converted
+ * into the work's scratch when the weights are not F32. */
+static ClipPair pair_f32(const DmClipText *model, const ClipWork *w,
+                         int32_t index) {
   const DmParamInfo *info = &model->weights.table.info[index];
-  return (ClipPair){dm_weights_f32(&model->weights, info, scratch),
+  float *bias_scratch = w->scratch ? w->scratch + info->numel : NULL;
+  return (ClipPair){dm_weights_f32(&model->weights, info, w->scratch),
                     dm_weights_f32(&model->weights, info + 1, bias_scratch)};
 }
 
 /* out (rows, out_features) = in (rows, in_features) W^T + b, W the
  * linear at `index`. */
-static void linear(const DmClipText *model, ClipWork *w, int32_t index,
+static void linear(const DmClipText *model, const ClipWork *w, int32_t index,
                    float *out, const float *in) {
   const DmParamInfo *info = &model->weights.table.info[index];
-  float bias[DM_CLIP_TEXT_MAX_WIDTH];
-  const ClipPair p = pair_f32(model, index, w->scratch, bias);
+  const ClipPair p = pair_f32(model, w, index);
   dm_linear_forward(out, in, p.weight, p.bias, (int32_t)w->rows,
                     (int32_t)info->shape[1], (int32_t)info->shape[0]);
 }
 
 /* out (rows, hidden) = the LayerNorm at `index` of in. */
-static void layer_norm(const DmClipText *model, ClipWork *w, int32_t index,
-                       float *out, const float *in) {
-  float weight[DM_CLIP_TEXT_MAX_WIDTH], bias[DM_CLIP_TEXT_MAX_WIDTH];
-  const ClipPair p = pair_f32(model, index, weight, bias);
+static void layer_norm(const DmClipText *model, const ClipWork *w,
+                       int32_t index, float *out, const float *in) {
+  const ClipPair p = pair_f32(model, w, index);
   dm_layernorm_forward(out, in, p.weight, p.bias, w->rows,
                        model->config.hidden_size,
                        model->config.layer_norm_eps);
@@ -195,7 +195,7 @@ static void add_into(float *x, const float *y, size_t count) {
 }
 
 /* One CLIPEncoderLayer on w->hidden (N, L, hidden), in place. */
-static bool encoder_layer(const DmClipText *model, ClipWork *w,
+static bool encoder_layer(const DmClipText *model, const ClipWork *w,
                           const DmClipTextLayer *layer, int32_t n,
                           int32_t length) {
   const DmClipTextConfig *c = &model->config;
@@ -223,7 +223,8 @@ static bool encoder_layer(const DmClipText *model, ClipWork *w,
   return true;
 }
 
-/* The largest tensor of the encoder layers: the scratch a weight needs. */
+/* The largest tensor of the encoder layers: the scratch a weight needs
+ * (its bias, at most max(hidden, intermediate), goes after it). */
 static size_t largest_layer_tensor(const DmClipText *model) {
   size_t largest = 0;
   for (int32_t i = model->position_embedding + 1;
@@ -236,7 +237,9 @@ static bool work_alloc(ClipWork *w, const DmClipText *model, size_t rows) {
   const size_t width = (size_t)model->config.hidden_size;
   const size_t inner = (size_t)model->config.intermediate_size;
   const bool convert = model->weights.dtype != DM_DTYPE_F32;
-  size_t total = 0, scratch = convert ? largest_layer_tensor(model) : 0;
+  size_t total = 0;
+  const size_t scratch =
+      convert ? largest_layer_tensor(model) + MAX(width, inner) : 0;
   if (!dm_mul_size(rows, 6 * width + inner, &total) ||
       total > SIZE_MAX / sizeof(float) - scratch)
     return false;
