@@ -241,7 +241,8 @@ static void test_refusals(const char *vocab) {
                            "{\"content\": \"<cat-toy>\"}}}", NULL};
   check_folder_refused("an added word", vocab, decoder, "<cat-toy>");
   const char *length[] = {"tokenizer_config.json",
-                          "{\"model_max_length\": 1000000000000000019884624838656}",
+                          "{\"model_max_length\": "
+                          "1000000000000000019884624838656}",
                           NULL};
   check_folder_refused("an unbounded length", vocab, length,
                        "model_max_length");

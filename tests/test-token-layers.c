@@ -59,9 +59,10 @@ static void test_activations(void) {
   const size_t rows = 5;
   const int32_t inner = 100;
   for (size_t r = 0; r < rows; r++)
-    for (int32_t j = 0; j < inner; j++)
-      want[r * inner + j] = (float)(in[r * 2 * inner + j] *
-                                    gelu_reference(in[r * 2 * inner + inner + j]));
+    for (int32_t j = 0; j < inner; j++) {
+      const float *row = in + r * 2 * inner;
+      want[r * inner + j] = (float)(row[j] * gelu_reference(row[inner + j]));
+    }
   dm_geglu_forward(got, in, rows, inner);
   dm_test_compare("geglu", got, want, rows * inner, 1e-5, 1e-6);
   g_free(in);

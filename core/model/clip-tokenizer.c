@@ -211,7 +211,8 @@ static bool read_specials(DmClipTokenizer *t,
     if ((*ids[k] = special_id(t, fields[k], texts[k], error)) < 0)
       return false;
     bool known = false;
-    for (int j = 0; j < t->n_added; j++) known |= !strcmp(t->added[j], texts[k]);
+    for (int j = 0; j < t->n_added; j++)
+      known |= strcmp(t->added[j], texts[k]) == 0;
     if (known) continue;
     int j = t->n_added++;
     for (; j > 0 && strlen(t->added[j - 1]) < strlen(texts[k]); j--) {
@@ -584,7 +585,7 @@ bool dm_clip_tokenizer_encode(const DmClipTokenizer *t, const char *text,
   return true;
 }
 
-/* ---- a tokenizer folder --------------------------------------------------- */
+/* ---- a tokenizer folder -------------------------------------------------- */
 
 /* What a folder's configs say (texts owned; NULL: the default). */
 typedef struct {

@@ -18,7 +18,7 @@ void dm_clip_text_config_default(DmClipTextConfig *config) {
                                .layer_norm_eps = 1e-5f};
 }
 
-/* ---- parameter table ------------------------------------------------------ */
+/* ---- parameter table ----------------------------------------------------- */
 
 /* The first inconsistency of a config, recorded in the builder. */
 static void check_config(DmParamsBuilder *b, const DmClipTextConfig *c) {
@@ -143,7 +143,7 @@ void dm_clip_text_clear(DmClipText *model) {
   memset(model, 0, sizeof *model);
 }
 
-/* ---- forward -------------------------------------------------------------- */
+/* ---- forward ------------------------------------------------------------- */
 
 /* The activations of one forward: rows = N L tokens. */
 typedef struct {
@@ -271,7 +271,8 @@ static bool check_ids(const int32_t *ids, size_t count, int32_t vocab_size,
 static void embed(const DmClipText *model, float *hidden, const int32_t *ids,
                   int32_t n, int32_t length) {
   const DmClipTextConfig *c = &model->config;
-  const DmParamInfo *tokens = &model->weights.table.info[model->token_embedding];
+  const DmParamInfo *tokens =
+      &model->weights.table.info[model->token_embedding];
   const DmParamInfo *positions =
       &model->weights.table.info[model->position_embedding];
   int32_t *steps = g_new(int32_t, length);
