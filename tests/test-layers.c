@@ -203,12 +203,13 @@ static void test_groupnorm(void) {
 
 /* ---- linear, upsample, concat, sinusoid -------------------------------- */
 
-static void test_linear(void) {
-  const int32_t n = 3, in_f = 17, out_f = 9;
+static void check_linear(const char *label, int32_t n, int32_t in_f,
+                         int32_t out_f) {
   float *in = dm_test_random_floats((size_t)n * in_f, 1.0f, 8);
   float *weight = dm_test_random_floats((size_t)out_f * in_f, 0.3f, 9);
   float *bias = dm_test_random_floats(out_f, 1.0f, 10);
-  float got[27], want[27];
+  float *got = g_new(float, (size_t)n * out_f);
+  float *want = g_new(float, (size_t)n * out_f);
   for (int32_t i = 0; i < n; i++)
     for (int32_t j = 0; j < out_f; j++) {
       double sum = bias[j];
@@ -217,10 +218,18 @@ static void test_linear(void) {
       want[i * out_f + j] = (float)sum;
     }
   dm_linear_forward(got, in, weight, bias, n, in_f, out_f);
-  dm_test_compare("linear", got, want, 27, 1e-5, 1e-6);
+  dm_test_compare(label, got, want, (size_t)n * out_f, 1e-5, 1e-6);
   g_free(in);
   g_free(weight);
   g_free(bias);
+  g_free(got);
+  g_free(want);
+}
+
+static void test_linear(void) {
+  check_linear("linear", 3, 17, 9);
+  /* Several blocks of output features, one per thread. */
+  check_linear("linear in blocks of outputs", 5, 40, 101);
 }
 
 static void test_upsample_concat(void) {

@@ -42,6 +42,14 @@ static void test_split_invariance(void) {
   dm_rng_normal_fill(parts + 334, N - 334, 99, 3, 834);
   DM_CHECK(memcmp(whole, parts, sizeof whole) == 0,
            "normal fill depends on how it is split");
+  /* Uniform fills take four elements per Philox block: splits that cut
+   * blocks (offsets 501, 834) must not change them either. */
+  dm_rng_uniform_fill(whole, N, -1.0f, 1.0f, 99, 3, 501);
+  dm_rng_uniform_fill(parts, 333, -1.0f, 1.0f, 99, 3, 501);
+  dm_rng_uniform_fill(parts + 333, 1, -1.0f, 1.0f, 99, 3, 834);
+  dm_rng_uniform_fill(parts + 334, N - 334, -1.0f, 1.0f, 99, 3, 835);
+  DM_CHECK(memcmp(whole, parts, sizeof whole) == 0,
+           "uniform fill depends on how it is split");
   float other_stream[N];
   dm_rng_normal_fill(other_stream, N, 99, 4, 500);
   DM_CHECK(memcmp(whole, other_stream, sizeof whole) != 0,

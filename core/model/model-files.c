@@ -14,54 +14,17 @@
 
 #include <glib/gstdio.h>
 
+#include "model/files.h"
 #include "model/json.h"
 #include "model/model-files.h"
 #include "tensor/base.h"
 
-/* Text files larger than this are refused (configs are a few KB). */
-#define DM_MAX_CONFIG_BYTES (16 * 1024 * 1024)
 /* A longer model card is cut at this many bytes. */
 #define DM_MAX_CARD_BYTES (1024 * 1024)
 
 #define DM_WEIGHTS_NAME "diffusion_pytorch_model.safetensors"
 
 /* ---- small file helpers ------------------------------------------------ */
-
-/* Reads a whole text file of at most `limit` bytes. When the file does not
- * exist and `optional` is set, returns NULL without an error. */
-static char *read_text_file(const char *path, size_t limit, bool optional,
-                            GError **error) {
-  GStatBuf info;
-  if (g_stat(path, &info) != 0) {
-    int saved = errno;
-    if (!(optional && saved == ENOENT))
-      g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot read '%s': %s", path,
-                  g_strerror(saved));
-    return NULL;
-  }
-  if (!S_ISREG(info.st_mode) || (uint64_t)info.st_size > limit) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                "'%s' is not a regular file of at most %zu bytes", path,
-                limit);
-    return NULL;
-  }
-  char *text = NULL;
-  gsize length = 0;
-  GError *local = NULL;
-  if (!g_file_get_contents(path, &text, &length, &local)) {
-    g_set_error(error, DM_ERROR, DM_ERROR_IO, "cannot read '%s': %s", path,
-                local->message);
-    g_error_free(local);
-    return NULL;
-  }
-  if (length > limit || strlen(text) != length) {
-    g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                "'%s' is too large or holds NUL bytes", path);
-    g_free(text);
-    return NULL;
-  }
-  return text;
-}
 
 /* The model card of a folder (README.md): at most DM_MAX_CARD_BYTES of it,
  * made valid UTF-8; "" when there is none or it cannot be read. */
@@ -108,68 +71,11 @@ static bool parse_schedule_config(const char *text, const char *label,
 
 /* ---- tensors against the parameter table ------------------------------- */
 
-static void append_shape(GString *out, int32_t rank, const int64_t *shape) {
-  g_string_append_c(out, '[');
-  for (int32_t d = 0; d < rank; d++)
-    g_string_append_printf(out, "%s%" G_GINT64_FORMAT, d ? ", " : "",
-                           shape[d]);
-  g_string_append_c(out, ']');
-}
-
-/* Every tensor in the file must be in the table (in a training checkpoint,
- * every tensor without a "/" in its name: the others are its EMA and
- * optimiser state). */
-static bool check_no_unexpected(const DmParams *table, const DmSafetensors *st,
-                                const char *label, GError **error) {
-  GHashTable *names = g_hash_table_new(g_str_hash, g_str_equal);
-  for (int32_t i = 0; i < table->count; i++)
-    g_hash_table_add(names, table->info[i].name);
-  const bool checkpoint = dm_safetensors_metadata(st, DM_CHECKPOINT_KEY) != NULL;
-  bool ok = true;
-  for (int32_t i = 0; ok && i < dm_safetensors_count(st); i++) {
-    const char *name = dm_safetensors_entry(st, i)->name;
-    if (checkpoint && strchr(name, '/')) continue;
-    if (!g_hash_table_contains(names, name)) {
-      g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                  "%s: unexpected tensor '%s' (not part of a network with "
-                  "this config)", label, name);
-      ok = false;
-    }
-  }
-  g_hash_table_destroy(names);
-  return ok;
-}
-
-static bool same_shape(const DmParamInfo *info, const DmStEntry *entry) {
-  if (info->rank != entry->rank) return false;
-  for (int32_t d = 0; d < info->rank; d++)
-    if (info->shape[d] != entry->shape[d]) return false;
-  return true;
-}
-
-/* Every tensor in the table must be in the file with exactly its shape. */
-static bool check_all_present(const DmParams *table, const DmSafetensors *st,
-                              const char *label, GError **error) {
-  for (int32_t i = 0; i < table->count; i++) {
-    const DmParamInfo *info = &table->info[i];
-    const DmStEntry *entry = dm_safetensors_find(st, info->name);
-    if (entry && same_shape(info, entry)) continue;
-    GString *message = g_string_new(NULL);
-    g_string_printf(message, "%s: tensor '%s' ", label, info->name);
-    if (entry) {
-      g_string_append(message, "has shape ");
-      append_shape(message, entry->rank, entry->shape);
-      g_string_append(message, " but the config needs ");
-    } else {
-      g_string_append(message, "is missing (shape ");
-    }
-    append_shape(message, info->rank, info->shape);
-    if (!entry) g_string_append_c(message, ')');
-    g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT, message->str);
-    g_string_free(message, TRUE);
-    return false;
-  }
-  return true;
+/* In a training checkpoint, the tensors with a "/" in their names: its EMA
+ * and optimiser state. */
+static bool checkpoint_state(const char *name, const DmSafetensors *st) {
+  return dm_safetensors_metadata(st, DM_CHECKPOINT_KEY) != NULL &&
+         strchr(name, '/') != NULL;
 }
 
 static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
@@ -179,8 +85,8 @@ static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
     g_prefix_error(error, "%s: ", label);
     return false;
   }
-  bool ok = check_no_unexpected(&table, st, label, error) &&
-            check_all_present(&table, st, label, error);
+  bool ok = dm_safetensors_check_table(&table, st, checkpoint_state, label,
+                                       error);
   dm_params_clear(&table);
   return ok;
 }
@@ -362,7 +268,7 @@ static bool check_model_index(const char *path, JsonObject *index,
 /* (b) model_index.json, unet/, scheduler/scheduler_config.json. */
 static bool locate_pipeline(const char *folder, const char *index_path,
                             ModelFiles *files, GError **error) {
-  char *text = read_text_file(index_path, DM_MAX_CONFIG_BYTES, false, error);
+  char *text = dm_read_text_file(index_path, DM_MAX_CONFIG_BYTES, false, error);
   if (!text) return false;
   JsonParser *parser = dm_json_parse_object(text, -1, index_path, error);
   bool ok = parser &&
@@ -388,7 +294,7 @@ static bool locate_pipeline(const char *folder, const char *index_path,
 
 /* Builds the model from located files (config and weights must exist). */
 static DmModel *load_model_files(const ModelFiles *files, GError **error) {
-  char *config_text = read_text_file(files->config, DM_MAX_CONFIG_BYTES,
+  char *config_text = dm_read_text_file(files->config, DM_MAX_CONFIG_BYTES,
                                      false, error);
   if (!config_text) return NULL;
   char *schedule_text = NULL;
@@ -396,7 +302,7 @@ static DmModel *load_model_files(const ModelFiles *files, GError **error) {
   DmScheduleConfig schedule;
   bool ok = parse_unet_config(config_text, files->config, &config, error) &&
             (!files->scheduler ||
-             (schedule_text = read_text_file(files->scheduler,
+             (schedule_text = dm_read_text_file(files->scheduler,
                                              DM_MAX_CONFIG_BYTES, false,
                                              error)) != NULL) &&
             parse_schedule_config(schedule_text, files->scheduler, &schedule,

@@ -126,10 +126,14 @@ void dm_weights_clear(DmWeights *weights) {
   g_clear_pointer(&weights->data, free);
 }
 
+const void *dm_weights_data(const DmWeights *weights, const DmParamInfo *info) {
+  return (const char *)weights->data +
+         info->offset * dm_dtype_size(weights->dtype);
+}
+
 const float *dm_weights_f32(const DmWeights *weights, const DmParamInfo *info,
                             float *scratch) {
-  const char *start = (const char *)weights->data +
-                      info->offset * dm_dtype_size(weights->dtype);
+  const void *start = dm_weights_data(weights, info);
   if (weights->dtype == DM_DTYPE_F32) return (const float *)start;
   dm_dtype_to_f32(scratch, start, weights->dtype, info->numel);
   return scratch;

@@ -86,6 +86,9 @@ typedef struct {
 bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error);
 /* Frees the data and the table. */
 void dm_weights_clear(DmWeights *weights);
+/* The elements of tensor `info` (an entry of weights->table), in
+ * weights->dtype. */
+const void *dm_weights_data(const DmWeights *weights, const DmParamInfo *info);
 /* The tensor `info` (an entry of weights->table) as float32: the storage itself when it is F32,
  * else converted into `scratch`, which must hold its numel floats. */
 const float *dm_weights_f32(const DmWeights *weights, const DmParamInfo *info,

@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "tensor/conv-kernels.h"
+#include "tensor/dtype.h"
 
 /* Scratch per thread for a convolution's column tile or an attention
  * block's scores, in floats (4 MiB): big enough for efficient GEMMs, small
@@ -704,12 +705,19 @@ void dm_silu_backward(float *din, const float *dout, const float *in,
 void dm_linear_forward(float *out, const float *in, const float *weight,
                        const float *bias, int32_t n, int32_t in_features,
                        int32_t out_features) {
-  for (int32_t i = 0; i < n; i++)
-    for (int32_t j = 0; j < out_features; j++)
-      out[(size_t)i * out_features + j] = bias ? bias[j] : 0.0f;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_features,
-              in_features, 1.0f, in, in_features, weight, in_features, 1.0f,
-              out, out_features);
+  /* One task per block of output features: every thread an sgemm. */
+  const size_t block = dm_conv_task_pixels((size_t)out_features, 1,
+                                           (size_t)out_features, 16);
+#pragma omp parallel for schedule(static)
+  for (size_t j0 = 0; j0 < (size_t)out_features; j0 += block) {
+    const size_t cols = MIN(block, (size_t)out_features - j0);
+    for (int32_t i = 0; i < n; i++)
+      for (size_t j = j0; j < j0 + cols; j++)
+        out[(size_t)i * out_features + j] = bias ? bias[j] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)cols,
+                in_features, 1.0f, in, in_features, weight + j0 * in_features,
+                in_features, 1.0f, out + j0, out_features);
+  }
 }
 
 void dm_linear_backward(float *din, float *dweight, float *dbias,
@@ -889,39 +897,94 @@ static bool attention_inputs(float *normed, float *q, float *k, float *v,
   return true;
 }
 
-/* context (C, hw) = per head softmax(q_h^T k_h) v_h, one task per (head,
- * block of queries); q is already scaled by 1 / sqrt(d). With `probs`
- * (heads, hw, hw), each head is one block and its P = softmax(q_h^T k_h)
- * stays there for the backward. */
+/* Where one image's q (Lq tokens), k, v (Lk tokens) and context (Lq
+ * tokens) live: C = heads * head_dim channels, head h holding channels
+ * [h d, (h + 1) d), either as planes (C, L) (an image's pixels as tokens)
+ * or as rows (L, C) (a token sequence). */
+typedef struct {
+  int32_t heads, head_dim;
+  size_t lq, lk;
+  bool planes; /* (C, L), else (L, C) */
+  bool causal; /* query i sees keys j <= i only (lq == lk) */
+  float scale; /* applied to q k^T */
+} AttendShape;
+
+/* scores (rows, Lk) = scale q_h[q0 : q0 + rows] k_h^T for head h. */
+static void head_scores(float *scores, const float *q, const float *k,
+                        const AttendShape *s, int32_t h, size_t q0,
+                        size_t rows) {
+  const int d = s->head_dim, lk = (int)s->lk;
+  if (s->planes) { /* q_h (d, Lq), k_h (d, Lk) */
+    const size_t off = (size_t)h * d;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, lk, d,
+                s->scale, q + off * s->lq + q0, (int)s->lq, k + off * s->lk,
+                lk, 0.0f, scores, lk);
+  } else { /* q_h (Lq, d) and k_h (Lk, d), rows of C */
+    const int c = s->heads * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, lk, d,
+                s->scale, q + q0 * c + (size_t)h * d, c, k + (size_t)h * d, c,
+                0.0f, scores, lk);
+  }
+}
+
+/* context_h[q0 : q0 + rows] = probs (rows, Lk) v_h for head h. */
+static void head_context(float *context, const float *probs, const float *v,
+                         const AttendShape *s, int32_t h, size_t q0,
+                         size_t rows) {
+  const int d = s->head_dim, lk = (int)s->lk;
+  if (s->planes) { /* context_h (d, rows) = v_h (d, Lk) probs^T */
+    const size_t off = (size_t)h * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, (int)rows, lk,
+                1.0f, v + off * s->lk, lk, probs, lk, 0.0f,
+                context + off * s->lq + q0, (int)s->lq);
+  } else { /* context_h (rows, d) = probs v_h (Lk, d) */
+    const int c = s->heads * d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, d, lk,
+                1.0f, probs, lk, v + (size_t)h * d, c, 0.0f,
+                context + q0 * c + (size_t)h * d, c);
+  }
+}
+
+/* Row r of a block from query q0: softmax over the keys it sees, zeros
+ * for the causal mask's (exactly what adding -inf before the softmax
+ * gives). */
+static void masked_softmax_row(float *row, const AttendShape *s, size_t q) {
+  const size_t seen = s->causal ? MIN(q + 1, s->lk) : s->lk;
+  softmax_row(row, seen);
+  memset(row + seen, 0, (s->lk - seen) * sizeof(float));
+}
+
+/* context = per head softmax(scale q_h k_h^T) v_h, one task per (head,
+ * block of queries). With `probs` (heads, Lq, Lk), each head is one block
+ * and its softmax stays there for the backward. */
 static bool attend(float *context, float *probs, const float *q,
-                   const float *k, const float *v, int32_t heads,
-                   int32_t head_dim, size_t hw) {
-  const size_t block = probs ? hw : tile_size(hw, hw, heads);
-  const size_t blocks = (hw + block - 1) / block;
+                   const float *k, const float *v, const AttendShape *s) {
+  const size_t block = probs ? s->lq : tile_size(s->lk, s->lq, s->heads);
+  const size_t blocks = (s->lq + block - 1) / block;
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *scratch = probs ? NULL : malloc(block * hw * sizeof(float));
+    float *scratch = probs ? NULL : malloc(block * s->lk * sizeof(float));
     failed = !probs && scratch == NULL;
 #pragma omp for schedule(static)
-    for (size_t task = 0; task < (size_t)heads * blocks; task++) {
+    for (size_t task = 0; task < (size_t)s->heads * blocks; task++) {
       if (failed) continue;
-      const size_t head = task / blocks, off = head * head_dim * hw;
-      const size_t q0 = task % blocks * block, rows = MIN(block, hw - q0);
-      float *scores = probs ? probs + head * hw * hw : scratch;
-      /* scores (rows, hw) = q_h[:, q0:q0+rows]^T k_h */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)hw,
-                  head_dim, 1.0f, q + off + q0, (int)hw, k + off, (int)hw,
-                  0.0f, scores, (int)hw);
-      for (size_t r = 0; r < rows; r++) softmax_row(scores + r * hw, hw);
-      /* context_h[:, q0:q0+rows] (d, rows) = v_h (d, hw) scores^T */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, head_dim,
-                  (int)rows, (int)hw, 1.0f, v + off, (int)hw, scores,
-                  (int)hw, 0.0f, context + off + q0, (int)hw);
+      const int32_t head = (int32_t)(task / blocks);
+      const size_t q0 = task % blocks * block, rows = MIN(block, s->lq - q0);
+      float *scores = probs ? probs + head * s->lq * s->lk : scratch;
+      head_scores(scores, q, k, s, head, q0, rows);
+      for (size_t r = 0; r < rows; r++)
+        masked_softmax_row(scores + r * s->lk, s, q0 + r);
+      head_context(context, scores, v, s, head, q0, rows);
     }
     free(scratch);
   }
   return !failed;
+}
+
+/* The shape of an image's spatial attention: planes, q already scaled. */
+static AttendShape spatial_shape(int32_t heads, int32_t head_dim, size_t hw) {
+  return (AttendShape){heads, head_dim, hw, hw, true, false, 1.0f};
 }
 
 /* Whether a batch of n images runs one image per thread, each image's
@@ -942,9 +1005,10 @@ static bool attention_image_forward(float *y, const float *x, float *work,
   float *normed = work, *q = work + plane, *k = q + plane, *v = k + plane;
   float *context = normed; /* normed is dead once q, k, v exist */
   const float q_scale = 1.0f / sqrtf((float)head_dim);
+  const AttendShape shape = spatial_shape(heads, head_dim, hw);
   if (!attention_inputs(normed, q, k, v, x, w, c, hw, groups, eps,
                         q_scale) ||
-      !attend(context, NULL, q, k, v, heads, head_dim, hw) ||
+      !attend(context, NULL, q, k, v, &shape) ||
       !project(y, context, w->out_weight, w->out_bias, c, hw))
     return false;
   /* Residual connection, then diffusers' rescale_output_factor. */
@@ -1142,10 +1206,10 @@ static bool attention_image_backward(float *din, const DmAttentionGrads *g,
   const size_t plane = (size_t)c * a->hw;
   const DmConvShape shape = projection_shape(c, a->hw);
   const float q_scale = 1.0f / sqrtf((float)a->head_dim);
+  const AttendShape attend_shape = spatial_shape(a->heads, a->head_dim, a->hw);
   if (!attention_inputs(a->normed, a->q, a->k, a->v, x, w, c, a->hw, groups,
                         eps, q_scale) ||
-      !attend(a->context, a->probs, a->q, a->k, a->v, a->heads, a->head_dim,
-              a->hw))
+      !attend(a->context, a->probs, a->q, a->k, a->v, &attend_shape))
     return false;
   for (size_t p = 0; p < plane; p++) a->dy[p] = dout[p] / rescale;
   for (size_t p = 0; din && p < plane; p++) din[p] += a->dy[p]; /* residual */
@@ -1270,4 +1334,94 @@ bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
   for (int32_t t = 0; t < count; t++) free(threads[t].work);
   free(threads);
   return !failed;
+}
+
+/* ---- token sequences: transformer layers -------------------------------- */
+
+/* out (dim) = (in - mean) rstd weight + bias. */
+DM_VECTOR_CLONES
+static void normalize_row(float *out, const float *in, const float *weight,
+                          const float *bias, size_t dim, float mean,
+                          float rstd) {
+  for (size_t j = 0; j < dim; j++)
+    out[j] = (in[j] - mean) * rstd * weight[j] + bias[j];
+}
+
+void dm_layernorm_forward(float *out, const float *in, const float *weight,
+                          const float *bias, size_t rows, int32_t dim,
+                          float eps) {
+#pragma omp parallel for schedule(static)
+  for (size_t r = 0; r < rows; r++) {
+    const float *x = in + r * dim;
+    double mean, rstd;
+    group_statistics(x, (size_t)dim, eps, &mean, &rstd);
+    normalize_row(out + r * dim, x, weight, bias, (size_t)dim, (float)mean,
+                  (float)rstd);
+  }
+}
+
+/* The exact GELU, x Phi(x), as torch computes it in float32. */
+static inline float gelu(float x) {
+  return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+}
+
+void dm_gelu_forward(float *out, const float *in, size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+}
+
+DM_VECTOR_CLONES
+void dm_quick_gelu_forward(float *out, const float *in, size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++)
+    out[i] = in[i] / (1.0f + exp_approx(-1.702f * in[i]));
+}
+
+void dm_geglu_forward(float *out, const float *in, size_t rows,
+                      int32_t inner) {
+#pragma omp parallel for schedule(static)
+  for (size_t r = 0; r < rows; r++) {
+    const float *value = in + r * 2 * inner, *gate = value + inner;
+    float *y = out + r * inner;
+    for (int32_t j = 0; j < inner; j++) y[j] = value[j] * gelu(gate[j]);
+  }
+}
+
+bool dm_embedding_forward(float *out, const int32_t *ids, size_t count,
+                          const void *table, DmDtype dtype, int32_t rows,
+                          int32_t dim, bool accumulate) {
+  for (size_t i = 0; i < count; i++)
+    if (ids[i] < 0 || ids[i] >= rows) return false;
+  const size_t row_bytes = (size_t)dim * dm_dtype_size(dtype);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) {
+    float *y = out + i * dim;
+    const char *row = (const char *)table + (size_t)ids[i] * row_bytes;
+    if (!accumulate) {
+      dm_dtype_to_f32(y, row, dtype, (size_t)dim);
+      continue;
+    }
+    float values[256];
+    for (int32_t j0 = 0; j0 < dim; j0 += 256) {
+      const int32_t n = MIN(256, dim - j0);
+      dm_dtype_to_f32(values, row + (size_t)j0 * dm_dtype_size(dtype), dtype,
+                      (size_t)n);
+      for (int32_t j = 0; j < n; j++) y[j0 + j] += values[j];
+    }
+  }
+  return true;
+}
+
+bool dm_multihead_attention_forward(float *out, const float *q,
+                                    const float *k, const float *v,
+                                    int32_t n, size_t lq, size_t lk,
+                                    int32_t c, int32_t heads, bool causal) {
+  const int32_t head_dim = c / heads;
+  const AttendShape shape = {heads, head_dim, lq, lk, false, causal,
+                             1.0f / sqrtf((float)head_dim)};
+  for (int32_t i = 0; i < n; i++)
+    if (!attend(out + (size_t)i * lq * c, NULL, q + (size_t)i * lq * c,
+                k + (size_t)i * lk * c, v + (size_t)i * lk * c, &shape))
+      return false;
+  return true;
 }

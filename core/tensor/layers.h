@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/dtype.h"
+
 /* Geometry of a 2-D convolution. Input pixels outside the image are zero;
  * pad_top/pad_left shift the window, the bottom/right padding is implied by
  * the output size (downsample_padding 0 pads right/bottom only). */
@@ -195,5 +197,57 @@ bool dm_attention_backward(float *din, const DmAttentionGrads *dweights,
                            const DmAttentionWeights *weights, int32_t n,
                            int32_t c, size_t hw, int32_t heads,
                            int32_t groups, float eps, float rescale);
+
+/* ---- token sequences ------------------------------------------------------
+ * Transformer layers (CLIP's text encoder, the UNet's Transformer2DModel)
+ * work on rows of tokens: a sequence is (L, C), a batch (N, L, C), and
+ * "rows" counts tokens over the whole batch. dm_linear_forward applies a
+ * projection to every row. Forward only. */
+
+/* out (rows, dim) = LayerNorm over each row of in (rows, dim) (Ba et al.
+ * 2016, eq. 4: mean and biased variance of the row, eps inside the square
+ * root) * weight (dim) + bias (dim). `out` may equal `in`. */
+void dm_layernorm_forward(float *out, const float *in, const float *weight,
+                          const float *bias, size_t rows, int32_t dim,
+                          float eps);
+
+/* out (count) = GELU(in) = in Phi(in) = in (1 + erf(in / sqrt 2)) / 2, the
+ * exact form (Hendrycks and Gimpel 2016), as torch's gelu. `out` may equal
+ * `in`. */
+void dm_gelu_forward(float *out, const float *in, size_t count);
+
+/* out (count) = in sigmoid(1.702 in): OpenAI CLIP's "quick_gelu", the
+ * sigmoid approximation of GELU (Hendrycks and Gimpel 2016, sec. 2).
+ * `out` may equal `in`. */
+void dm_quick_gelu_forward(float *out, const float *in, size_t count);
+
+/* out (rows, inner) = value * GELU(gate) for in (rows, 2 inner) = [value |
+ * gate] along each row: diffusers' GEGLU after its projection to 2 inner
+ * features (Shazeer 2020, eq. 6). */
+void dm_geglu_forward(float *out, const float *in, size_t rows,
+                      int32_t inner);
+
+/* out (count, dim) = table[ids] (or += when `accumulate`), the rows of a
+ * (rows, dim) lookup table stored in `dtype`, converted to float32 row by
+ * row (a half-precision vocabulary is never converted whole). False, with
+ * `out` untouched, when an id lies outside [0, rows). */
+bool dm_embedding_forward(float *out, const int32_t *ids, size_t count,
+                          const void *table, DmDtype dtype, int32_t rows,
+                          int32_t dim, bool accumulate);
+
+/* out (N, Lq, C) = multi-head attention of already projected q (N, Lq, C)
+ * over k, v (N, Lk, C): per head h of d = C / heads channels [h d, (h + 1)
+ * d), softmax(q_h k_h^T / sqrt(d)) v_h (Vaswani et al. 2017, eq. 1), the
+ * heads side by side. With `causal` (Lq == Lk) query i attends to keys
+ * j <= i only (GPT-style masking, as CLIP's text encoder): the masked
+ * probabilities are exactly zero. Self-attention passes the projections of
+ * one sequence; cross-attention k and v projected from a context (N, Lk,
+ * C_context) to C. Scores are computed in blocks of queries, memory
+ * linear in Lq; `out` must not alias q, k or v. False when scratch memory
+ * cannot be allocated. */
+bool dm_multihead_attention_forward(float *out, const float *q,
+                                    const float *k, const float *v,
+                                    int32_t n, size_t lq, size_t lk,
+                                    int32_t c, int32_t heads, bool causal);
 
 #endif /* DM_LAYERS_H */

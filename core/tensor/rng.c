@@ -46,10 +46,12 @@ static double unit_open(uint32_t bits) {
 
 void dm_rng_uniform_fill(float *out, size_t count, float low, float high,
                          uint64_t seed, uint64_t stream, uint64_t offset) {
-  for (size_t i = 0; i < count; i++) {
-    uint64_t index = offset + i;
-    Philox4 bits = random_block(seed, stream, index >> 2);
-    out[i] = (float)(low + (high - low) * unit_open(bits.v[index & 3]));
+  /* One Philox block gives the four elements that share it. */
+  for (size_t i = 0; i < count;) {
+    const uint64_t index = offset + i;
+    const Philox4 bits = random_block(seed, stream, index >> 2);
+    for (uint64_t word = index & 3; word < 4 && i < count; word++, i++)
+      out[i] = (float)(low + (high - low) * unit_open(bits.v[word]));
   }
 }
 

@@ -1,0 +1,41 @@
+/* gimp-diffusion core: what the loaders of model files share (internal):
+ * bounded text files, and a network's tensors read from a safetensors
+ * file against its parameter table.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_MODEL_FILES_H
+#define DM_MODEL_FILES_H
+
+#include "model/safetensors.h"
+#include "network/params.h"
+
+/* Config files larger than this are refused (they are a few KB). */
+#define DM_MAX_CONFIG_BYTES (16 * 1024 * 1024)
+
+/* Reads a whole text file of at most `limit` bytes (no NUL bytes). When
+ * the file does not exist and `optional` is set, returns NULL without an
+ * error. g_free() the result. */
+char *dm_read_text_file(const char *path, size_t limit, bool optional,
+                        GError **error);
+
+/* True for a tensor of `st` that is no parameter and that a loader passes
+ * over (a training checkpoint's optimiser state, a buffer that old files
+ * carry). */
+typedef bool (*DmTensorFilter)(const char *name, const DmSafetensors *st);
+
+/* Every tensor of `table` must be in `st` with exactly its shape, and
+ * every tensor of `st` in `table` unless `ignored` (may be NULL) passes
+ * it over; DM_ERROR_FORMAT naming the first offending tensor, its shape
+ * and the one the table needs, prefixed by `label`. */
+bool dm_safetensors_check_table(const DmParams *table, const DmSafetensors *st,
+                                DmTensorFilter ignored, const char *label,
+                                GError **error);
+
+/* Fills weights->data for weights->table (data NULL) from `st`: checks the
+ * tensors (as above), then keeps them in the dtype all of them share in
+ * the file, or F32 when they differ, converting each. False with the
+ * error, weights->data NULL, when the check fails or memory runs out. */
+bool dm_weights_read(DmWeights *weights, const DmSafetensors *st,
+                     DmTensorFilter ignored, const char *label,
+                     GError **error);
+
+#endif /* DM_MODEL_FILES_H */
