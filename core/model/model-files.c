@@ -18,8 +18,6 @@
 #include "model/model-files.h"
 #include "tensor/base.h"
 
-/* Text files larger than this are refused (configs are a few KB). */
-#define DM_MAX_CONFIG_BYTES (16 * 1024 * 1024)
 /* A longer model card is cut at this many bytes. */
 #define DM_MAX_CARD_BYTES (1024 * 1024)
 
@@ -27,9 +25,7 @@
 
 /* ---- small file helpers ------------------------------------------------ */
 
-/* Reads a whole text file of at most `limit` bytes. When the file does not
- * exist and `optional` is set, returns NULL without an error. */
-static char *read_text_file(const char *path, size_t limit, bool optional,
+char *dm_read_text_file(const char *path, size_t limit, bool optional,
                             GError **error) {
   GStatBuf info;
   if (g_stat(path, &info) != 0) {
@@ -172,6 +168,13 @@ static bool check_all_present(const DmParams *table, const DmSafetensors *st,
   return true;
 }
 
+bool dm_params_check_safetensors(const DmParams *table,
+                                 const DmSafetensors *st, const char *label,
+                                 GError **error) {
+  return check_no_unexpected(table, st, label, error) &&
+         check_all_present(table, st, label, error);
+}
+
 static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
                           const char *label, GError **error) {
   DmParams table;
@@ -179,8 +182,7 @@ static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
     g_prefix_error(error, "%s: ", label);
     return false;
   }
-  bool ok = check_no_unexpected(&table, st, label, error) &&
-            check_all_present(&table, st, label, error);
+  bool ok = dm_params_check_safetensors(&table, st, label, error);
   dm_params_clear(&table);
   return ok;
 }
@@ -278,8 +280,7 @@ static char *find_in_folder(const char *folder, const char *const *names) {
   return NULL;
 }
 
-/* The weights of a diffusers model folder (fp16 variant as fallback). */
-static char *find_weights(const char *folder, GError **error) {
+char *dm_find_weights(const char *folder, GError **error) {
   static const char *const names[] = {
       DM_WEIGHTS_NAME, "diffusion_pytorch_model.fp16.safetensors", NULL};
   static const char *const pickles[] = {"diffusion_pytorch_model.bin", NULL};
@@ -317,7 +318,7 @@ static char *find_scheduler(const char *folder) {
 static bool locate_model_folder(const char *folder, ModelFiles *files,
                                 GError **error) {
   files->config = g_build_filename(folder, "config.json", NULL);
-  files->weights = find_weights(folder, error);
+  files->weights = dm_find_weights(folder, error);
   files->scheduler = find_scheduler(folder);
   files->card_dir = g_strdup(folder);
   return files->weights != NULL;
@@ -362,7 +363,7 @@ static bool check_model_index(const char *path, JsonObject *index,
 /* (b) model_index.json, unet/, scheduler/scheduler_config.json. */
 static bool locate_pipeline(const char *folder, const char *index_path,
                             ModelFiles *files, GError **error) {
-  char *text = read_text_file(index_path, DM_MAX_CONFIG_BYTES, false, error);
+  char *text = dm_read_text_file(index_path, DM_MAX_CONFIG_BYTES, false, error);
   if (!text) return false;
   JsonParser *parser = dm_json_parse_object(text, -1, index_path, error);
   bool ok = parser &&
@@ -388,7 +389,7 @@ static bool locate_pipeline(const char *folder, const char *index_path,
 
 /* Builds the model from located files (config and weights must exist). */
 static DmModel *load_model_files(const ModelFiles *files, GError **error) {
-  char *config_text = read_text_file(files->config, DM_MAX_CONFIG_BYTES,
+  char *config_text = dm_read_text_file(files->config, DM_MAX_CONFIG_BYTES,
                                      false, error);
   if (!config_text) return NULL;
   char *schedule_text = NULL;
@@ -396,7 +397,7 @@ static DmModel *load_model_files(const ModelFiles *files, GError **error) {
   DmScheduleConfig schedule;
   bool ok = parse_unet_config(config_text, files->config, &config, error) &&
             (!files->scheduler ||
-             (schedule_text = read_text_file(files->scheduler,
+             (schedule_text = dm_read_text_file(files->scheduler,
                                              DM_MAX_CONFIG_BYTES, false,
                                              error)) != NULL) &&
             parse_schedule_config(schedule_text, files->scheduler, &schedule,

@@ -31,4 +31,25 @@ bool dm_model_write_with_extras(const DmModel *model, const char *path,
 bool dm_model_config_texts(const DmModel *model, char **config_text,
                            char **schedule_text, GError **error);
 
+/* ---- what every network's files share ---------------------------------- */
+
+/* Text files larger than this are refused (configs are a few KB). */
+#define DM_MAX_CONFIG_BYTES (16 * 1024 * 1024)
+
+/* Reads a whole text file of at most `limit` bytes (caller g_free()s).
+ * When the file does not exist and `optional` is set, returns NULL without
+ * an error. */
+char *dm_read_text_file(const char *path, size_t limit, bool optional,
+                        GError **error);
+/* The weights of a diffusers model folder: diffusion_pytorch_model
+ * .safetensors, else its .fp16 variant (caller g_free()s); NULL with an
+ * error naming the folder (and a .bin it holds) when there is none. */
+char *dm_find_weights(const char *folder, GError **error);
+/* Every tensor of `table` is in `st` with exactly its shape, and `st` has no
+ * other tensor (but a training checkpoint's, whose names hold a "/");
+ * else DM_ERROR_FORMAT naming the tensor, its shape and the one wanted. */
+bool dm_params_check_safetensors(const DmParams *table,
+                                 const DmSafetensors *st, const char *label,
+                                 GError **error);
+
 #endif /* DM_MODEL_MODEL_FILES_H */
