@@ -175,6 +175,43 @@ bool dm_params_check_safetensors(const DmParams *table,
          check_all_present(table, st, label, error);
 }
 
+/* The dtype all of the table's tensors have in `st`, or F32 when they
+ * differ. */
+static DmDtype common_dtype(const DmParams *table, const DmSafetensors *st) {
+  DmDtype dtype = DM_DTYPE_COUNT;
+  for (int32_t i = 0; i < table->count; i++) {
+    const DmDtype own = dm_safetensors_find(st, table->info[i].name)->dtype;
+    if (dtype != DM_DTYPE_COUNT && own != dtype) return DM_DTYPE_F32;
+    dtype = own;
+  }
+  return dtype == DM_DTYPE_COUNT ? DM_DTYPE_F32 : dtype;
+}
+
+bool dm_weights_read_safetensors(DmWeights *weights, const DmSafetensors *st,
+                                 const char *label, GError **error) {
+  const DmParams *table = &weights->table;
+  if (!dm_params_check_safetensors(table, st, label, error) ||
+      !dm_weights_alloc(weights, common_dtype(table, st), error))
+    return false;
+  const size_t element = dm_dtype_size(weights->dtype);
+  float *values = NULL;
+  for (int32_t i = 0; i < table->count; i++) {
+    const DmParamInfo *info = &table->info[i];
+    const DmStEntry *entry = dm_safetensors_find(st, info->name);
+    char *target = (char *)weights->data + info->offset * element;
+    if (entry->dtype == weights->dtype &&
+        G_BYTE_ORDER == G_LITTLE_ENDIAN) { /* the file's bytes as they are */
+      memcpy(target, entry->data, info->numel * element);
+      continue;
+    }
+    if (values == NULL) values = g_new(float, dm_weights_largest(weights));
+    dm_safetensors_read_f32(entry, values);
+    dm_f32_to_dtype(target, values, weights->dtype, info->numel);
+  }
+  g_free(values);
+  return true;
+}
+
 static bool check_tensors(const DmUnetConfig *config, const DmSafetensors *st,
                           const char *label, GError **error) {
   DmParams table;

@@ -52,4 +52,11 @@ bool dm_params_check_safetensors(const DmParams *table,
                                  const DmSafetensors *st, const char *label,
                                  GError **error);
 
+/* Allocates and fills weights->data from the tensors of `st` named as in
+ * weights->table, checked first as dm_params_check_safetensors does. The
+ * weights keep the dtype the file's tensors share (F32 when they differ).
+ * Networks whose tables are DmWeights load through here. */
+bool dm_weights_read_safetensors(DmWeights *weights, const DmSafetensors *st,
+                                 const char *label, GError **error);
+
 #endif /* DM_MODEL_MODEL_FILES_H */
