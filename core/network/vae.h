@@ -75,7 +75,7 @@ void dm_vae_clear(DmVae *vae);
  * that many times smaller. */
 int32_t dm_vae_scale(const DmVaeConfig *config);
 
-/* ---- passes ------------------------------------------------------------ */
+/* ---- untiled passes: memory grows with the image ---------------------- */
 
 /* moments (N, 2 latent_channels, H / s, W / s) = quant_conv(encoder(image
  * (N, in_channels, H, W))), s = dm_vae_scale(): the posterior's mean, then
@@ -88,6 +88,39 @@ bool dm_vae_encode_moments(const DmVae *vae, DmTensor *moments,
  * scale. Values are nominally in [-1, 1], not clamped. */
 bool dm_vae_decode(const DmVae *vae, DmTensor *image, const DmTensor *latent,
                    GError **error);
+
+/* ---- tiled passes: bounded memory for any image size (vae-tiles.c) ---- */
+
+/* How a large image is split: square tiles of tile_size latent pixels a
+ * side (1 .. 4096) sharing at least tile_overlap (0 .. tile_size / 2) with
+ * each neighbour, their outputs blended linearly there (tensor/tiles.h).
+ * A latent that fits one tile runs in one piece, exactly as untiled. A
+ * tile sees only its part of the image: its convolutions pad with zeros at
+ * its edges, its attention attends within it, and its group norms
+ * normalise with its own statistics (the largest of the three effects), so
+ * tiles differ from the untiled pass most where their contents differ from
+ * the whole image's; the blend leaves no step between them (bench-vae
+ * seams and photo measure both). */
+typedef struct {
+  int32_t tile_size;
+  int32_t tile_overlap;
+} DmVaeTiling;
+
+/* 512-pixel tiles (Stable Diffusion's training size: a 512 x 512 image
+ * runs in one piece, ~0.9 GB at peak with both halves' weights in F32)
+ * sharing at least 128 pixels. */
+#define DM_VAE_DEFAULT_TILE_SIZE 64
+#define DM_VAE_DEFAULT_TILE_OVERLAP 16
+
+void dm_vae_tiling_default(DmVaeTiling *tiling);
+/* dm_vae_encode_moments and dm_vae_decode tile by tile (out unspecified
+ * on failure). */
+bool dm_vae_encode_tiled(const DmVae *vae, DmTensor *moments,
+                         const DmTensor *image, const DmVaeTiling *tiling,
+                         GError **error);
+bool dm_vae_decode_tiled(const DmVae *vae, DmTensor *image,
+                         const DmTensor *latent, const DmVaeTiling *tiling,
+                         GError **error);
 
 /* ---- the posterior ----------------------------------------------------- */
 

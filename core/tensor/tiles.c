@@ -25,6 +25,15 @@ void dm_tile_axis_clear(DmTileAxis *axis) {
   axis->count = 0;
 }
 
+void dm_tile_axis_scale(DmTileAxis *scaled, const DmTileAxis *axis,
+                        int32_t factor) {
+  scaled->count = axis->count;
+  scaled->size = axis->size * factor;
+  scaled->start = g_new(int32_t, axis->count);
+  for (int32_t i = 0; i < axis->count; i++)
+    scaled->start[i] = axis->start[i] * factor;
+}
+
 float dm_tile_axis_weight(const DmTileAxis *axis, int32_t i, int32_t u) {
   float weight = 1.0f;
   const int32_t start = axis->start[i], end = start + axis->size;
@@ -37,6 +46,14 @@ float dm_tile_axis_weight(const DmTileAxis *axis, int32_t i, int32_t u) {
     if (end - u <= shared) weight = MIN(weight, (end - u - 0.5f) / shared);
   }
   return weight;
+}
+
+void dm_tile_axis_weight_sums(const DmTileAxis *axis, float *sums) {
+  const int32_t length = axis->start[axis->count - 1] + axis->size;
+  memset(sums, 0, (size_t)length * sizeof *sums);
+  for (int32_t i = 0; i < axis->count; i++)
+    for (int32_t u = axis->start[i]; u < axis->start[i] + axis->size; u++)
+      sums[u] += dm_tile_axis_weight(axis, i, u);
 }
 
 void dm_tile_copy_from(float *tile, const float *area, int32_t channels,
@@ -62,6 +79,16 @@ void dm_tile_blend_add(float *out, const float *tile, int32_t channels,
         out[((size_t)k * height + top + y) * width + left + x] +=
             weight * tile[((size_t)k * tile_h + y) * tile_w + x];
     }
+  }
+}
+
+void dm_tile_axis_borders(const DmTileAxis *axis, int32_t length,
+                          bool *border) {
+  memset(border, 0, (size_t)length * sizeof *border);
+  for (int32_t i = 0; i < axis->count; i++) {
+    const int32_t end = axis->start[i] + axis->size;
+    if (axis->start[i] > 0) border[axis->start[i]] = true;
+    if (end < length) border[end] = true;
   }
 }
 

@@ -22,11 +22,22 @@ typedef struct {
 void dm_tile_axis_init(DmTileAxis *axis, int32_t length, int32_t size,
                        int32_t overlap);
 void dm_tile_axis_clear(DmTileAxis *axis);
+/* *scaled = the tiles of `axis` on an axis `factor` times finer (starts
+ * and size times factor): a latent tiling seen in image pixels. Clear it
+ * with dm_tile_axis_clear(). */
+void dm_tile_axis_scale(DmTileAxis *scaled, const DmTileAxis *axis,
+                        int32_t factor);
+
 /* Blend weight of tile i at coordinate u (inside the tile): a linear ramp
  * over the part shared with each neighbour, rising away from the tile's
  * edge (at pixel centres, so never exactly 0), 1 elsewhere. Where two
  * tiles overlap, their weights sum to 1. */
 float dm_tile_axis_weight(const DmTileAxis *axis, int32_t i, int32_t u);
+
+/* sums (length) = the sum of the tiles' weights at each coordinate. The
+ * tiles of a grid of row and column axes weigh sums_y[y] sums_x[x] in all
+ * at (y, x): what a blend divides by. */
+void dm_tile_axis_weight_sums(const DmTileAxis *axis, float *sums);
 
 /* tile (C, tile_h, tile_w) = the window of area (C, H, W) at (top, left). */
 void dm_tile_copy_from(float *tile, const float *area, int32_t channels,
@@ -39,6 +50,11 @@ void dm_tile_copy_from(float *tile, const float *area, int32_t channels,
 void dm_tile_blend_add(float *out, const float *tile, int32_t channels,
                        int32_t height, int32_t width, const DmTileAxis *rows,
                        const DmTileAxis *cols, int32_t r, int32_t c);
+
+/* border (axis length) = true where a tile starts or one ends (the first
+ * pixel past it), but at the axis' own ends; false elsewhere. */
+void dm_tile_axis_borders(const DmTileAxis *axis, int32_t length,
+                          bool *border);
 
 /* The seam measure of a tiled result (bench-sampler --seam): the mean
  * |difference| between horizontally and vertically neighbouring values of
