@@ -7,11 +7,7 @@
  * peak memory is a small multiple of the largest activation. Weights are
  * converted to float32 one module at a time when they are stored as F16
  * or BF16. */
-#include <math.h>
-#include <string.h>
-
-#include "network/unet-tape.h"
-#include "network/unet-train.h"
+#include "network/unet-train.h" /* dm_activation_new, dm_unet_conv_shape */
 #include "network/vae-layout.h"
 
 /* Every GroupNorm of diffusers' Encoder and Decoder. */
