@@ -39,7 +39,7 @@ static float *new_activation(Pass *pass, int32_t c, int32_t h, int32_t w) {
 }
 
 static bool out_of_memory(Pass *pass) {
-  if (*pass->error == NULL)
+  if (pass->error && *pass->error == NULL)
     g_set_error(pass->error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for convolution scratch space");
   return false;
