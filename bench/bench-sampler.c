@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench-common.h"
+#include "tensor/tiles.h"
 
 static int32_t steps = 0; /* 0: the mode's default */
 
@@ -131,29 +132,6 @@ static void tile_table(const char *self) {
     run_child((char *[]){(char *)self, "--tile", (char *)sizes[i], NULL});
 }
 
-/* Mean |difference| between horizontally and vertically neighbouring
- * values of the (3, size, size) result inside the hole, split by whether
- * the pair straddles a tile border (`border` marks the first pixel after
- * one along the axis). */
-static void seam_metric(const float *image, int32_t size, const bool *border,
-                        int32_t from, int32_t to, double *across,
-                        double *inside) {
-  double sums[2] = {0, 0};
-  size_t counts[2] = {0, 0};
-  const size_t plane = (size_t)size * size;
-  for (int c = 0; c < 3; c++)
-    for (int32_t y = from + 1; y < to; y++)
-      for (int32_t x = from + 1; x < to; x++) {
-        const float *p = image + c * plane + (size_t)y * size + x;
-        sums[border[x]] += fabsf(p[0] - p[-1]);
-        counts[border[x]]++;
-        sums[border[y]] += fabsf(p[0] - p[-size]);
-        counts[border[y]]++;
-      }
-  *across = sums[1] / counts[1];
-  *inside = sums[0] / counts[0];
-}
-
 static int seam_run(void) {
   enum { SIZE = 1152, HOLE = 1024 };
   float *image = NULL;
@@ -178,7 +156,9 @@ static int seam_run(void) {
   g_free(tiles);
   double across, inside;
   const int32_t from = (SIZE - HOLE) / 2;
-  seam_metric(image, SIZE, border, from, from + HOLE, &across, &inside);
+  const DmRect hole = {from, from, HOLE, HOLE};
+  dm_tile_seam_steps(image, 3, SIZE, SIZE, &hole, border, border, &across,
+                     &inside);
   printf("mean |step| across tile borders %.4f, inside tiles %.4f, ratio "
          "%.3f\n", across, inside, across / inside);
   g_free(image);

@@ -1,7 +1,8 @@
 /* libFuzzer target for everything that reads untrusted model files:
  * the safetensors parser, the dtype conversions, config.json and
- * scheduler_config.json parsing, and building a model from a single-file
- * model (tensor names and shapes against the parameter table).
+ * scheduler_config.json and a VAE's config.json parsing, and building a
+ * model from a single-file model and a VAE from a file's tensors (names
+ * and shapes against the parameter tables).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
  * Build: meson setup -Dfuzz=true with CC=clang (see scripts/fuzz-loader).
@@ -17,6 +18,8 @@
 #include "model/model.h"
 #include "model/model-files.h"
 #include "model/safetensors.h"
+#include "model/vae-files.h"
+#include "fuzz-vae.h"
 
 /* Reads every tensor: sizes come from the input, so they are bounded. */
 static void convert_all(const DmSafetensors *st) {
@@ -47,6 +50,17 @@ static void check_config_round_trip(const DmUnetConfig *config) {
   g_free(text);
 }
 
+/* The tensors as the weights of a small VAE. */
+static void fuzz_vae_tensors(const DmSafetensors *st) {
+  DmVaeConfig config;
+  fuzz_vae_config(&config);
+  DmVae vae;
+  GError *error = NULL;
+  if (dm_vae_from_safetensors(&vae, &config, st, "fuzz", &error))
+    dm_vae_clear(&vae);
+  g_clear_error(&error);
+}
+
 static void fuzz_single_file(const uint8_t *data, size_t size) {
   GError *error = NULL;
   DmSafetensors *st = dm_safetensors_parse(data, size, "fuzz", &error);
@@ -55,6 +69,7 @@ static void fuzz_single_file(const uint8_t *data, size_t size) {
     return;
   }
   convert_all(st);
+  fuzz_vae_tensors(st);
   DmModel *model = dm_model_from_safetensors(st, "fuzz", &error);
   if (model) {
     int64_t file_floats = 0;
@@ -80,6 +95,9 @@ static void fuzz_json(const uint8_t *data, size_t size) {
   dm_schedule_config_default(&schedule);
   if (dm_schedule_config_from_json(&schedule, text, &error))
     g_free(dm_schedule_config_to_json(&schedule));
+  g_clear_error(&error);
+  DmVaeConfig vae_config;
+  dm_vae_config_from_json(&vae_config, text, "fuzz", &error);
   g_clear_error(&error);
   g_free(text);
 }

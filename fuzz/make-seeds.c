@@ -1,11 +1,12 @@
 /* Writes a seed corpus for fuzz-loader into the folder argv[1]: small
  * valid single-file models (F32, F16, BF16; with and without attention, mid
- * block, scheduler config and model card) and config.json /
- * scheduler_config.json texts.
+ * block, scheduler config and model card), config.json /
+ * scheduler_config.json texts, and a small VAE's weights.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz-vae.h"
 #include "model/model.h"
 #include "model/safetensors.h"
 
@@ -69,6 +70,36 @@ static int write_model(const DmModel *model, const char *path, DmDtype dtype,
   return status;
 }
 
+/* fuzz_vae_config()'s VAE with random weights, as F16. */
+static int write_vae(const char *folder) {
+  DmVaeConfig config;
+  fuzz_vae_config(&config);
+  DmVae vae;
+  GError *error = NULL;
+  if (!dm_vae_init(&vae, &config, DM_DTYPE_F32, &error)) {
+    fprintf(stderr, "seed VAE: %s\n", error->message);
+    g_error_free(error);
+    return 1;
+  }
+  dm_weights_fill_random(&vae.weights, 7);
+  const DmParams *table = &vae.weights.table;
+  DmStTensor *tensors = g_new(DmStTensor, table->count);
+  for (int32_t i = 0; i < table->count; i++)
+    tensors[i] = (DmStTensor){table->info[i].name, table->info[i].rank,
+                              table->info[i].shape,
+                              (const float *)vae.weights.data +
+                                  table->info[i].offset};
+  char *path = g_build_filename(folder, "vae-f16.safetensors", NULL);
+  int status = dm_safetensors_write(path, tensors, table->count, NULL,
+                                    DM_DTYPE_F16, &error) ? 0 : 1;
+  if (status) fprintf(stderr, "%s\n", error->message);
+  g_clear_error(&error);
+  g_free(path);
+  g_free(tensors);
+  dm_vae_clear(&vae);
+  return status;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SEED-FOLDER\n", argv[0]);
@@ -103,5 +134,6 @@ int main(int argc, char **argv) {
     dm_model_free(model);
   }
   status |= write_text(folder, "scheduler_config.json", scheduler);
+  status |= write_vae(folder);
   return status;
 }

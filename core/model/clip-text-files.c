@@ -70,17 +70,8 @@ bool dm_clip_text_config_from_json(DmClipTextConfig *config, const char *text,
 /* The weights file of a text_encoder/ folder. */
 static char *find_weights(const char *folder, GError **error) {
   static const char *const names[] = {"model.safetensors",
-                                      "model.fp16.safetensors"};
-  for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-    char *path = g_build_filename(folder, names[i], NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
-    g_free(path);
-  }
-  g_set_error(error, DM_ERROR, DM_ERROR_IO,
-              "'%s': no model.safetensors in the text encoder folder "
-              "(PyTorch pickles, pytorch_model.bin, are not supported)",
-              folder);
-  return NULL;
+                                      "model.fp16.safetensors", NULL};
+  return dm_find_weights(folder, names, "pytorch_model.bin", error);
 }
 
 bool dm_clip_text_load(DmClipText *model, const char *folder,

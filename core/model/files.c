@@ -153,3 +153,23 @@ bool dm_weights_read(DmWeights *weights, const DmSafetensors *st,
                weights->dtype, dm_safetensors_find(st, table->info[i].name));
   return true;
 }
+
+char *dm_find_weights(const char *folder, const char *const *names,
+                      const char *pickle, GError **error) {
+  for (size_t i = 0; names[i]; i++) {
+    char *path = g_build_filename(folder, names[i], NULL);
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
+    g_free(path);
+  }
+  char *pickle_path = g_build_filename(folder, pickle, NULL);
+  const bool pickled = g_file_test(pickle_path, G_FILE_TEST_EXISTS);
+  g_free(pickle_path);
+  if (pickled)
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "'%s': PyTorch pickle weights (%s) are not supported; "
+                "convert them to %s", folder, pickle, names[0]);
+  else
+    g_set_error(error, DM_ERROR, DM_ERROR_IO, "'%s': no %s in the folder",
+                folder, names[0]);
+  return NULL;
+}

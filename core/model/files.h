@@ -17,6 +17,13 @@
 char *dm_read_text_file(const char *path, size_t limit, bool optional,
                         GError **error);
 
+/* The first of the weight files `names` (NULL-terminated, the plain one
+ * first, then variants such as .fp16.) in `folder` (caller g_free()s);
+ * else NULL with DM_ERROR_UNSUPPORTED when the folder holds the PyTorch
+ * pickle `pickle` instead, or DM_ERROR_IO naming the folder and names[0]. */
+char *dm_find_weights(const char *folder, const char *const *names,
+                      const char *pickle, GError **error);
+
 /* True for a tensor of `st` that is no parameter and that a loader passes
  * over (a training checkpoint's optimiser state, a buffer that old files
  * carry). */

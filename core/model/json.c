@@ -263,6 +263,47 @@ bool dm_json_read_null(JsonObject *object, const char *label,
          dm_json_unsupported(node, label, field, "only null is", error);
 }
 
+bool dm_json_read_int_list(JsonObject *object, const char *label,
+                           const char *field, int32_t max_count,
+                           int32_t *out, int32_t *count, GError **error) {
+  JsonNode *node = json_object_get_member(object, field);
+  if (!node) return true;
+  JsonArray *array = JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node)
+                                                 : NULL;
+  const guint n = array ? json_array_get_length(array) : 0;
+  bool ok = n >= 1 && n <= (guint)max_count;
+  for (guint i = 0; ok && i < n; i++)
+    ok = dm_json_to_int(json_array_get_element(array, i), label, field,
+                        false, &out[i], NULL);
+  if (!ok) {
+    char *wanted = g_strdup_printf("a list of 1 to %d integers", max_count);
+    dm_json_type_error(node, label, field, wanted, error);
+    g_free(wanted);
+    return false;
+  }
+  *count = (int32_t)n;
+  return true;
+}
+
+bool dm_json_check_known(JsonObject *object, const char *label,
+                         const char *const *known, const char *class_name,
+                         GError **error) {
+  JsonObjectIter iter;
+  const char *key;
+  JsonNode *node;
+  json_object_iter_init(&iter, object);
+  while (json_object_iter_next(&iter, &key, &node)) {
+    if (key[0] == '_' || JSON_NODE_HOLDS_NULL(node) ||
+        g_strv_contains(known, key))
+      continue;
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "%s: unsupported field \"%s\" (not a %s field)", label, key,
+                class_name);
+    return false;
+  }
+  return true;
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
 void dm_json_float_text(float value, char *buffer, size_t size) {

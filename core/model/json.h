@@ -64,6 +64,19 @@ bool dm_json_read_choice(JsonObject *object, const char *label,
 /* A member that must be absent or null (a feature we do not implement). */
 bool dm_json_read_null(JsonObject *object, const char *label,
                        const char *field, GError **error);
+/* A list of 1 .. max_count integers (no nulls) into out[0 .. *count - 1];
+ * an absent member leaves out and *count alone. */
+bool dm_json_read_int_list(JsonObject *object, const char *label,
+                           const char *field, int32_t max_count,
+                           int32_t *out, int32_t *count, GError **error);
+
+/* Refuses (DM_ERROR_UNSUPPORTED) the first member whose name is not in the
+ * NULL-terminated `known`, unless it starts with "_" or is null: a field
+ * of another model class (`class_name` in the message) or of a newer
+ * diffusers. */
+bool dm_json_check_known(JsonObject *object, const char *label,
+                         const char *const *known, const char *class_name,
+                         GError **error);
 
 /* Fails with DM_ERROR_FORMAT: "LABEL: FIELD must be WANTED, not TYPE
  * (VALUE)". Returns false. */

@@ -188,17 +188,7 @@ static char *find_in_folder(const char *folder, const char *const *names) {
 static char *find_weights(const char *folder, GError **error) {
   static const char *const names[] = {
       DM_WEIGHTS_NAME, "diffusion_pytorch_model.fp16.safetensors", NULL};
-  static const char *const pickles[] = {"diffusion_pytorch_model.bin", NULL};
-  char *path = find_in_folder(folder, names);
-  if (path) return path;
-  char *pickle = find_in_folder(folder, pickles);
-  g_set_error(error, DM_ERROR, pickle ? DM_ERROR_UNSUPPORTED : DM_ERROR_IO,
-              pickle ? "'%s': PyTorch pickle weights (.bin) are not supported;"
-                       " convert them to " DM_WEIGHTS_NAME
-                     : "'%s': no " DM_WEIGHTS_NAME " in the model folder",
-              folder);
-  g_free(pickle);
-  return NULL;
+  return dm_find_weights(folder, names, "diffusion_pytorch_model.bin", error);
 }
 
 /* A scheduler config: beside config.json, or in ../scheduler/ when the

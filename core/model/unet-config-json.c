@@ -74,22 +74,9 @@ static bool read_sample_size(JsonObject *obj, DmUnetConfig *c,
 /* "block_out_channels": 1..DM_MAX_LEVELS integers; sets n_levels. */
 static bool read_block_out_channels(JsonObject *obj, DmUnetConfig *c,
                                     GError **error) {
-  JsonNode *node = json_object_get_member(obj, "block_out_channels");
-  if (!node) return true;
-  const char *what = "a list of 1 to 8 integers";
-  if (!JSON_NODE_HOLDS_ARRAY(node))
-    return dm_json_type_error(node, LABEL, "block_out_channels", what, error);
-  JsonArray *array = json_node_get_array(node);
-  guint n = json_array_get_length(array);
-  bool ok = n >= 1 && n <= DM_MAX_LEVELS;
-  for (guint i = 0; ok && i < n; i++)
-    ok = dm_json_to_int(json_array_get_element(array, i), LABEL,
-                        "block_out_channels", false,
-                        &c->block_out_channels[i], NULL);
-  if (!ok)
-    return dm_json_type_error(node, LABEL, "block_out_channels", what, error);
-  c->n_levels = (int32_t)n;
-  return true;
+  return dm_json_read_int_list(obj, LABEL, "block_out_channels",
+                               DM_MAX_LEVELS, c->block_out_channels,
+                               &c->n_levels, error);
 }
 
 /* "down_block_types" / "up_block_types": a list of `plain` / `attn` names,
@@ -219,25 +206,6 @@ static const char *const known_fields[] = {
   "norm_eps", "resnet_time_scale_shift", "add_attention",
   "class_embed_type", "num_class_embeds", "num_train_timesteps", NULL};
 
-/* Refuses a key no UNet2DModel field matches (another model class, or a
- * feature of a newer diffusers) unless its value is null. */
-static bool check_unknown_fields(JsonObject *obj, GError **error) {
-  JsonObjectIter iter;
-  const char *key;
-  JsonNode *node;
-  json_object_iter_init(&iter, obj);
-  while (json_object_iter_next(&iter, &key, &node)) {
-    if (key[0] == '_' || JSON_NODE_HOLDS_NULL(node) ||
-        g_strv_contains(known_fields, key))
-      continue;
-    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
-                "%s: unsupported field \"%s\" (not a UNet2DModel field)",
-                LABEL, key);
-    return false;
-  }
-  return true;
-}
-
 /* "num_train_timesteps" only matters for learned time embeddings; it must
  * still be an integer or null. */
 static bool read_ignored(JsonObject *obj, GError **error) {
@@ -253,7 +221,8 @@ bool dm_unet_config_from_json(DmUnetConfig *config, const char *json,
   JsonObject *obj = json_node_get_object(json_parser_get_root(parser));
   DmUnetConfig c;
   config_set_defaults(&c);
-  bool ok = check_unknown_fields(obj, error) && read_blocks(obj, &c, error) &&
+  bool ok = dm_json_check_known(obj, LABEL, known_fields, "UNet2DModel",
+                                error) && read_blocks(obj, &c, error) &&
             read_choices(obj, &c, error) && read_numbers(obj, &c, error) &&
             read_time_embedding_dim(obj, &c, error) &&
             read_ignored(obj, error);

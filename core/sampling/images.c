@@ -15,6 +15,7 @@
 #include "model/model.h"
 #include "sampling/fill.h"
 #include "sampling/sampling.h"
+#include "tensor/tiles.h"
 
 bool dm_mask_bounds(const float *mask, int32_t width, int32_t height,
                     DmRect *bounds, GError **error) {
@@ -48,45 +49,6 @@ DmRect dm_model_work_area(const DmModel *model, const DmAreaOptions *options,
 
 /* ---- tiles --------------------------------------------------------------- */
 
-/* Tiles along one axis of `length` pixels: `count` tiles of `size` at
- * `start[i]`, spread evenly so that neighbours share at least `overlap`. */
-typedef struct {
-  int32_t count, size;
-  int32_t *start; /* (count) */
-} Axis;
-
-static void axis_init(Axis *axis, int32_t length, int32_t size,
-                      int32_t overlap) {
-  if (length <= size) {
-    axis->count = 1, axis->size = length;
-  } else {
-    const int32_t stride = size - overlap;
-    axis->count = (length - overlap + stride - 1) / stride;
-    axis->size = size;
-  }
-  axis->start = g_new(int32_t, axis->count);
-  for (int32_t i = 0; i < axis->count; i++)
-    axis->start[i] = axis->count == 1 ? 0 :
-        (int32_t)((int64_t)i * (length - size) / (axis->count - 1));
-}
-
-/* Blend weight of tile i at absolute coordinate u: a linear ramp over the
- * part shared with each neighbour, rising away from the tile's edge
- * (pixel centres, so no weight is exactly 0), 1 elsewhere. */
-static float axis_weight(const Axis *axis, int32_t i, int32_t u) {
-  float weight = 1.0f;
-  const int32_t start = axis->start[i], end = start + axis->size;
-  if (i > 0) {
-    const int32_t shared = axis->start[i - 1] + axis->size - start;
-    if (u - start < shared) weight = (u - start + 0.5f) / shared;
-  }
-  if (i < axis->count - 1) {
-    const int32_t shared = end - axis->start[i + 1];
-    if (end - u <= shared) weight = MIN(weight, (end - u - 0.5f) / shared);
-  }
-  return weight;
-}
-
 /* The network as a DmDenoiseFunc on a (C, H, W) area, tile by tile. A
  * mask-conditioned model's tiles also carry the conditioning planes
  * (mask, known image * (1 - mask)), and with classifier-free guidance a
@@ -95,7 +57,7 @@ typedef struct {
   DmModel *model;
   DmPadding padding;
   int32_t height, width;
-  Axis rows, cols;
+  DmTileAxis rows, cols;
   const float *condition; /* (C + 1, H, W), borrowed; NULL: unconditional */
   float guidance_scale;   /* w; the batch has two images when w != 1 */
   DmTensor *tile_in;      /* (1 or 2, in_channels, tile rows, tile cols) */
@@ -104,8 +66,8 @@ typedef struct {
 } Tiler;
 
 static void tiler_free(Tiler *tiler) {
-  g_free(tiler->rows.start);
-  g_free(tiler->cols.start);
+  dm_tile_axis_clear(&tiler->rows);
+  dm_tile_axis_clear(&tiler->cols);
   dm_tensor_free(tiler->tile_in);
   dm_tensor_free(tiler->tile_out);
   free(tiler->weight_sum);
@@ -117,24 +79,24 @@ static void add_weight_sums(Tiler *tiler) {
     for (int32_t c = 0; c < tiler->cols.count; c++)
       for (int32_t y = 0; y < tiler->rows.size; y++) {
         const int32_t row = tiler->rows.start[r] + y;
-        const float wy = axis_weight(&tiler->rows, r, row);
+        const float wy = dm_tile_axis_weight(&tiler->rows, r, row);
         for (int32_t x = 0; x < tiler->cols.size; x++) {
           const int32_t col = tiler->cols.start[c] + x;
           tiler->weight_sum[(size_t)row * w + col] +=
-              wy * axis_weight(&tiler->cols, c, col);
+              wy * dm_tile_axis_weight(&tiler->cols, c, col);
         }
       }
 }
 
 /* The tiles of a height x width area: one, the whole area, when it has at
  * most pixel_budget pixels. */
-static void tile_axes(Axis *rows, Axis *cols, int32_t height, int32_t width,
-                      const DmAreaOptions *options) {
+static void tile_axes(DmTileAxis *rows, DmTileAxis *cols, int32_t height,
+                      int32_t width, const DmAreaOptions *options) {
   int32_t size = options->tile_size;
   if ((int64_t)height * width <= options->pixel_budget)
     size = MAX(height, width);
-  axis_init(rows, height, size, options->tile_overlap);
-  axis_init(cols, width, size, options->tile_overlap);
+  dm_tile_axis_init(rows, height, size, options->tile_overlap);
+  dm_tile_axis_init(cols, width, size, options->tile_overlap);
 }
 
 /* The second image of a guided batch: the dropout mode's conditioning,
@@ -187,12 +149,8 @@ static bool tiler_init(Tiler *tiler, DmModel *model, DmPadding padding,
 static void copy_tile_planes(const Tiler *tiler, float *tile,
                              const float *area, int32_t channels, int32_t top,
                              int32_t left) {
-  const int32_t rows = tiler->tile_in->h, cols = tiler->tile_in->w;
-  for (int32_t c = 0; c < channels; c++)
-    for (int32_t y = 0; y < rows; y++)
-      memcpy(tile + ((size_t)c * rows + y) * cols,
-             area + ((size_t)c * tiler->height + top + y) * tiler->width + left,
-             (size_t)cols * sizeof(float));
+  dm_tile_copy_from(tile, area, channels, tiler->height, tiler->width, top,
+                    left, tiler->tile_in->h, tiler->tile_in->w);
 }
 
 /* The network's input for the tile at (top, left): x (C, H, W), then the
@@ -225,17 +183,9 @@ static void guide_tile(Tiler *tiler) {
 
 /* out += weight * tiler->tile_out at the tile (r, c). */
 static void scatter_tile(Tiler *tiler, float *out, int32_t r, int32_t c) {
-  const DmTensor *tile = tiler->tile_out;
-  const int32_t top = tiler->rows.start[r], left = tiler->cols.start[c];
-  for (int32_t y = 0; y < tile->h; y++) {
-    const float wy = axis_weight(&tiler->rows, r, top + y);
-    for (int32_t x = 0; x < tile->w; x++) {
-      const float weight = wy * axis_weight(&tiler->cols, c, left + x);
-      for (int32_t k = 0; k < tile->c; k++)
-        out[((size_t)k * tiler->height + top + y) * tiler->width + left + x] +=
-            weight * tile->data[((size_t)k * tile->h + y) * tile->w + x];
-    }
-  }
+  dm_tile_blend_add(out, tiler->tile_out->data, tiler->tile_out->c,
+                    tiler->height, tiler->width, &tiler->rows, &tiler->cols,
+                    r, c);
 }
 
 static bool tiled_denoise(float *model_output, const float *x_t, float t,
@@ -266,15 +216,15 @@ static bool tiled_denoise(float *model_output, const float *x_t, float t,
 
 int32_t dm_area_tiles(int32_t width, int32_t height,
                       const DmAreaOptions *options, DmRect *tiles) {
-  Axis rows, cols;
+  DmTileAxis rows, cols;
   tile_axes(&rows, &cols, height, width, options);
   const int32_t count = rows.count * cols.count;
   for (int32_t r = 0; tiles && r < rows.count; r++)
     for (int32_t c = 0; c < cols.count; c++)
       tiles[r * cols.count + c] = (DmRect){cols.start[c], rows.start[r],
                                            cols.size, rows.size};
-  g_free(rows.start);
-  g_free(cols.start);
+  dm_tile_axis_clear(&rows);
+  dm_tile_axis_clear(&cols);
   return count;
 }
 
@@ -334,7 +284,7 @@ bool dm_model_measure_evaluation(DmModel *model, int32_t width,
   if (!check_model_image(model, width, height, error) ||
       !dm_area_options_check(area_options, error))
     return false;
-  Axis rows, cols;
+  DmTileAxis rows, cols;
   tile_axes(&rows, &cols, height, width, area_options);
   const int32_t tiles = rows.count * cols.count;
   const DmUnetConfig *config = dm_model_config(model);
@@ -342,8 +292,8 @@ bool dm_model_measure_evaluation(DmModel *model, int32_t width,
                                error);
   DmTensor *out = in == NULL ? NULL :
       dm_tensor_new(1, config->out_channels, rows.size, cols.size, error);
-  g_free(rows.start);
-  g_free(cols.start);
+  dm_tile_axis_clear(&rows);
+  dm_tile_axis_clear(&cols);
   const float timestep = 0.0f; /* any: the cost does not depend on it */
   const gint64 start = g_get_monotonic_time();
   const bool ok = out && dm_model_forward_any_size(model, out, in, &timestep,

@@ -1,5 +1,6 @@
-"""Stand-in for tqdm (absent from the build root): transformers imports
-tqdm.tqdm and tqdm.auto; progress bars are never shown here."""
+"""A stand-in for tqdm, which diffusers' logging imports for progress bars
+the reference scripts never show."""
+
 import sys
 
 
@@ -11,4 +12,4 @@ class tqdm:
         return iter(self.iterable)
 
 
-auto = sys.modules["tqdm.auto"] = sys.modules[__name__]
+sys.modules[f"{__name__}.auto"] = sys.modules[__name__]

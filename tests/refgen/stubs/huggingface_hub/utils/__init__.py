@@ -1,5 +1,5 @@
 """Stand-in for huggingface_hub.utils (see the package docstring)."""
-from huggingface_hub import _unavailable
+import huggingface_hub as _hub
 
 
 class HfHubHTTPError(Exception):
@@ -16,6 +16,5 @@ def are_progress_bars_disabled():
 
 
 def __getattr__(name):
-    if name.startswith("__"):
-        raise AttributeError(name)
-    return _unavailable
+    """Other names resolve as the package's do (decorators, flags, ...)."""
+    return _hub.__getattr__(name)
