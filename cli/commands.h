@@ -83,7 +83,7 @@ GOptionGroup *dm_cli_sample_options(void);
 int dm_cli_run_sample(int argc, char **argv);
 GOptionGroup *dm_cli_inpaint_options(void);
 int dm_cli_run_inpaint(int argc, char **argv);
-extern const GOptionEntry dm_cli_train_options[];
+GOptionGroup *dm_cli_train_options(void);
 int dm_cli_run_train(int argc, char **argv);
 
 #endif /* DM_CLI_COMMANDS_H */

@@ -40,8 +40,7 @@ typedef struct {
   const char *summary;     /* one line, for the command list (N_) */
   const char *arguments;   /* synopsis of the positional arguments */
   const char *description; /* text after the options in --help (N_) */
-  const GOptionEntry *options;   /* NULL-terminated, or NULL */
-  GOptionGroup *(*group)(void);  /* or the options made when it runs */
+  GOptionGroup *(*options)(void); /* made when the command runs */
   int (*run)(int argc, char **argv);
 } Command;
 
@@ -49,10 +48,17 @@ typedef struct {
 
 static gint info_card_lines = 8;
 
-static const GOptionEntry info_options[] = {
-    {"card-lines", 'n', 0, G_OPTION_ARG_INT, &info_card_lines,
-     N_("Show at most N lines of the model card (default 8; 0: none)"), "N"},
-    {NULL, 0, 0, 0, NULL, NULL, NULL}};
+static GOptionGroup *info_options(void) {
+  static const GOptionEntry entries[] = {
+      {"card-lines", 'n', 0, G_OPTION_ARG_INT, &info_card_lines,
+       N_("Show at most N lines of the model card (default 8; 0: none)"),
+       "N"},
+      {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  GOptionGroup *group = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
+  g_option_group_set_translation_domain(group, GETTEXT_PACKAGE);
+  g_option_group_add_entries(group, entries);
+  return group;
+}
 
 /* What kind of model `path` is, as dm_model_load() will read it. */
 static const char *model_kind(const char *path) {
@@ -214,24 +220,24 @@ static const Command commands[] = {
         "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
         "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
         "written by gimp-diffusion."),
-     info_options, NULL, run_info},
+     info_options, run_info},
     {"sample", N_("Generate an image from noise"), "",
      N_("Draws one image from the model with the chosen sampler and writes it\n"
         "to --out (written to a temporary file, then renamed). Ctrl-C stops\n"
         "within one step and writes nothing."),
-     NULL, dm_cli_sample_options, dm_cli_run_sample},
+     dm_cli_sample_options, dm_cli_run_sample},
     {"inpaint", N_("Fill the white part of a mask with the model"), "",
      N_("Fills the pixels that --mask marks white (grey blends) by sampling\n"
         "with replacement guidance; every other pixel, and alpha, is written\n"
         "back exactly as read, in the image's own format and bit depth."),
-     NULL, dm_cli_inpaint_options, dm_cli_run_inpaint},
+     dm_cli_inpaint_options, dm_cli_run_inpaint},
     {"train", N_("Train a model on a folder of images"), "",
      N_("Trains a new model (--preset, --config) or fine-tunes one (--init) on\n"
         "random crops of the images under --data, and writes the EMA weights\n"
         "with a model card to --out. The work folder (default MODEL.work) keeps\n"
         "the checkpoint, the loss of every step (loss.tsv) and preview grids;\n"
         "Ctrl-C saves the checkpoint, and --resume continues the run exactly."),
-     dm_cli_train_options, NULL, dm_cli_run_train},
+     dm_cli_train_options, dm_cli_run_train},
 };
 
 static const Command *find_command(const char *name) {
@@ -260,10 +266,7 @@ static GOptionContext *command_context(const Command *command) {
   g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
   g_option_context_set_summary(context, command->summary);
   g_option_context_set_description(context, command->description);
-  if (command->options)
-    g_option_context_add_main_entries(context, command->options, NULL);
-  if (command->group)
-    g_option_context_set_main_group(context, command->group());
+  g_option_context_set_main_group(context, command->options());
   return context;
 }
 

@@ -23,87 +23,133 @@
 #include "dm-train.h"
 #include "image-io.h"
 
-static char *data_dir, *model_out, *preset = "tiny", *config_path, *init_path,
-            *work_dir, *time_text, *sde_name = "vp", *prediction_name = "epsilon",
-            *augment_name = "flip", *lr_schedule_name = "constant",
-            *conditioning_name = "none";
-static gint image_size = 64, batch_size = 16, warmup_steps = 200,
-            checkpoint_every = 500, preview_every = 1000, stop_after = 0,
-            cache_mb = 1024;
-static gint64 total_steps = 0, seed = 0,
-              max_pixels = DM_CLI_DEFAULT_MAX_PIXELS;
-static gdouble learning_rate = 2e-4, ema_decay = 0.999, min_snr_gamma = 0.0,
-               max_grad_norm = 1.0, weight_decay = 0.0, p_uncond = 0.15;
-static gboolean resume = FALSE, quiet = FALSE;
+/* What `train` was told. The trainer's own options (batch size, seed,
+ * learning rate, warm-up, weight decay, clipping, EMA, min-SNR gamma,
+ * conditioning dropout) start at core's defaults, dm_train_options_default,
+ * when the options are made; the rest at the CLI's. */
+typedef struct {
+  char *data_dir, *model_out, *preset, *config_path, *init_path, *work_dir,
+      *time_text, *sde_name, *prediction_name, *augment_name,
+      *lr_schedule_name, *conditioning_name;
+  gint image_size, batch_size, warmup_steps, checkpoint_every, preview_every,
+      stop_after, cache_mb;
+  gint64 total_steps, seed, max_pixels;
+  gdouble learning_rate, ema_decay, min_snr_gamma, max_grad_norm,
+      weight_decay, p_uncond;
+  gboolean resume, quiet;
+  GPtrArray *texts; /* help texts the options point to */
+} TrainArgs;
 
-const GOptionEntry dm_cli_train_options[] = {
-    {"data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+static TrainArgs args = {
+    .preset = "tiny", .sde_name = "vp", .prediction_name = "epsilon",
+    .augment_name = "flip", .lr_schedule_name = "constant",
+    .conditioning_name = "none", .image_size = 64, .checkpoint_every = 500,
+    .preview_every = 1000, .cache_mb = 1024,
+    .max_pixels = DM_CLI_DEFAULT_MAX_PIXELS};
+
+/* core's defaults of the trainer's options into `args`. */
+static void take_core_defaults(TrainArgs *a) {
+  DmTrainOptions defaults;
+  dm_train_options_default(&defaults);
+  a->batch_size = defaults.batch_size;
+  a->seed = (gint64)defaults.seed;
+  a->learning_rate = defaults.lr.lr;
+  a->warmup_steps = (gint)defaults.lr.warmup_steps;
+  a->weight_decay = defaults.adamw.weight_decay;
+  a->max_grad_norm = defaults.max_grad_norm;
+  a->ema_decay = defaults.ema_decay;
+  a->min_snr_gamma = defaults.min_snr_gamma;
+  a->p_uncond = defaults.p_uncond;
+}
+
+/* `help` followed by " (default VALUE)", kept until the command ends. */
+static const char *with_default(const char *help, double value) {
+  char *text = g_strdup_printf(_("%s (default %g)"), _(help), value);
+  g_ptr_array_add(args.texts, text);
+  return text;
+}
+
+GOptionGroup *dm_cli_train_options(void) {
+  take_core_defaults(&args);
+  args.texts = g_ptr_array_new_with_free_func(g_free);
+  const GOptionEntry entries[] = {
+    {"data", 'd', 0, G_OPTION_ARG_FILENAME, &args.data_dir,
      N_("Folder of training images (searched recursively)"), "DIR"},
-    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &model_out,
+    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &args.model_out,
      N_("The model to write: a folder, or a file ending in .safetensors"),
      "MODEL"},
-    {"preset", 0, 0, G_OPTION_ARG_STRING, &preset,
+    {"preset", 0, 0, G_OPTION_ARG_STRING, &args.preset,
      N_("Network layout: tiny, small or base (default tiny)"), "NAME"},
-    {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_path,
+    {"config", 0, 0, G_OPTION_ARG_FILENAME, &args.config_path,
      N_("A diffusers UNet2DModel config.json instead of a preset"), "FILE"},
-    {"init", 0, 0, G_OPTION_ARG_FILENAME, &init_path,
+    {"init", 0, 0, G_OPTION_ARG_FILENAME, &args.init_path,
      N_("Fine-tune this model instead of starting from random weights"),
      "MODEL"},
-    {"size", 0, 0, G_OPTION_ARG_INT, &image_size,
-     N_("Crop size (default 64)"), "PX"},
-    {"batch", 0, 0, G_OPTION_ARG_INT, &batch_size,
-     N_("Images per step (16)"), "N"},
-    {"steps", 0, 0, G_OPTION_ARG_INT64, &total_steps,
+    {"size", 0, 0, G_OPTION_ARG_INT, &args.image_size,
+     with_default(N_("Crop size"), args.image_size), "PX"},
+    {"batch", 0, 0, G_OPTION_ARG_INT, &args.batch_size,
+     with_default(N_("Images per step"), args.batch_size), "N"},
+    {"steps", 0, 0, G_OPTION_ARG_INT64, &args.total_steps,
      N_("Steps to train"), "N"},
-    {"time", 0, 0, G_OPTION_ARG_STRING, &time_text,
+    {"time", 0, 0, G_OPTION_ARG_STRING, &args.time_text,
      N_("Train for this long (e.g. 90m, 2h; with or without --steps)"), "T"},
-    {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &learning_rate,
-     N_("Peak learning rate (default 2e-4)"), "LR"},
-    {"lr-schedule", 0, 0, G_OPTION_ARG_STRING, &lr_schedule_name,
+    {"lr", 0, 0, G_OPTION_ARG_DOUBLE, &args.learning_rate,
+     with_default(N_("Peak learning rate"), args.learning_rate), "LR"},
+    {"lr-schedule", 0, 0, G_OPTION_ARG_STRING, &args.lr_schedule_name,
      N_("After warm-up: constant, cosine or linear (cosine and linear need "
         "--steps)"), "NAME"},
-    {"warmup", 0, 0, G_OPTION_ARG_INT, &warmup_steps,
-     N_("Learning-rate warm-up steps (default 200)"), "N"},
-    {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay,
-     N_("AdamW weight decay (default 0)"), "W"},
-    {"grad-clip", 0, 0, G_OPTION_ARG_DOUBLE, &max_grad_norm,
-     N_("Clip the gradient norm to this (default 1; 0 = off)"), "N"},
-    {"ema", 0, 0, G_OPTION_ARG_DOUBLE, &ema_decay,
-     N_("EMA decay of the exported weights (default 0.999; 0 = none)"), "D"},
-    {"min-snr-gamma", 0, 0, G_OPTION_ARG_DOUBLE, &min_snr_gamma,
-     N_("VP: min-SNR loss weighting with this gamma (e.g. 5; default off)"),
-     "G"},
-    {"sde", 0, 0, G_OPTION_ARG_STRING, &sde_name,
+    {"warmup", 0, 0, G_OPTION_ARG_INT, &args.warmup_steps,
+     with_default(N_("Learning-rate warm-up steps"), args.warmup_steps), "N"},
+    {"weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &args.weight_decay,
+     with_default(N_("AdamW weight decay"), args.weight_decay), "W"},
+    {"grad-clip", 0, 0, G_OPTION_ARG_DOUBLE, &args.max_grad_norm,
+     with_default(N_("Clip the gradient norm to this (0 = off)"),
+                  args.max_grad_norm), "N"},
+    {"ema", 0, 0, G_OPTION_ARG_DOUBLE, &args.ema_decay,
+     with_default(N_("EMA decay of the exported weights (0 = none)"),
+                  args.ema_decay), "D"},
+    {"min-snr-gamma", 0, 0, G_OPTION_ARG_DOUBLE, &args.min_snr_gamma,
+     with_default(N_("VP: min-SNR loss weighting with this gamma, e.g. 5 "
+                     "(0 = off)"), args.min_snr_gamma), "G"},
+    {"sde", 0, 0, G_OPTION_ARG_STRING, &args.sde_name,
      N_("Noise process: vp or ve (default vp)"), "KIND"},
-    {"prediction", 0, 0, G_OPTION_ARG_STRING, &prediction_name,
+    {"prediction", 0, 0, G_OPTION_ARG_STRING, &args.prediction_name,
      N_("VP: what the network predicts: epsilon, v_prediction or sample"), "P"},
-    {"conditioning", 0, 0, G_OPTION_ARG_STRING, &conditioning_name,
+    {"conditioning", 0, 0, G_OPTION_ARG_STRING, &args.conditioning_name,
      N_("none (default), or mask: the network also reads a random hole's "
         "mask and the image around it (an inpainting model)"), "KIND"},
-    {"p-uncond", 0, 0, G_OPTION_ARG_DOUBLE, &p_uncond,
-     N_("With --conditioning mask: how often a sample is shown without "
-        "its conditioning (default 0.15)"), "P"},
-    {"augment", 0, 0, G_OPTION_ARG_STRING, &augment_name,
+    {"p-uncond", 0, 0, G_OPTION_ARG_DOUBLE, &args.p_uncond,
+     with_default(N_("With --conditioning mask: how often a sample is shown "
+                     "without its conditioning"), args.p_uncond), "P"},
+    {"augment", 0, 0, G_OPTION_ARG_STRING, &args.augment_name,
      N_("none, flip (photos, default) or textures (all flips and turns)"), "A"},
-    {"cache-mb", 0, 0, G_OPTION_ARG_INT, &cache_mb,
-     N_("Memory for the decoded images (default 1024)"), "MB"},
-    {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
+    {"cache-mb", 0, 0, G_OPTION_ARG_INT, &args.cache_mb,
+     with_default(N_("Memory for the decoded images"), args.cache_mb), "MB"},
+    {"max-pixels", 0, 0, G_OPTION_ARG_INT64, &args.max_pixels,
      N_("Skip images of more pixels than this, told from their headers "
         "before decoding (default 67108864: 8192x8192)"), "N"},
-    {"seed", 0, 0, G_OPTION_ARG_INT64, &seed,
-     N_("Random seed (default 0)"), "K"},
-    {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &work_dir,
+    {"seed", 0, 0, G_OPTION_ARG_INT64, &args.seed,
+     with_default(N_("Random seed"), (double)args.seed), "K"},
+    {"work-dir", 0, 0, G_OPTION_ARG_FILENAME, &args.work_dir,
      N_("Checkpoint, loss log and previews (default MODEL.work)"), "DIR"},
-    {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every,
-     N_("Steps between checkpoints (default 500)"), "N"},
-    {"preview-every", 0, 0, G_OPTION_ARG_INT, &preview_every,
-     N_("Steps between preview grids (default 1000; 0 = none)"), "N"},
-    {"stop-after", 0, 0, G_OPTION_ARG_INT, &stop_after,
+    {"checkpoint-every", 0, 0, G_OPTION_ARG_INT, &args.checkpoint_every,
+     with_default(N_("Steps between checkpoints"), args.checkpoint_every),
+     "N"},
+    {"preview-every", 0, 0, G_OPTION_ARG_INT, &args.preview_every,
+     with_default(N_("Steps between preview grids (0 = none)"),
+                  args.preview_every), "N"},
+    {"stop-after", 0, 0, G_OPTION_ARG_INT, &args.stop_after,
      N_("Stop (with a checkpoint) after this many steps in this session"), "N"},
-    {"resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+    {"resume", 0, 0, G_OPTION_ARG_NONE, &args.resume,
      N_("Continue the run whose checkpoint is in the work folder"), NULL},
-    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &args.quiet, N_("No progress bar"),
+     NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL}};
+  GOptionGroup *group = g_option_group_new(NULL, NULL, NULL, NULL, NULL);
+  g_option_group_set_translation_domain(group, GETTEXT_PACKAGE);
+  g_option_group_add_entries(group, entries);
+  return group;
+}
 
 /* "90s", "30m", "2h" or a plain number of seconds; false if malformed. */
 static bool parse_duration(const char *text, double *seconds) {
@@ -197,7 +243,7 @@ static void notes_from_json(RunNotes *notes, const char *json) {
 /* --init's model; with --conditioning mask, an unconditional one is
  * widened into a mask-conditioned one that starts from its weights. */
 static DmModel *init_model(DmConditioning conditioning, GError **error) {
-  DmModel *model = dm_model_load(init_path, error);
+  DmModel *model = dm_model_load(args.init_path, error);
   if (model == NULL || conditioning != DM_CONDITIONING_MASK ||
       dm_model_conditioning(model) == DM_CONDITIONING_MASK)
     return model;
@@ -206,65 +252,65 @@ static DmModel *init_model(DmConditioning conditioning, GError **error) {
   return widened;
 }
 
-/* The network to train: --init, --config or --preset, on the --sde and
+/* The network to train: --init, --config or --args.preset, on the --sde and
  * --prediction schedule (fine-tuning keeps the model's own schedule). */
 static DmModel *new_model(GError **error) {
   DmConditioning conditioning;
-  if (!dm_conditioning_from_name(conditioning_name, &conditioning)) {
+  if (!dm_conditioning_from_name(args.conditioning_name, &conditioning)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 _("--conditioning must be none or mask (got %s)"),
-                conditioning_name);
+                args.conditioning_name);
     return NULL;
   }
-  if (init_path) return init_model(conditioning, error);
+  if (args.init_path) return init_model(conditioning, error);
   DmUnetConfig config;
-  if (config_path) {
+  if (args.config_path) {
     char *text = NULL;
-    if (!g_file_get_contents(config_path, &text, NULL, error)) return NULL;
+    if (!g_file_get_contents(args.config_path, &text, NULL, error)) return NULL;
     const bool ok = dm_unet_config_from_json(&config, text, error);
     g_free(text);
     if (!ok) return NULL;
-  } else if (!dm_unet_config_preset(preset, image_size, &config)) {
+  } else if (!dm_unet_config_preset(args.preset, args.image_size, &config)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                _("unknown preset '%s' (tiny, small or base)"), preset);
+                _("unknown preset '%s' (tiny, small or base)"), args.preset);
     return NULL;
   }
   if (conditioning == DM_CONDITIONING_MASK)
     config.in_channels = 2 * config.out_channels + 1;
   DmScheduleConfig schedule;
   dm_schedule_config_default(&schedule);
-  if (!dm_sde_from_name(sde_name, &schedule.sde) ||
-      !dm_prediction_from_name(prediction_name, &schedule.prediction_type)) {
+  if (!dm_sde_from_name(args.sde_name, &schedule.sde) ||
+      !dm_prediction_from_name(args.prediction_name, &schedule.prediction_type)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 _("--sde must be vp or ve and --prediction epsilon, "
-                  "v_prediction or sample (got %s, %s)"), sde_name,
-                prediction_name);
+                  "v_prediction or sample (got %s, %s)"), args.sde_name,
+                args.prediction_name);
     return NULL;
   }
   schedule.timestep_spacing = DM_SPACING_TRAILING;
-  return dm_model_new_random(&config, &schedule, (uint64_t)seed, error);
+  return dm_model_new_random(&config, &schedule, (uint64_t)args.seed, error);
 }
 
 static bool new_options(DmTrainOptions *options, GError **error) {
   dm_train_options_default(options);
-  options->batch_size = batch_size;
-  options->seed = (uint64_t)seed;
-  options->adamw.weight_decay = (float)weight_decay;
-  options->max_grad_norm = (float)max_grad_norm;
-  options->ema_decay = (float)ema_decay;
-  options->min_snr_gamma = (float)min_snr_gamma;
-  options->p_uncond = (float)p_uncond;
-  options->lr = (DmLrSchedule){.lr = (float)learning_rate, .lr_min = 0.0f,
-                               .warmup_steps = total_steps > 0
-                                                   ? MIN(warmup_steps, total_steps)
-                                                   : warmup_steps,
-                               .total_steps = total_steps > 0 ? total_steps
+  options->batch_size = args.batch_size;
+  options->seed = (uint64_t)args.seed;
+  options->adamw.weight_decay = (float)args.weight_decay;
+  options->max_grad_norm = (float)args.max_grad_norm;
+  options->ema_decay = (float)args.ema_decay;
+  options->min_snr_gamma = (float)args.min_snr_gamma;
+  options->p_uncond = (float)args.p_uncond;
+  options->lr = (DmLrSchedule){.lr = (float)args.learning_rate, .lr_min = 0.0f,
+                               .warmup_steps = args.total_steps > 0
+                                                   ? MIN(args.warmup_steps, args.total_steps)
+                                                   : args.warmup_steps,
+                               .total_steps = args.total_steps > 0 ? args.total_steps
                                                               : G_MAXINT32};
-  if (!dm_lr_schedule_from_name(lr_schedule_name, &options->lr.type) ||
-      (options->lr.type != DM_LR_CONSTANT && total_steps <= 0)) {
+  if (!dm_lr_schedule_from_name(args.lr_schedule_name, &options->lr.type) ||
+      (options->lr.type != DM_LR_CONSTANT && args.total_steps <= 0)) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 _("--lr-schedule '%s': use constant, or cosine / linear "
-                  "with --steps"), lr_schedule_name);
+                  "with --steps"), args.lr_schedule_name);
     return false;
   }
   return true;
@@ -378,47 +424,47 @@ static void run_clear(Run *run) {
 /* The run's settings as a command line (for the model card). */
 static char *command_line(void) {
   GString *c = g_string_new("gimp-diffusion train");
-  g_string_append_printf(c, " --data %s", data_dir);
-  if (init_path) g_string_append_printf(c, " --init %s", init_path);
-  else if (config_path) g_string_append_printf(c, " --config %s", config_path);
-  else g_string_append_printf(c, " --preset %s", preset);
-  g_string_append_printf(c, " --size %d --batch %d", image_size, batch_size);
-  if (total_steps > 0)
-    g_string_append_printf(c, " --steps %" G_GINT64_FORMAT, total_steps);
-  if (time_text) g_string_append_printf(c, " --time %s", time_text);
+  g_string_append_printf(c, " --data %s", args.data_dir);
+  if (args.init_path) g_string_append_printf(c, " --init %s", args.init_path);
+  else if (args.config_path) g_string_append_printf(c, " --config %s", args.config_path);
+  else g_string_append_printf(c, " --preset %s", args.preset);
+  g_string_append_printf(c, " --size %d --batch %d", args.image_size, args.batch_size);
+  if (args.total_steps > 0)
+    g_string_append_printf(c, " --steps %" G_GINT64_FORMAT, args.total_steps);
+  if (args.time_text) g_string_append_printf(c, " --time %s", args.time_text);
   g_string_append_printf(c, " --lr %g --lr-schedule %s --warmup %d --ema %g "
                          "--sde %s --prediction %s --augment %s --seed %"
-                         G_GINT64_FORMAT, learning_rate, lr_schedule_name,
-                         warmup_steps, ema_decay, sde_name, prediction_name,
-                         augment_name, seed);
-  if (min_snr_gamma > 0)
-    g_string_append_printf(c, " --min-snr-gamma %g", min_snr_gamma);
-  if (g_strcmp0(conditioning_name, "none") != 0)
+                         G_GINT64_FORMAT, args.learning_rate, args.lr_schedule_name,
+                         args.warmup_steps, args.ema_decay, args.sde_name, args.prediction_name,
+                         args.augment_name, args.seed);
+  if (args.min_snr_gamma > 0)
+    g_string_append_printf(c, " --min-snr-gamma %g", args.min_snr_gamma);
+  if (g_strcmp0(args.conditioning_name, "none") != 0)
     g_string_append_printf(c, " --conditioning %s --p-uncond %g",
-                           conditioning_name, p_uncond);
+                           args.conditioning_name, args.p_uncond);
   return g_string_free(c, FALSE);
 }
 
-/* A fresh run, or the one in the work folder with --resume. */
+/* A fresh run, or the one in the work folder with --args.resume. */
 static bool start_run(Run *run, GError **error) {
-  if (resume) {
+  if (args.resume) {
     run->trainer = dm_trainer_load(run->checkpoint, &run->model, error);
     if (run->trainer == NULL) return false;
     notes_from_json(&run->notes, dm_trainer_notes(run->trainer));
-    image_size = run->notes.size;
-    batch_size = run->notes.batch;
-    if (!data_dir) data_dir = run->notes.data;
-    if (total_steps <= 0) total_steps = run->notes.steps;
-    run->notes.steps = total_steps;
+    args.image_size = run->notes.size;
+    args.batch_size = run->notes.batch;
+    if (!args.data_dir) args.data_dir = run->notes.data;
+    if (args.total_steps <= 0) args.total_steps = run->notes.steps;
+    run->notes.steps = args.total_steps;
     return true;
   }
   DmTrainOptions options;
   if (!new_options(&options, error) || !(run->model = new_model(error)))
     return false;
   run->trainer = dm_trainer_new(run->model, &options, error);
-  run->notes = (RunNotes){.size = image_size, .batch = batch_size,
-                          .steps = total_steps,
-                          .data = g_strdup(data_dir),
+  run->notes = (RunNotes){.size = args.image_size, .batch = args.batch_size,
+                          .steps = args.total_steps,
+                          .data = g_strdup(args.data_dir),
                           .command = command_line()};
   return run->trainer != NULL;
 }
@@ -448,8 +494,8 @@ static bool save_checkpoint(Run *run, double session_seconds, GError **error) {
 /* The progress line: step, smoothed loss, images per second, ETA. */
 static void report(const Run *run, int64_t step, double smoothed, double rate,
                    double session) {
-  if (quiet || !isatty(STDERR_FILENO)) return;
-  double left = total_steps > 0 ? (total_steps - step) / rate * batch_size : 0;
+  if (args.quiet || !isatty(STDERR_FILENO)) return;
+  double left = args.total_steps > 0 ? (args.total_steps - step) / rate * args.batch_size : 0;
   if (run->budget > 0) left = left > 0 ? MIN(left, run->budget - session)
                                        : run->budget - session;
   fputc('\r', stderr);
@@ -462,10 +508,10 @@ static void report(const Run *run, int64_t step, double smoothed, double rate,
  * batch of crops and the image cache, against the physical memory. */
 static bool memory_fits(Run *run, GError **error) {
   double bytes = 0;
-  if (!dm_trainer_memory_bound(run->trainer, image_size, &bytes, error))
+  if (!dm_trainer_memory_bound(run->trainer, args.image_size, &bytes, error))
     return false;
-  bytes += sizeof(float) * 3.0 * batch_size * image_size * image_size +
-           (double)cache_mb * (1 << 20);
+  bytes += sizeof(float) * 3.0 * args.batch_size * args.image_size * args.image_size +
+           (double)args.cache_mb * (1 << 20);
   const double physical =
       (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (physical <= 0 || bytes <= physical) return true;
@@ -474,7 +520,7 @@ static bool memory_fits(Run *run, GError **error) {
               "of %dx%d per step needs at least %.1f GiB of memory (the "
               "network's activations, weights and optimiser state, the image "
               "cache); this machine has %.1f GiB: lower --batch or --size"),
-              batch_size, image_size, image_size, bytes / gib,
+              args.batch_size, args.image_size, args.image_size, bytes / gib,
               physical / gib);
   return false;
 }
@@ -482,27 +528,27 @@ static bool memory_fits(Run *run, GError **error) {
 /* False when a resumed run has already taken its --steps: the model is
  * then written from the checkpoint, without reading the data. */
 static bool steps_left(const Run *run) {
-  return total_steps <= 0 ||
-         dm_trainer_step_count(run->trainer) < total_steps;
+  return args.total_steps <= 0 ||
+         dm_trainer_step_count(run->trainer) < args.total_steps;
 }
 
 /* Whether this session should take another step. */
 static bool keep_going(const Run *run, int64_t step, int64_t first,
                        double session) {
-  return !dm_cli_interrupted && (total_steps <= 0 || step < total_steps) &&
+  return !dm_cli_interrupted && (args.total_steps <= 0 || step < args.total_steps) &&
          (run->budget <= 0 || session < run->budget) &&
-         (stop_after <= 0 || step - first < stop_after);
+         (args.stop_after <= 0 || step - first < args.stop_after);
 }
 
 /* Trains until --steps, --time, --stop-after or Ctrl-C; checkpoints and
  * previews on the way. */
 static bool train_loop(Run *run, double *session, GError **error) {
-  const size_t per_batch = (size_t)batch_size * 3 * image_size * image_size;
+  const size_t per_batch = (size_t)args.batch_size * 3 * args.image_size * args.image_size;
   float *images = g_try_new(float, per_batch);
   if (images == NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY, _("out of memory for a "
-                "batch of %d crops of %dx%d"), batch_size, image_size,
-                image_size);
+                "batch of %d crops of %dx%d"), args.batch_size, args.image_size,
+                args.image_size);
     return false;
   }
   const int64_t first = dm_trainer_step_count(run->trainer);
@@ -510,9 +556,9 @@ static bool train_loop(Run *run, double *session, GError **error) {
   bool ok = true;
   for (int64_t step = first; ok && keep_going(run, step, first, *session);) {
     float loss = 0.0f;
-    ok = dm_dataset_batch(run->data, images, batch_size, (uint64_t)seed,
-                          (uint64_t)step * batch_size, error) &&
-         dm_trainer_step(run->trainer, images, image_size, &loss, error);
+    ok = dm_dataset_batch(run->data, images, args.batch_size, (uint64_t)args.seed,
+                          (uint64_t)step * args.batch_size, error) &&
+         dm_trainer_step(run->trainer, images, args.image_size, &loss, error);
     if (!ok) break;
     step++;
     if (fprintf(run->loss_log, "%" G_GINT64_FORMAT "\t%.9g\n", step - 1,
@@ -527,19 +573,19 @@ static bool train_loop(Run *run, double *session, GError **error) {
                            : 0.98 * notes->smoothed_loss + 0.02 * loss;
     notes->last_loss = loss;
     *session = (g_get_monotonic_time() - start) / 1e6;
-    report(run, step, notes->smoothed_loss, (step - first) * batch_size / *session,
+    report(run, step, notes->smoothed_loss, (step - first) * args.batch_size / *session,
            *session);
-    if (checkpoint_every > 0 && step % checkpoint_every == 0)
+    if (args.checkpoint_every > 0 && step % args.checkpoint_every == 0)
       ok = save_checkpoint(run, *session, error);
-    if (ok && preview_every > 0 && step % preview_every == 0) {
+    if (ok && args.preview_every > 0 && step % args.preview_every == 0) {
       char *name = g_strdup_printf("preview-%06" G_GINT64_FORMAT ".png", step);
-      char *path = g_build_filename(work_dir, name, NULL);
-      ok = write_preview(run->trainer, image_size, path, error);
+      char *path = g_build_filename(args.work_dir, name, NULL);
+      ok = write_preview(run->trainer, args.image_size, path, error);
       g_free(name);
       g_free(path);
     }
   }
-  if (!quiet && isatty(STDERR_FILENO)) fprintf(stderr, "\n");
+  if (!args.quiet && isatty(STDERR_FILENO)) fprintf(stderr, "\n");
   g_free(images);
   return ok && save_checkpoint(run, *session, error);
 }
@@ -551,7 +597,7 @@ static bool export_model(Run *run, double session, GError **error) {
   run->notes.elapsed += session;
   char *card = model_card(run->trainer, &run->notes);
   dm_model_set_card(model, card);
-  const bool ok = dm_model_save(model, model_out, error);
+  const bool ok = dm_model_save(model, args.model_out, error);
   g_free(card);
   dm_model_free(model);
   return ok;
@@ -560,19 +606,19 @@ static bool export_model(Run *run, double session, GError **error) {
 static int check_arguments(int argc) {
   if (argc > 1)
     return dm_cli_fail(EXIT_USAGE, _("train takes no positional arguments"));
-  if (!model_out)
+  if (!args.model_out)
     return dm_cli_fail(EXIT_USAGE, _("--out MODEL is required"));
-  if (!resume && !data_dir)
+  if (!args.resume && !args.data_dir)
     return dm_cli_fail(EXIT_USAGE, _("--data DIR is required (or --resume)"));
-  if (!resume && total_steps <= 0 && !time_text)
+  if (!args.resume && args.total_steps <= 0 && !args.time_text)
     return dm_cli_fail(EXIT_USAGE, _("give --steps N, --time T or both"));
-  if (image_size < 8 || image_size > 1024 || batch_size < 1 ||
-      batch_size > 4096 || cache_mb < 1 || checkpoint_every < 0 ||
-      preview_every < 0 || stop_after < 0)
+  if (args.image_size < 8 || args.image_size > 1024 || args.batch_size < 1 ||
+      args.batch_size > 4096 || args.cache_mb < 1 || args.checkpoint_every < 0 ||
+      args.preview_every < 0 || args.stop_after < 0)
     return dm_cli_fail(EXIT_USAGE, _("--size must be 8 .. 1024, --batch 1 .. "
                                      "4096, --cache-mb positive, step counts "
                                      "not negative"));
-  if (max_pixels < 1)
+  if (args.max_pixels < 1)
     return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
   return EXIT_OK;
 }
@@ -589,11 +635,11 @@ static bool run_temporary(const char *name) {
 
 /* Removes what killed runs left half-written in the work folder. */
 static void remove_stale_temporaries(void) {
-  GDir *dir = g_dir_open(work_dir, 0, NULL);
+  GDir *dir = g_dir_open(args.work_dir, 0, NULL);
   const char *name;
   while (dir && (name = g_dir_read_name(dir)) != NULL)
     if (run_temporary(name)) {
-      char *path = g_build_filename(work_dir, name, NULL);
+      char *path = g_build_filename(args.work_dir, name, NULL);
       g_unlink(path);
       g_free(path);
     }
@@ -603,12 +649,12 @@ static void remove_stale_temporaries(void) {
 /* After a failed run: the work folder it made goes when the run wrote
  * nothing there (an empty loss log at most). */
 static void remove_unused_work_dir(void) {
-  char *log = g_build_filename(work_dir, "loss.tsv", NULL);
+  char *log = g_build_filename(args.work_dir, "loss.tsv", NULL);
   GStatBuf info;
   if (g_lstat(log, &info) == 0 && S_ISREG(info.st_mode) && info.st_size == 0)
     g_unlink(log);
   g_free(log);
-  g_rmdir(work_dir); /* fails, keeping it, unless it is empty now */
+  g_rmdir(args.work_dir); /* fails, keeping it, unless it is empty now */
 }
 
 static int fail_with(GError *error, int status) {
@@ -623,29 +669,29 @@ int dm_cli_run_train(int argc, char **argv) {
   if (status != EXIT_OK) return status;
   dm_cli_catch_interrupt();
   Run run = {0};
-  if (time_text && !parse_duration(time_text, &run.budget))
+  if (args.time_text && !parse_duration(args.time_text, &run.budget))
     return dm_cli_fail(EXIT_USAGE, _("--time '%s' is not a duration like 90m "
-                                     "or 2h"), time_text);
-  if (!work_dir) work_dir = g_strdup_printf("%s.work", model_out);
-  const bool made_work_dir = !g_file_test(work_dir, G_FILE_TEST_EXISTS);
-  if (g_mkdir_with_parents(work_dir, 0755) != 0)
-    return dm_cli_fail(EXIT_RUNTIME, _("cannot create '%s': %s"), work_dir,
+                                     "or 2h"), args.time_text);
+  if (!args.work_dir) args.work_dir = g_strdup_printf("%s.work", args.model_out);
+  const bool made_work_dir = !g_file_test(args.work_dir, G_FILE_TEST_EXISTS);
+  if (g_mkdir_with_parents(args.work_dir, 0755) != 0)
+    return dm_cli_fail(EXIT_RUNTIME, _("cannot create '%s': %s"), args.work_dir,
                        g_strerror(errno));
   remove_stale_temporaries();
-  run.checkpoint = g_build_filename(work_dir, "checkpoint.safetensors", NULL);
+  run.checkpoint = g_build_filename(args.work_dir, "checkpoint.safetensors", NULL);
   GError *error = NULL;
   gegl_init(NULL, NULL);
   DmAugment augment;
   DmCliDataSummary summary;
-  if (!dm_augment_from_name(augment_name, &augment))
+  if (!dm_augment_from_name(args.augment_name, &augment))
     status = dm_cli_fail(EXIT_USAGE, _("--augment must be none, flip or "
                                        "textures"));
   else if (!start_run(&run, &error) || !memory_fits(&run, &error))
     status = fail_with(error, EXIT_USAGE);
   else if (steps_left(&run) &&
-           !(run.data = dm_cli_dataset_load(data_dir, image_size,
-                                            (size_t)cache_mb << 20,
-                                            max_pixels, augment, &summary,
+           !(run.data = dm_cli_dataset_load(args.data_dir, args.image_size,
+                                            (size_t)args.cache_mb << 20,
+                                            args.max_pixels, augment, &summary,
                                             &error)))
     status = fail_with(error, EXIT_USAGE);
   else if (run.data) {
@@ -653,7 +699,7 @@ int dm_cli_run_train(int argc, char **argv) {
     run.notes.skipped = summary.skipped;
   }
   if (status == EXIT_OK) {
-    run.loss_path = g_build_filename(work_dir, "loss.tsv", NULL);
+    run.loss_path = g_build_filename(args.work_dir, "loss.tsv", NULL);
     run.loss_log = open_loss_log(run.loss_path,
                                  dm_trainer_step_count(run.trainer), &error);
     if (run.loss_log == NULL) status = fail_with(error, EXIT_RUNTIME);
@@ -661,7 +707,7 @@ int dm_cli_run_train(int argc, char **argv) {
   if (status == EXIT_OK) {
     double session = 0;
     const bool ok = train_loop(&run, &session, &error);
-    const bool finished = !dm_cli_interrupted && stop_after <= 0;
+    const bool finished = !dm_cli_interrupted && args.stop_after <= 0;
     if (!ok)
       status = fail_with(error, EXIT_RUNTIME);
     else if (finished && !export_model(&run, session, &error))
@@ -669,11 +715,12 @@ int dm_cli_run_train(int argc, char **argv) {
     else if (!finished)
       fprintf(stderr, _("gimp-diffusion: stopped at step %lld; the "
                         "checkpoint is in %s: continue with --resume\n"),
-              (long long)dm_trainer_step_count(run.trainer), work_dir);
+              (long long)dm_trainer_step_count(run.trainer), args.work_dir);
     if (dm_cli_interrupted && status == EXIT_OK) status = EXIT_INTERRUPTED;
   }
   run_clear(&run);
   if (status != EXIT_OK && made_work_dir) remove_unused_work_dir();
+  g_clear_pointer(&args.texts, g_ptr_array_unref);
   gegl_exit();
   return status;
 }
