@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "dm-test.h"
+#include "model/files.h"
 #include "model/safetensors.h"
 
 /* ---- building inputs in memory ----------------------------------------- */
@@ -553,6 +554,110 @@ static void test_lenient_valid(void) {
   printf("ok   unsorted offsets, hole and padding accepted\n");
 }
 
+/* dm_safetensors_parse_any lists a checkpoint's buffers (I64, BOOL, ...)
+ * with their bytes checked; a parameter table refuses them by name. */
+static void test_any_dtype(void) {
+  const char *header =
+      "{\"ids\":{\"dtype\":\"I64\",\"shape\":[1,3],"
+      "\"data_offsets\":[0,24]},"
+      "\"w\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]},"
+      "\"flag\":{\"dtype\":\"BOOL\",\"shape\":[],"
+      "\"data_offsets\":[28,29]}}";
+  GByteArray *bytes = make_file(header, NULL, 29);
+  GError *error = NULL;
+  DmSafetensors *st = dm_safetensors_parse(bytes->data, bytes->len, "any",
+                                           &error);
+  DM_CHECK(!st && error && error->code == DM_ERROR_UNSUPPORTED,
+           "an I64 tensor is refused by the float reader");
+  g_clear_error(&error);
+  st = dm_safetensors_parse_any(bytes->data, bytes->len, "any", &error);
+  DM_CHECK_OK(st, error);
+  const DmStEntry *ids = dm_safetensors_find(st, "ids");
+  DM_CHECK(ids && ids->dtype == DM_DTYPE_COUNT &&
+               strcmp(ids->dtype_name, "I64") == 0 && ids->numel == 3,
+           "I64 entry listed");
+  DM_CHECK(dm_safetensors_find(st, "w")->dtype == DM_DTYPE_F16,
+           "F16 entry beside it");
+  DmParamsBuilder b;
+  dm_params_builder_init(&b);
+  const int64_t shape[2] = {1, 3}, two[1] = {2};
+  dm_params_add(&b, 2, shape, "ids");
+  dm_params_add(&b, 1, two, "w");
+  dm_params_add(&b, 0, NULL, "flag");
+  DmParams table;
+  DM_CHECK_OK(dm_params_builder_finish(&b, &table, &error), error);
+  const bool ok = dm_safetensors_check_table(&table, st, NULL, "any", &error);
+  DM_CHECK(!ok && error && error->code == DM_ERROR_UNSUPPORTED &&
+               strstr(error->message, "'ids' has dtype I64"),
+           "a table refuses an I64 weight: %s",
+           error ? error->message : "accepted");
+  g_clear_error(&error);
+  dm_params_clear(&table);
+  dm_safetensors_free(st);
+  g_byte_array_unref(bytes);
+  bytes = make_file("{\"ids\":{\"dtype\":\"I64\",\"shape\":[3],"
+                    "\"data_offsets\":[0,12]}}", NULL, 12);
+  st = dm_safetensors_parse_any(bytes->data, bytes->len, "any", &error);
+  DM_CHECK(!st && error && strstr(error->message, "I64"),
+           "an I64 tensor's bytes are checked");
+  g_clear_error(&error);
+  g_byte_array_unref(bytes);
+  printf("ok   other dtypes listed by parse_any, refused as weights\n");
+}
+
+/* A view reads a file's bytes under other names; releasing a mapped
+ * file's pages leaves its values readable, and bytes the caller owns
+ * untouched. */
+static void test_view_release(void) {
+  enum { N = 3 * 8192 };
+  float *values = g_new(float, N);
+  for (int i = 0; i < N; i++) values[i] = (float)i;
+  const int64_t shape[1] = {N};
+  const DmStTensor tensor = {"all", 1, shape, values};
+  char *path = temp_path("view.safetensors");
+  GError *error = NULL;
+  DM_CHECK_OK(dm_safetensors_write(path, &tensor, 1, NULL, DM_DTYPE_F32,
+                                   &error), error);
+  DmSafetensors *st = dm_safetensors_open(path, &error);
+  DM_CHECK_OK(st, error);
+  DmStEntry part = *dm_safetensors_find(st, "all");
+  part.name = "second";
+  part.numel = N / 3;
+  part.shape[0] = N / 3;
+  part.data += N / 3 * sizeof(float);
+  DmSafetensors *view = dm_safetensors_view(st, &part, 1);
+  const DmStEntry *second = dm_safetensors_find(view, "second");
+  float *got = g_new(float, N);
+  dm_safetensors_read_f32(second, got);
+  DM_CHECK(got[0] == N / 3 && got[N / 3 - 1] == 2 * N / 3 - 1,
+           "view reads its rows");
+  dm_safetensors_release(view, second);
+  dm_safetensors_release(st, dm_safetensors_find(st, "all"));
+  dm_safetensors_read_f32(dm_safetensors_find(st, "all"), got);
+  DM_CHECK(memcmp(got, values, N * sizeof(float)) == 0,
+           "released pages read back from the file");
+  dm_safetensors_free(view);
+  dm_safetensors_free(st);
+  gchar *bytes = NULL;
+  gsize length = 0;
+  DM_CHECK(g_file_get_contents(path, &bytes, &length, NULL), "read back");
+  st = dm_safetensors_parse((const uint8_t *)bytes, length, "memory",
+                            &error);
+  DM_CHECK_OK(st, error);
+  const DmStEntry *all = dm_safetensors_find(st, "all");
+  dm_safetensors_release(st, all);
+  dm_safetensors_read_f32(all, got);
+  DM_CHECK(memcmp(got, values, N * sizeof(float)) == 0,
+           "release leaves caller-owned bytes alone");
+  dm_safetensors_free(st);
+  g_free(bytes);
+  g_unlink(path);
+  g_free(path);
+  g_free(got);
+  g_free(values);
+  printf("ok   views and released pages\n");
+}
+
 int main(void) {
   GError *error = NULL;
   temp_folder = g_dir_make_tmp("dm-test-safetensors-XXXXXX", &error);
@@ -568,6 +673,8 @@ int main(void) {
   test_corrupt_inputs();
   test_open_errors();
   test_lenient_valid();
+  test_any_dtype();
+  test_view_release();
   g_rmdir(temp_folder);
   g_free(temp_folder);
   return dm_test_finish();

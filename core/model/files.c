@@ -43,7 +43,7 @@ char *dm_read_text_file(const char *path, size_t limit, bool optional,
   return text;
 }
 
-static void append_shape(GString *out, int32_t rank, const int64_t *shape) {
+void dm_shape_append(GString *out, int32_t rank, const int64_t *shape) {
   g_string_append_c(out, '[');
   for (int32_t d = 0; d < rank; d++)
     g_string_append_printf(out, "%s%" G_GINT64_FORMAT, d ? ", " : "",
@@ -73,11 +73,38 @@ static bool check_no_unexpected(const DmParams *table, const DmSafetensors *st,
   return ok;
 }
 
-static bool same_shape(const DmParamInfo *info, const DmStEntry *entry) {
-  if (info->rank != entry->rank) return false;
-  for (int32_t d = 0; d < info->rank; d++)
-    if (info->shape[d] != entry->shape[d]) return false;
+bool dm_shape_equal(int32_t rank, const int64_t *shape,
+                    const DmStEntry *entry) {
+  if (rank != entry->rank) return false;
+  for (int32_t d = 0; d < rank; d++)
+    if (shape[d] != entry->shape[d]) return false;
   return true;
+}
+
+bool dm_entry_check(const DmStEntry *entry, const char *name, int32_t rank,
+                    const int64_t *shape, const char *label,
+                    GError **error) {
+  if (entry && entry->dtype == DM_DTYPE_COUNT) {
+    g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
+                "%s: tensor '%s' has dtype %s; weights must be F32, F16 or "
+                "BF16", label, name, entry->dtype_name);
+    return false;
+  }
+  if (entry && dm_shape_equal(rank, shape, entry)) return true;
+  GString *message = g_string_new(NULL);
+  g_string_printf(message, "%s: tensor '%s' ", label, name);
+  if (entry) {
+    g_string_append(message, "has shape ");
+    dm_shape_append(message, entry->rank, entry->shape);
+    g_string_append(message, " but the config needs ");
+  } else {
+    g_string_append(message, "is missing (shape ");
+  }
+  dm_shape_append(message, rank, shape);
+  if (!entry) g_string_append_c(message, ')');
+  g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT, message->str);
+  g_string_free(message, TRUE);
+  return false;
 }
 
 /* Every tensor in the table must be in the file with exactly its shape. */
@@ -85,22 +112,9 @@ static bool check_all_present(const DmParams *table, const DmSafetensors *st,
                               const char *label, GError **error) {
   for (int32_t i = 0; i < table->count; i++) {
     const DmParamInfo *info = &table->info[i];
-    const DmStEntry *entry = dm_safetensors_find(st, info->name);
-    if (entry && same_shape(info, entry)) continue;
-    GString *message = g_string_new(NULL);
-    g_string_printf(message, "%s: tensor '%s' ", label, info->name);
-    if (entry) {
-      g_string_append(message, "has shape ");
-      append_shape(message, entry->rank, entry->shape);
-      g_string_append(message, " but the config needs ");
-    } else {
-      g_string_append(message, "is missing (shape ");
-    }
-    append_shape(message, info->rank, info->shape);
-    if (!entry) g_string_append_c(message, ')');
-    g_set_error_literal(error, DM_ERROR, DM_ERROR_FORMAT, message->str);
-    g_string_free(message, TRUE);
-    return false;
+    if (!dm_entry_check(dm_safetensors_find(st, info->name), info->name,
+                        info->rank, info->shape, label, error))
+      return false;
   }
   return true;
 }
@@ -148,9 +162,12 @@ bool dm_weights_read(DmWeights *weights, const DmSafetensors *st,
     return false;
   const size_t element = dm_dtype_size(weights->dtype);
 #pragma omp parallel for schedule(dynamic)
-  for (int32_t i = 0; i < table->count; i++)
+  for (int32_t i = 0; i < table->count; i++) {
+    const DmStEntry *entry = dm_safetensors_find(st, table->info[i].name);
     read_entry((char *)weights->data + table->info[i].offset * element,
-               weights->dtype, dm_safetensors_find(st, table->info[i].name));
+               weights->dtype, entry);
+    dm_safetensors_release(st, entry);
+  }
   return true;
 }
 

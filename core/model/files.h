@@ -24,22 +24,37 @@ char *dm_read_text_file(const char *path, size_t limit, bool optional,
 char *dm_find_weights(const char *folder, const char *const *names,
                       const char *pickle, GError **error);
 
+/* Appends "[d0, d1, ...]". */
+void dm_shape_append(GString *out, int32_t rank, const int64_t *shape);
+/* Whether `entry` has exactly the shape (rank) `shape`. */
+bool dm_shape_equal(int32_t rank, const int64_t *shape,
+                    const DmStEntry *entry);
+
+/* `entry` (NULL when the file has none) must be the tensor `name` of
+ * shape `shape` (rank), dtype F32, F16 or BF16: else DM_ERROR_FORMAT
+ * (missing, other shape) or DM_ERROR_UNSUPPORTED (other dtype) naming
+ * `label`, the tensor, its shape and the one needed. */
+bool dm_entry_check(const DmStEntry *entry, const char *name, int32_t rank,
+                    const int64_t *shape, const char *label, GError **error);
+
 /* True for a tensor of `st` that is no parameter and that a loader passes
  * over (a training checkpoint's optimiser state, a buffer that old files
  * carry). */
 typedef bool (*DmTensorFilter)(const char *name, const DmSafetensors *st);
 
-/* Every tensor of `table` must be in `st` with exactly its shape, and
- * every tensor of `st` in `table` unless `ignored` (may be NULL) passes
- * it over; DM_ERROR_FORMAT naming the first offending tensor, its shape
- * and the one the table needs, prefixed by `label`. */
+/* Every tensor of `table` must be in `st` with exactly its shape (and
+ * dtype F32, F16 or BF16), and every tensor of `st` in `table` unless
+ * `ignored` (may be NULL) passes it over; DM_ERROR_FORMAT naming the first
+ * offending tensor, its shape and the one the table needs (or
+ * DM_ERROR_UNSUPPORTED its dtype), prefixed by `label`. */
 bool dm_safetensors_check_table(const DmParams *table, const DmSafetensors *st,
                                 DmTensorFilter ignored, const char *label,
                                 GError **error);
 
 /* Fills weights->data for weights->table (data NULL) from `st`: checks the
  * tensors (as above), then keeps them in the dtype all of them share in
- * the file, or F32 when they differ, converting each. False with the
+ * the file, or F32 when they differ, converting each (and giving a mapped
+ * file's pages back as it goes, dm_safetensors_release). False with the
  * error, weights->data NULL, when the check fails or memory runs out. */
 bool dm_weights_read(DmWeights *weights, const DmSafetensors *st,
                      DmTensorFilter ignored, const char *label,

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 
 struct DmSafetensors {
   GMappedFile *mapping;   /* NULL when parsing caller-owned bytes */
+  bool mapped;            /* the data is a file's mapping (a view's too) */
   DmStEntry *entries;     /* (count), in header order */
   int32_t count;
   GHashTable *by_name;    /* name -> DmStEntry*, borrowed from entries */
@@ -37,10 +39,33 @@ struct DmSafetensors {
 /* ---- dtypes ------------------------------------------------------------ */
 
 static const char *const dtype_names[DM_DTYPE_COUNT] = {"F32", "F16", "BF16"};
-static bool dtype_from_name(const char *name, DmDtype *out) {
+
+/* The dtypes dm_safetensors_parse_any lists but never reads. */
+static const struct {
+  const char *name;
+  size_t size;
+} other_dtypes[] = {{"F64", 8},    {"I64", 8},     {"U64", 8},
+                    {"I32", 4},    {"U32", 4},     {"I16", 2},
+                    {"U16", 2},    {"I8", 1},      {"U8", 1},
+                    {"BOOL", 1},   {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+
+/* Sets entry->dtype, ->dtype_name and *size from a dtype's name: false
+ * for a name we do not know, or one of other_dtypes unless `any`. */
+static bool dtype_from_name(const char *name, bool any, DmStEntry *entry,
+                            size_t *size) {
   for (int i = 0; i < DM_DTYPE_COUNT; i++) {
     if (strcmp(name, dtype_names[i]) == 0) {
-      *out = (DmDtype)i;
+      entry->dtype = (DmDtype)i;
+      entry->dtype_name = dtype_names[i];
+      *size = dm_dtype_size(entry->dtype);
+      return true;
+    }
+  }
+  for (size_t i = 0; any && i < G_N_ELEMENTS(other_dtypes); i++) {
+    if (strcmp(name, other_dtypes[i].name) == 0) {
+      entry->dtype = DM_DTYPE_COUNT;
+      entry->dtype_name = other_dtypes[i].name;
+      *size = other_dtypes[i].size;
       return true;
     }
   }
@@ -86,6 +111,7 @@ typedef struct {
   const char *label;       /* the file, for messages */
   const uint8_t *data;     /* start of the data section */
   size_t data_size;        /* bytes in the data section */
+  bool any_dtype;          /* list the dtypes of other_dtypes too */
 } ParseContext;
 
 /* A non-negative JSON integer, or false. */
@@ -99,8 +125,10 @@ static bool node_get_size(JsonNode *node, uint64_t *out) {
   return true;
 }
 
+/* Reads "dtype" into the entry and its element size into *size. */
 static bool parse_dtype(const ParseContext *ctx, const char *name,
-                        JsonObject *obj, DmStEntry *entry, GError **error) {
+                        JsonObject *obj, DmStEntry *entry, size_t *size,
+                        GError **error) {
   JsonNode *node = json_object_get_member(obj, "dtype");
   if (!node || !JSON_NODE_HOLDS_VALUE(node) ||
       json_node_get_value_type(node) != G_TYPE_STRING) {
@@ -109,7 +137,7 @@ static bool parse_dtype(const ParseContext *ctx, const char *name,
     return false;
   }
   const char *dtype = json_node_get_string(node);
-  if (!dtype_from_name(dtype, &entry->dtype)) {
+  if (!dtype_from_name(dtype, ctx->any_dtype, entry, size)) {
     g_set_error(error, DM_ERROR, DM_ERROR_UNSUPPORTED,
                 "%s: tensor '%s' has dtype %s; only F32, F16 and BF16 are "
                 "supported", ctx->label, name, dtype);
@@ -161,8 +189,9 @@ static bool parse_shape(const ParseContext *ctx, const char *name,
 /* Reads "data_offsets", checks them against the data section and the
  * tensor's byte size, and points entry->data at the bytes. */
 static bool parse_offsets(const ParseContext *ctx, const char *name,
-                          JsonObject *obj, DmStEntry *entry, size_t *begin_out,
-                          size_t *end_out, GError **error) {
+                          JsonObject *obj, DmStEntry *entry, size_t element,
+                          size_t *begin_out, size_t *end_out,
+                          GError **error) {
   JsonNode *node = json_object_get_member(obj, "data_offsets");
   uint64_t begin, end;
   if (!node || !JSON_NODE_HOLDS_ARRAY(node) ||
@@ -185,7 +214,7 @@ static bool parse_offsets(const ParseContext *ctx, const char *name,
     return false;
   }
   size_t bytes;
-  if (!dm_mul_size(entry->numel, dm_dtype_size(entry->dtype), &bytes)) {
+  if (!dm_mul_size(entry->numel, element, &bytes)) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
                 "%s: tensor '%s': byte size overflows", ctx->label, name);
     return false;
@@ -194,7 +223,7 @@ static bool parse_offsets(const ParseContext *ctx, const char *name,
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
                 "%s: tensor '%s': %" G_GUINT64_FORMAT " bytes of data do not "
                 "match its shape and dtype %s (%zu bytes)", ctx->label, name,
-                end - begin, dtype_names[entry->dtype], bytes);
+                end - begin, entry->dtype_name, bytes);
     return false;
   }
   entry->data = ctx->data + begin;
@@ -265,10 +294,11 @@ static bool parse_entry(const ParseContext *ctx, const char *name,
   }
   JsonObject *obj = json_node_get_object(node);
   entry->name = g_strdup(name);
-  if (!parse_dtype(ctx, name, obj, entry, error) ||
+  size_t element = 0;
+  if (!parse_dtype(ctx, name, obj, entry, &element, error) ||
       !parse_shape(ctx, name, obj, entry, error) ||
-      !parse_offsets(ctx, name, obj, entry, &range->begin, &range->end,
-                     error))
+      !parse_offsets(ctx, name, obj, entry, element, &range->begin,
+                     &range->end, error))
     return false;
   range->name = entry->name;
   return true;
@@ -305,8 +335,9 @@ static bool parse_header_object(const ParseContext *ctx, JsonObject *root,
   return ok;
 }
 
-DmSafetensors *dm_safetensors_parse(const uint8_t *bytes, size_t length,
-                                    const char *label, GError **error) {
+static DmSafetensors *parse(const uint8_t *bytes, size_t length,
+                            const char *label, bool any_dtype,
+                            GError **error) {
   if (!label) label = "safetensors data";
   if (length < 8) {
     g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
@@ -333,6 +364,7 @@ DmSafetensors *dm_safetensors_parse(const uint8_t *bytes, size_t length,
     .label = label,
     .data = bytes + 8 + header_length,
     .data_size = length - 8 - (size_t)header_length,
+    .any_dtype = any_dtype,
   };
   DmSafetensors *st = g_new0(DmSafetensors, 1);
   st->by_name = g_hash_table_new(g_str_hash, g_str_equal);
@@ -348,7 +380,8 @@ DmSafetensors *dm_safetensors_parse(const uint8_t *bytes, size_t length,
   return st;
 }
 
-DmSafetensors *dm_safetensors_open(const char *path, GError **error) {
+static DmSafetensors *open_file(const char *path, bool any_dtype,
+                                GError **error) {
   /* A FIFO or device would block or never end; only map regular files. */
   if (g_file_test(path, G_FILE_TEST_EXISTS) &&
       !g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
@@ -367,14 +400,51 @@ DmSafetensors *dm_safetensors_open(const char *path, GError **error) {
   /* An empty file maps to NULL contents; parse reports it as too short. */
   const uint8_t *bytes = (const uint8_t *)g_mapped_file_get_contents(mapping);
   size_t length = g_mapped_file_get_length(mapping);
-  DmSafetensors *st = dm_safetensors_parse(bytes ? bytes : (const uint8_t *)"",
-                                           bytes ? length : 0, path, error);
+  DmSafetensors *st = parse(bytes ? bytes : (const uint8_t *)"",
+                            bytes ? length : 0, path, any_dtype, error);
   if (!st) {
     g_mapped_file_unref(mapping);
     return NULL;
   }
   st->mapping = mapping;
+  st->mapped = true;
   return st;
+}
+
+DmSafetensors *dm_safetensors_parse(const uint8_t *bytes, size_t length,
+                                    const char *label, GError **error) {
+  return parse(bytes, length, label, false, error);
+}
+
+DmSafetensors *dm_safetensors_parse_any(const uint8_t *bytes, size_t length,
+                                        const char *label, GError **error) {
+  return parse(bytes, length, label, true, error);
+}
+
+DmSafetensors *dm_safetensors_open(const char *path, GError **error) {
+  return open_file(path, false, error);
+}
+
+DmSafetensors *dm_safetensors_open_any(const char *path, GError **error) {
+  return open_file(path, true, error);
+}
+
+DmSafetensors *dm_safetensors_view(const DmSafetensors *base,
+                                   const DmStEntry *entries, int32_t count) {
+  DmSafetensors *view = g_new0(DmSafetensors, 1);
+  view->mapped = base->mapped;
+  view->entries = g_new0(DmStEntry, MAX(count, 1));
+  view->count = count;
+  view->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+  view->metadata = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         g_free);
+  for (int32_t i = 0; i < count; i++) {
+    view->entries[i] = entries[i];
+    view->entries[i].name = g_strdup(entries[i].name);
+    g_hash_table_insert(view->by_name, view->entries[i].name,
+                        &view->entries[i]);
+  }
+  return view;
 }
 
 void dm_safetensors_free(DmSafetensors *st) {
@@ -401,6 +471,16 @@ const DmStEntry *dm_safetensors_find(const DmSafetensors *st,
 
 const char *dm_safetensors_metadata(const DmSafetensors *st, const char *key) {
   return g_hash_table_lookup(st->metadata, key);
+}
+
+void dm_safetensors_release(const DmSafetensors *st, const DmStEntry *entry) {
+  if (!st->mapped || entry->dtype == DM_DTYPE_COUNT) return;
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t start = (uintptr_t)entry->data;
+  const uintptr_t end = start + entry->numel * dm_dtype_size(entry->dtype);
+  const uintptr_t first = (start + page - 1) / page * page;
+  const uintptr_t last = end / page * page;
+  if (last > first) (void)madvise((void *)first, last - first, MADV_DONTNEED);
 }
 
 /* ---- writing ----------------------------------------------------------- */
