@@ -138,9 +138,14 @@ static DmDtype common_dtype(const DmParams *table, const DmSafetensors *st) {
   return dtype == DM_DTYPE_COUNT ? DM_DTYPE_F32 : dtype;
 }
 
-/* dst (entry->numel elements of `dtype`) = the entry's values, converted
- * through float32 in chunks (exact when the dtypes are the same). */
+/* dst (entry->numel elements of `dtype`) = the entry's values, copied
+ * when the dtypes are the same (the file is little-endian, as the hosts
+ * we build for), else converted through float32 in chunks. */
 static void read_entry(void *dst, DmDtype dtype, const DmStEntry *entry) {
+  if (dtype == entry->dtype && G_BYTE_ORDER == G_LITTLE_ENDIAN) {
+    memcpy(dst, entry->data, entry->numel * dm_dtype_size(dtype));
+    return;
+  }
   enum { CHUNK = 4096 };
   float buffer[CHUNK];
   DmStEntry part = *entry;
