@@ -460,6 +460,113 @@ DM_API bool dm_model_forward_any_size(DmModel *model, DmTensor *out,
                                       const DmTensor *x,
                                       const float *timesteps, GError **error);
 
+/* ---- Stable Diffusion checkpoints -----------------------------------------
+ * Stable Diffusion 1.x and 2.x (text-to-image and inpainting) as users
+ * download them: a diffusers pipeline folder (model_index.json, unet/,
+ * vae/, text_encoder/, tokenizer/, scheduler/, each component checked by
+ * its own loader) or a single .safetensors file in the original layout
+ * (model.diffusion_model.*, first_stage_model.*, cond_stage_model.*; the
+ * names are documented in core/model/sd-keys.h), in F32, F16 or BF16. The
+ * weights stay in the file's dtype. Anything else (SDXL, SD3, Flux and
+ * other transformers, LoRAs, textual inversions, ControlNets, a VAE or a
+ * text encoder alone, PyTorch pickles) is refused with a
+ * DM_ERROR_UNSUPPORTED that names what it is and the tensor that tells.
+ *
+ * A single file carries no configs: its family comes from its tensors
+ * (the text encoder's layout and width, conv_in's input channels), and
+ * what the tensors cannot tell, from this rule (diffusers' own for single
+ * files): SD 1.x and every inpainting model predict epsilon at 512 x 512;
+ * SD 2.x text-to-image predicts v at 768 x 768 (the 768-v models; SD 2.x
+ * base, which predicts epsilon at 512, needs the option below or a
+ * scheduler config). A scheduler/scheduler_config.json or
+ * scheduler_config.json in the file's folder overrides the rule, and
+ * DmSdLoadOptions.prediction both. Nor does a single file carry a
+ * tokenizer: it comes from a tokenizer/ folder beside the file
+ * (vocab.json, merges.txt and their configs), else from the CLIP
+ * tokenizer a user installs once as gimp-diffusion/tokenizers/clip
+ * (vocab.json and merges.txt) in the user's or a system data folder (as
+ * installed models, dm_model_load_named), with the special tokens of the
+ * checkpoint's version. */
+
+typedef enum {
+  DM_SD_1, /* OpenAI CLIP ViT-L/14 text encoder, 768-wide text states */
+  DM_SD_2, /* OpenCLIP ViT-H/14, 1024-wide text states */
+  DM_SD_VERSION_COUNT
+} DmSdVersion;
+
+typedef enum {
+  DM_SD_PIPELINE_FOLDER,
+  DM_SD_SINGLE_FILE,
+  DM_SD_LAYOUT_COUNT
+} DmSdLayout;
+
+/* Where a family's prediction type came from. */
+typedef enum {
+  DM_SD_FROM_OPTION,    /* DmSdLoadOptions.prediction */
+  DM_SD_FROM_SCHEDULER, /* a scheduler_config.json */
+  DM_SD_FROM_RULE,      /* a single file's rule (above) */
+  DM_SD_SOURCE_COUNT
+} DmSdSource;
+
+typedef struct {
+  DmSdVersion version;
+  bool inpainting;     /* conv_in reads 9 channels: the latent, the mask
+                        * and the masked image's latent */
+  DmPrediction prediction;
+  DmSdSource prediction_source;
+  int32_t image_size;  /* the side in pixels it was trained at */
+  DmSdLayout layout;
+} DmSdFamily;
+
+typedef struct {
+  /* DM_PREDICTION_COUNT: the checkpoint's (default); else this one. */
+  DmPrediction prediction;
+  /* A single file's tokenizer folder (vocab.json and merges.txt, used
+   * with the version's special tokens); NULL: search (above). */
+  const char *tokenizer;
+} DmSdLoadOptions;
+
+DM_API void dm_sd_load_options_default(DmSdLoadOptions *options);
+/* "1.x", "2.x". */
+DM_API const char *dm_sd_version_name(DmSdVersion version);
+/* One line for people: "Stable Diffusion 2.x inpainting, epsilon
+ * prediction, 512 x 512". g_free() it. */
+DM_API char *dm_sd_family_describe(const DmSdFamily *family);
+
+/* Whether `path` is for the loaders below rather than dm_model_load: a
+ * pipeline folder whose model_index.json names no UNet2DModel, or a file
+ * that is not a gimp-diffusion single-file model (no "dm.config"
+ * metadata; pickles and other files included, so that the loaders below
+ * name what they are). Reads at most a safetensors header. */
+DM_API bool dm_sd_checkpoint_probe(const char *path);
+
+/* The family of the checkpoint at `path` (options may be NULL) from its
+ * configs and tensor names and shapes, reading no weights: a single
+ * file's every tensor is checked by name and shape as loading would. */
+DM_API bool dm_sd_checkpoint_identify(const char *path,
+                                      const DmSdLoadOptions *options,
+                                      DmSdFamily *family, GError **error);
+
+typedef struct DmSdModel DmSdModel;
+
+/* Loads the checkpoint at `path` (options may be NULL) with its text
+ * encoder, tokenizer, VAE, scheduler config and family; untrusted, every
+ * tensor checked by name and shape before anything is allocated. Free
+ * with dm_sd_model_free(). */
+DM_API DmSdModel *dm_sd_model_load(const char *path,
+                                   const DmSdLoadOptions *options,
+                                   GError **error);
+DM_API void dm_sd_model_free(DmSdModel *model);
+/* Borrowed views, valid while the model lives. */
+DM_API const DmSdFamily *dm_sd_model_family(const DmSdModel *model);
+DM_API const DmScheduleConfig *dm_sd_model_schedule_config(
+    const DmSdModel *model);
+/* The folder its tokenizer came from. */
+DM_API const char *dm_sd_model_tokenizer_folder(const DmSdModel *model);
+/* Parameters of its networks, and the bytes their weights take. */
+DM_API int64_t dm_sd_model_param_count(const DmSdModel *model);
+DM_API int64_t dm_sd_model_weight_bytes(const DmSdModel *model);
+
 /* ---- whole images: work area and tiles ---------------------------------- */
 
 typedef struct {

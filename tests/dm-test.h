@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <gio/gio.h>
+
 #include "dm.h"
 #include "dm-train.h"
 #include "tensor/rng.h"
@@ -92,6 +94,30 @@ static inline float *dm_test_read_tensor(const DmSafetensors *st,
   dm_safetensors_read_f32(entry, data);
   if (numel) *numel = entry->numel;
   return data;
+}
+
+/* The lines of a gzip-compressed text file (g_ptr_array_unref it). */
+static inline GPtrArray *dm_test_read_gz_lines(const char *path) {
+  GFile *file = g_file_new_for_path(path);
+  GError *error = NULL;
+  GFileInputStream *raw = g_file_read(file, NULL, &error);
+  DM_CHECK_OK(raw != NULL, error);
+  GZlibDecompressor *gunzip =
+      g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  GInputStream *text = g_converter_input_stream_new(G_INPUT_STREAM(raw),
+                                                    G_CONVERTER(gunzip));
+  GDataInputStream *lines = g_data_input_stream_new(text);
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  char *line;
+  while ((line = g_data_input_stream_read_line(lines, NULL, NULL, &error)))
+    g_ptr_array_add(out, line);
+  DM_CHECK_OK(error == NULL, error);
+  g_object_unref(lines);
+  g_object_unref(text);
+  g_object_unref(gunzip);
+  g_object_unref(raw);
+  g_object_unref(file);
+  return out;
 }
 
 /* Path of a file under tests/data (DM_TEST_DATA is set by meson). */

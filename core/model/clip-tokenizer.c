@@ -757,3 +757,20 @@ DmClipTokenizer *dm_clip_tokenizer_load(const char *folder, GError **error) {
   g_free(merges);
   return t;
 }
+
+DmClipTokenizer *dm_clip_tokenizer_load_vocabulary(
+    const char *folder, const DmClipTokenizerConfig *config, GError **error) {
+  char *vocab = read_folder_file(folder, "vocab.json",
+                                 DM_CLIP_MAX_VOCAB_BYTES, error);
+  char *merges = vocab ? read_folder_file(folder, "merges.txt",
+                                          DM_CLIP_MAX_MERGES_BYTES, error)
+                       : NULL;
+  DmClipTokenizer *t = merges ? dm_clip_tokenizer_new(vocab, strlen(vocab),
+                                                      merges, strlen(merges),
+                                                      config, error)
+                              : NULL;
+  if (merges && !t) g_prefix_error(error, "%s: ", folder);
+  g_free(vocab);
+  g_free(merges);
+  return t;
+}

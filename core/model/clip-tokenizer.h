@@ -79,6 +79,11 @@ DmClipTokenizer *dm_clip_tokenizer_new(const char *vocab_json,
 
 /* The tokenizer of a folder (the files above). */
 DmClipTokenizer *dm_clip_tokenizer_load(const char *folder, GError **error);
+/* The vocab.json and merges.txt of a folder with the special tokens and
+ * length of `config` (its config files, if any, are not read): CLIP's
+ * vocabulary installed once, used for checkpoints of either config. */
+DmClipTokenizer *dm_clip_tokenizer_load_vocabulary(
+    const char *folder, const DmClipTokenizerConfig *config, GError **error);
 
 void dm_clip_tokenizer_free(DmClipTokenizer *tokenizer);
 

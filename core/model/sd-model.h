@@ -1,0 +1,38 @@
+/* gimp-diffusion core: a Stable Diffusion checkpoint in memory (internal;
+ * the public API is dm.h's DmSdModel).
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
+ *
+ * What the pipelines that sample with it (core/sampling) reach: the
+ * networks, each with its weights in the file's dtype, and the
+ * tokenizer. */
+#ifndef DM_MODEL_SD_MODEL_H
+#define DM_MODEL_SD_MODEL_H
+
+#include "model/clip-tokenizer.h"
+#include "network/clip-text.h"
+#include "network/vae.h"
+
+struct DmSdModel {
+  DmSdFamily family;
+  DmScheduleConfig schedule;
+  DmClipText text_encoder;
+  DmClipTokenizer *tokenizer; /* owned */
+  char *tokenizer_folder;     /* owned: where the tokenizer came from */
+  DmVae vae;
+};
+
+/* The special tokens of `version`'s tokenizer (SD 2.x pads with "!"). */
+DmClipTokenizerConfig dm_sd_tokenizer_config(DmSdVersion version);
+
+/* The tokenizer of the single file `checkpoint` (dm.h): options->tokenizer
+ * when set, else the first of a tokenizer/ folder beside it (with its own
+ * configs) and gimp-diffusion/tokenizers/clip in the user's and the
+ * system's data folders (with `version`'s special tokens). *folder = where
+ * it came from (g_free it). DM_ERROR_IO naming every place when there is
+ * none, or the error of the folder that fails. */
+DmClipTokenizer *dm_sd_tokenizer_load(const char *checkpoint,
+                                      const DmSdLoadOptions *options,
+                                      DmSdVersion version, char **folder,
+                                      GError **error);
+
+#endif /* DM_MODEL_SD_MODEL_H */
