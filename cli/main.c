@@ -181,12 +181,54 @@ static void print_card(const char *card, int max_lines) {
   g_strfreev(lines);
 }
 
+/* Where a Stable Diffusion family's prediction type came from. */
+static const char *prediction_source_text(DmSdSource source) {
+  switch (source) {
+  case DM_SD_FROM_OPTION: return _("the option");
+  case DM_SD_FROM_SCHEDULER: return _("its scheduler config");
+  default:
+    return _("the rule for single files: SD 2.x text-to-image predicts v "
+             "at 768 x 768, the others epsilon at 512 x 512");
+  }
+}
+
+/* info's section for a Stable Diffusion checkpoint: its family, from its
+ * configs and tensor names and shapes (no weights are read). */
+static int run_info_sd(const char *path) {
+  DmSdFamily family;
+  GError *error = NULL;
+  if (!dm_sd_checkpoint_identify(path, NULL, &family, &error)) {
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  printf(_("model:      %s\n"), path);
+  printf(_("kind:       %s\n"),
+         family.layout == DM_SD_SINGLE_FILE
+             ? _("Stable Diffusion single-file checkpoint (.safetensors)")
+             : _("Stable Diffusion pipeline folder (model_index.json, "
+                 "unet/, vae/, text_encoder/, tokenizer/, scheduler/)"));
+  printf(_("version:    Stable Diffusion %s\n"),
+         dm_sd_version_name(family.version));
+  printf(_("task:       %s\n"),
+         family.inpainting
+             ? _("inpainting (the U-Net reads the latent, the mask and "
+                 "the masked image)")
+             : _("text to image"));
+  printf(_("prediction: %s (from %s)\n"),
+         dm_prediction_name(family.prediction),
+         prediction_source_text(family.prediction_source));
+  printf(_("image size: %d x %d\n"), family.image_size, family.image_size);
+  return EXIT_OK;
+}
+
 static int run_info(int argc, char **argv) {
   if (argc != 2)
     return dm_cli_fail(EXIT_USAGE, _("info: expected one MODEL, got %d "
                                      "arguments (see 'gimp-diffusion info "
                                      "--help')"), argc - 1);
   const char *path = argv[1];
+  if (dm_sd_checkpoint_probe(path)) return run_info_sd(path);
   GError *error = NULL;
   DmModel *model = dm_model_load(path, &error);
   if (!model) {
@@ -219,7 +261,9 @@ static const Command commands[] = {
      N_("MODEL is a diffusers model folder (config.json +\n"
         "diffusion_pytorch_model.safetensors), a diffusers pipeline folder\n"
         "(model_index.json, unet/, scheduler/) or a single .safetensors file\n"
-        "written by gimp-diffusion."),
+        "written by gimp-diffusion; or a Stable Diffusion 1.x/2.x checkpoint,\n"
+        "a diffusers pipeline folder or a single .safetensors file, whose\n"
+        "family is shown (version, task, prediction, image size)."),
      info_options, run_info},
     {"sample", N_("Generate an image from noise"), "",
      N_("Draws one image from the model with the chosen sampler and writes it\n"

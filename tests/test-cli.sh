@@ -53,6 +53,49 @@ mkdir "$tmp/empty-folder"
 expect 2 "folder without a model" "$exe" info "$tmp/empty-folder"
 check_one_error "folder without a model"
 
+# info on Stable Diffusion checkpoints: a pipeline folder's family from its
+# configs (no weights read), other kinds of files named.
+sd="$tmp/sd-pipeline"
+mkdir -p "$sd/unet" "$sd/vae" "$sd/text_encoder" "$sd/scheduler"
+printf '%s' '{"unet": ["diffusers", "UNet2DConditionModel"],
+  "vae": ["diffusers", "AutoencoderKL"],
+  "text_encoder": ["transformers", "CLIPTextModel"],
+  "tokenizer": ["transformers", "CLIPTokenizer"],
+  "scheduler": ["diffusers", "PNDMScheduler"]}' >"$sd/model_index.json"
+printf '%s' '{"_class_name": "UNet2DConditionModel", "in_channels": 9,
+  "cross_attention_dim": 768, "sample_size": 64}' >"$sd/unet/config.json"
+printf '%s' '{"block_out_channels": [128, 256, 512, 512],
+  "layers_per_block": 2, "latent_channels": 4, "norm_num_groups": 32}' \
+  >"$sd/vae/config.json"
+printf '%s' '{"hidden_size": 768, "intermediate_size": 3072,
+  "num_attention_heads": 12, "num_hidden_layers": 12}' \
+  >"$sd/text_encoder/config.json"
+printf '%s' '{"_class_name": "PNDMScheduler", "beta_schedule":
+  "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}' \
+  >"$sd/scheduler/scheduler_config.json"
+expect 0 "info on an SD pipeline folder" "$exe" info "$sd"
+check "info names the SD version" "$tmp/out" '^version: +Stable Diffusion 1\.x$'
+check "info names the task" "$tmp/out" '^task: +inpainting'
+check "info names the prediction and its source" "$tmp/out" \
+  '^prediction: +epsilon \(from its scheduler config\)'
+check "info names the image size" "$tmp/out" '^image size: +512 x 512'
+# A safetensors file holding one F32 tensor $1 (a zero), written to $2.
+one_tensor_file() {
+  header="{\"$1\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"
+  printf "\\$(printf %03o ${#header})\\000\\000\\000\\000\\000\\000\\000%s\\000\\000\\000\\000" \
+    "$header" >"$2"
+}
+one_tensor_file conditioner.embedders.0.model.x "$tmp/sdxl.safetensors"
+expect 2 "info on an SDXL checkpoint" "$exe" info "$tmp/sdxl.safetensors"
+check_one_error "info on an SDXL checkpoint"
+check "SDXL is named" "$tmp/err" 'an SDXL checkpoint'
+one_tensor_file lora_unet_x.lora_down.weight "$tmp/lora.safetensors"
+expect 2 "info on a LoRA" "$exe" info "$tmp/lora.safetensors"
+check "a LoRA is named" "$tmp/err" 'is a LoRA'
+printf 'PK\003\004' >"$tmp/model.ckpt"
+expect 2 "info on a pickle" "$exe" info "$tmp/model.ckpt"
+check "a pickle is refused" "$tmp/err" 'convert it to .safetensors'
+
 # sample: writes an image, deterministic per seed, nothing on bad input.
 expect 0 "sample ddim" "$exe" sample -q --model "$data/tiny_attn" --steps 3 \
   --seed 5 --size 24x16 --out "$tmp/a.png"
