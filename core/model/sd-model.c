@@ -333,13 +333,9 @@ static bool check_component(const char *index, const char *key,
   return false;
 }
 
-/* model_index.json names exactly the components of COMPONENTS (and
- * ignored ones). */
-static bool check_model_index(const char *folder, GError **error) {
-  char *index = g_build_filename(folder, "model_index.json", NULL);
-  char *text = dm_read_text_file(index, DM_MAX_CONFIG_BYTES, false, error);
-  JsonParser *parser = text ? dm_json_parse_object(text, -1, index, error)
-                            : NULL;
+bool dm_sd_model_index_check(const char *text, const char *label,
+                             GError **error) {
+  JsonParser *parser = dm_json_parse_object(text, -1, label, error);
   JsonObject *object = parser ? json_node_get_object(
                                     json_parser_get_root(parser))
                               : NULL;
@@ -349,14 +345,21 @@ static bool check_model_index(const char *folder, GError **error) {
   JsonNode *node;
   if (object) json_object_iter_init(&iter, object);
   while (ok && json_object_iter_next(&iter, &key, &node))
-    ok = check_component(index, key, node, error);
+    ok = check_component(label, key, node, error);
   for (size_t i = 0; ok && i < G_N_ELEMENTS(COMPONENTS); i++)
     if (!json_object_has_member(object, COMPONENTS[i].component)) {
       g_set_error(error, DM_ERROR, DM_ERROR_FORMAT,
-                  "%s: no \"%s\" component", index, COMPONENTS[i].component);
+                  "%s: no \"%s\" component", label, COMPONENTS[i].component);
       ok = false;
     }
   g_clear_object(&parser);
+  return ok;
+}
+
+static bool check_model_index(const char *folder, GError **error) {
+  char *index = g_build_filename(folder, "model_index.json", NULL);
+  char *text = dm_read_text_file(index, DM_MAX_CONFIG_BYTES, false, error);
+  const bool ok = text && dm_sd_model_index_check(text, index, error);
   g_free(text);
   g_free(index);
   return ok;

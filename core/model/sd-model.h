@@ -35,4 +35,13 @@ DmClipTokenizer *dm_sd_tokenizer_load(const char *checkpoint,
                                       DmSdVersion version, char **folder,
                                       GError **error);
 
+/* A pipeline's model_index.json text must name a UNet2DConditionModel
+ * unet, an AutoencoderKL vae, a CLIPTextModel text_encoder and a
+ * CLIPTokenizer tokenizer; a scheduler, safety_checker, feature_extractor
+ * and image_encoder are passed over, any other component refused naming
+ * it (text_encoder_2: SDXL, transformer: SD3, Flux, ...). `label` names
+ * the text in messages. */
+bool dm_sd_model_index_check(const char *text, const char *label,
+                             GError **error);
+
 #endif /* DM_MODEL_SD_MODEL_H */

@@ -1,0 +1,22 @@
+/* The small networks fuzz-sd reads a file's tensors into under a single
+ * file's names, and make-sd-seeds writes seeds of.
+ * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#ifndef DM_FUZZ_SD_H
+#define DM_FUZZ_SD_H
+
+#include "fuzz-vae.h"
+#include "network/clip-text.h"
+
+/* A text encoder of 2 layers, 8 wide, 2 heads, 10 tokens and positions:
+ * 44 tensors, 1048 values. */
+static inline void fuzz_clip_config(DmClipTextConfig *config) {
+  dm_clip_text_config_default(config);
+  config->vocab_size = 10;
+  config->max_position_embeddings = 10;
+  config->hidden_size = 8;
+  config->intermediate_size = 12;
+  config->num_hidden_layers = 2;
+  config->num_attention_heads = 2;
+}
+
+#endif /* DM_FUZZ_SD_H */
