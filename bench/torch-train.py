@@ -23,7 +23,7 @@ timesteps, the MSE loss on epsilon, backward, AdamW.
       first alternating between rounds; prints every pair and the medians.
 
 No file is written.  Runs where python3-torch is installed, e.g. a copy of
-the scripts/dev root with it added (see README, "Speed").
+the scripts/dev root with it added (docs/performance.md).
 """
 
 import argparse

@@ -89,11 +89,11 @@ static const DmOptionInfo options[DM_OPTION_COUNT] = {
         N_("Pixels around the selection the model sees (-1: its receptive "
            "radius, every pixel its convolutions could use)"),
         DM_OPTION_INT, INPAINT | ADVANCED, -1, 65536, 0, {-1, -1}},
-    /* Measured on tiny64 (bench-sampler --tiles, README): a forward costs
-     * least per pixel on 256 x 256 tiles (~100 MiB peak); with 64 pixels
-     * shared between tiles, tiling costs ~1.8x per pixel, as much as one
-     * untiled 512 x 512 forward (~290 MiB), so areas up to 512 x 512 run
-     * untiled. */
+    /* Measured on tiny64 (bench-sampler --tiles, docs/performance.md): a
+     * forward costs least per pixel on 256 x 256 tiles (~100 MiB peak);
+     * with 64 pixels shared between tiles, tiling costs ~1.8x per pixel,
+     * as much as one untiled 512 x 512 forward (~290 MiB), so areas up to
+     * 512 x 512 run untiled. */
     [DM_OPTION_PIXEL_BUDGET] = {"pixel-budget", N_("Pixel budget"),
         N_("Largest area, in pixels, the network runs on whole; larger "
            "ones go in tiles"),
