@@ -27,6 +27,7 @@ static void add_buffers(GPtrArray *specs, DmSdVersion version) {
   spec_add(specs, "alphas_cumprod", "F32", 1, steps);
   spec_add(specs, "model_ema.decay", "F32", 0, none);
   spec_add(specs, "model_ema.num_updates", "I32", 0, none);
+  spec_add(specs, "first_stage_model.loss.logvar", "F32", 0, none);
   if (version == DM_SD_1) {
     spec_add(specs, "cond_stage_model.transformer.text_model.embeddings"
              ".position_ids", "I64", 2, ids);

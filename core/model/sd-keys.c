@@ -186,6 +186,9 @@ static const char *const CLIP_LEGACY_UNUSED[] = {"embeddings.position_ids",
  * layer = "penultimate", diffusers' 23-layer text encoder). */
 static const char *const OPEN_CLIP_UNUSED[] = {
     "text_projection", "logit_scale", "transformer.resblocks.23.", NULL};
+/* A training configuration's loss (LPIPS and a discriminator) saved with
+ * the autoencoder. */
+static const char *const VAE_UNUSED[] = {"loss.", NULL};
 static const char *const NONE_UNUSED[] = {NULL};
 
 static const struct {
@@ -194,7 +197,7 @@ static const struct {
   const char *const *unused;
 } PARTS[DM_SD_PART_COUNT] = {
     [DM_SD_PART_UNET] = {"model.diffusion_model.", UNET_RULES, NONE_UNUSED},
-    [DM_SD_PART_VAE] = {"first_stage_model.", VAE_RULES, NONE_UNUSED},
+    [DM_SD_PART_VAE] = {"first_stage_model.", VAE_RULES, VAE_UNUSED},
     [DM_SD_PART_CLIP] = {"cond_stage_model.transformer.", CLIP_RULES,
                          CLIP_UNUSED},
     [DM_SD_PART_CLIP_LEGACY] = {"cond_stage_model.transformer.",

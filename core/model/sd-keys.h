@@ -47,7 +47,9 @@
  * Tensors are F32, F16 or BF16; a checkpoint also carries buffers we do
  * not read (the noise schedule's tables, model_ema.*, position_ids, SD
  * 2.x's 24th text layer that its pipelines skip, text_projection,
- * logit_scale; see dm_sd_keys_check_unused).
+ * logit_scale, an autoencoder's training loss; see
+ * dm_sd_keys_check_unused). Of a file with both, the weights are
+ * model.diffusion_model's, not model_ema's (as diffusers reads them).
  *
  * The rules are data: one table of prefix renames per part, each with the
  * function that numbers the original block, and tables of the renames
