@@ -553,12 +553,40 @@ static void test_lenient_valid(void) {
   printf("ok   unsorted offsets, hole and padding accepted\n");
 }
 
+/* dm_dtype_to_f32's array conversions (vectorised, split over threads)
+ * give the scalar conversions' bits for every pattern, NaN payloads
+ * included, at every offset of a vector. */
+static void test_array_conversions(void) {
+  const size_t count = 65536 * 4 + 5;
+  uint16_t *patterns = g_new(uint16_t, count);
+  float *out = g_new(float, count);
+  for (size_t i = 0; i < count; i++) patterns[i] = (uint16_t)(i * 40503u);
+  const DmDtype dtypes[2] = {DM_DTYPE_F16, DM_DTYPE_BF16};
+  for (int d = 0; d < 2; d++) {
+    dm_dtype_to_f32(out, patterns, dtypes[d], count);
+    size_t wrong = 0;
+    for (size_t i = 0; i < count; i++) {
+      const float want = dtypes[d] == DM_DTYPE_F16
+                             ? dm_f16_to_f32(patterns[i])
+                             : dm_bf16_to_f32(patterns[i]);
+      wrong += float_bits(out[i]) != float_bits(want);
+    }
+    DM_CHECK(wrong == 0, "%zu %s array conversions differ", wrong,
+             d ? "BF16" : "F16");
+  }
+  printf("ok   F16 and BF16 array conversions of %zu values match the "
+         "scalar ones\n", count);
+  g_free(patterns);
+  g_free(out);
+}
+
 int main(void) {
   GError *error = NULL;
   temp_folder = g_dir_make_tmp("dm-test-safetensors-XXXXXX", &error);
   DM_CHECK_OK(temp_folder, error);
   test_f16_all_patterns();
   test_bf16_all_patterns();
+  test_array_conversions();
   test_rounding_cases();
   test_f16_nearest();
   test_round_trip(DM_DTYPE_F32, "F32");

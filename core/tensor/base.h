@@ -12,6 +12,13 @@
  * dm_set_num_threads(); our loops bring the parallelism. */
 void dm_threads_init(void);
 
+/* Elementwise loops get one build per vector width, chosen at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DM_VECTOR_CLONES
+#endif
+
 /* n * size with overflow check; false when it would overflow. */
 static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
   if (a != 0 && b > SIZE_MAX / a) return false;

@@ -59,13 +59,6 @@ static inline float exp_approx(float x) {
 
 static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
 
-/* Elementwise loops get one build per vector width, chosen at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DM_VECTOR_CLONES
-#endif
-
 /* Sixteen float lanes, one vector register on AVX-512 (the compiler splits
  * it on narrower targets). */
 typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
