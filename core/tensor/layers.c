@@ -1380,6 +1380,58 @@ void dm_geglu_forward(float *out, const float *in, size_t rows,
   }
 }
 
+void dm_add_forward(float *out, const float *in, size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) out[i] += in[i];
+}
+
+/* Pixels per task of the plane/token maps: every thread an sgemm with
+ * columns enough to amortise its packing of the weight. */
+static size_t pixel_block(size_t hw, int32_t n) {
+  return dm_conv_task_pixels(hw, n, 512, 16);
+}
+
+void dm_linear_from_planes_forward(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   int32_t n, size_t hw, int32_t in_features,
+                                   int32_t out_features) {
+  const size_t block = pixel_block(hw, n), blocks = (hw + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < (size_t)n * blocks; task++) {
+    const size_t image = task / blocks, p0 = task % blocks * block;
+    const size_t rows = MIN(block, hw - p0);
+    float *y = out + (image * hw + p0) * out_features;
+    for (size_t r = 0; r < rows; r++)
+      for (int32_t j = 0; j < out_features; j++)
+        y[r * out_features + j] = bias ? bias[j] : 0.0f;
+    /* y (rows, out) += x^T (rows, in) weight^T, x the (in, rows) columns */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)rows,
+                out_features, in_features, 1.0f,
+                in + image * in_features * hw + p0, (int)hw, weight,
+                in_features, 1.0f, y, out_features);
+  }
+}
+
+void dm_linear_to_planes_forward(float *out, const float *in,
+                                 const float *weight, const float *bias,
+                                 int32_t n, size_t hw, int32_t in_features,
+                                 int32_t out_features, bool accumulate) {
+  const size_t block = pixel_block(hw, n), blocks = (hw + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < (size_t)n * blocks; task++) {
+    const size_t image = task / blocks, p0 = task % blocks * block;
+    const size_t columns = MIN(block, hw - p0);
+    float *y = out + image * out_features * hw;
+    dm_conv_fill_bias(y, bias, out_features, hw, p0, p0 + columns,
+                      accumulate);
+    /* y (out, columns) += weight (out, in) x^T, x the (columns, in) rows */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_features,
+                (int)columns, in_features, 1.0f, weight, in_features,
+                in + (image * hw + p0) * in_features, in_features, 1.0f,
+                y + p0, (int)hw);
+  }
+}
+
 bool dm_embedding_forward(float *out, const int32_t *ids, size_t count,
                           const void *table, DmDtype dtype, int32_t rows,
                           int32_t dim, bool accumulate) {

@@ -211,6 +211,28 @@ void dm_layernorm_forward(float *out, const float *in, const float *weight,
                           const float *bias, size_t rows, int32_t dim,
                           float eps);
 
+/* out (count) += in (count): a residual connection. */
+void dm_add_forward(float *out, const float *in, size_t count);
+
+/* out (N, hw, out_features) = in (N, in_features, hw) with each pixel's
+ * channels as a row, times weight^T (weight (out_features, in_features))
+ * plus bias (out_features): a linear map (or a 1x1 conv) applied to every
+ * pixel of channel-major planes, giving one token row per pixel, as
+ * Transformer2DModel's proj_in and its reshape to tokens. */
+void dm_linear_from_planes_forward(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   int32_t n, size_t hw, int32_t in_features,
+                                   int32_t out_features);
+
+/* out (N, out_features, hw) = (in (N, hw, in_features) weight^T + bias)
+ * with each token row back as a pixel's channels, or += when `accumulate`:
+ * Transformer2DModel's proj_out and reshape to planes, added to its input
+ * in place for the residual. */
+void dm_linear_to_planes_forward(float *out, const float *in,
+                                 const float *weight, const float *bias,
+                                 int32_t n, size_t hw, int32_t in_features,
+                                 int32_t out_features, bool accumulate);
+
 /* out (count) = GELU(in) = in Phi(in) = in (1 + erf(in / sqrt 2)) / 2, the
  * exact form (Hendrycks and Gimpel 2016), as torch's gelu. `out` may equal
  * `in`. */
