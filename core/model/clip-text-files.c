@@ -67,30 +67,15 @@ bool dm_clip_text_config_from_json(DmClipTextConfig *config, const char *text,
   return ok;
 }
 
-/* The weights file of a text_encoder/ folder. */
-static char *find_weights(const char *folder, GError **error) {
-  static const char *const names[] = {"model.safetensors",
-                                      "model.fp16.safetensors"};
-  for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-    char *path = g_build_filename(folder, names[i], NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
-    g_free(path);
-  }
-  g_set_error(error, DM_ERROR, DM_ERROR_IO,
-              "'%s': no model.safetensors in the text encoder folder "
-              "(PyTorch pickles, pytorch_model.bin, are not supported)",
-              folder);
-  return NULL;
-}
-
 bool dm_clip_text_load(DmClipText *model, const char *folder,
                        GError **error) {
+  static const char *const names[] = {"model.safetensors",
+                                      "model.fp16.safetensors"};
   memset(model, 0, sizeof *model);
   char *config_path = g_build_filename(folder, "config.json", NULL);
   char *text = dm_read_text_file(config_path, DM_MAX_CONFIG_BYTES, false,
                                  error);
   char *weights = NULL;
-  DmSafetensors *st = NULL;
   DmClipTextConfig config;
   bool ok = text != NULL &&
             dm_clip_text_config_from_json(&config, text, config_path,
@@ -99,11 +84,11 @@ bool dm_clip_text_load(DmClipText *model, const char *folder,
     g_prefix_error(error, "%s: ", config_path);
     ok = false;
   }
-  ok = ok && (weights = find_weights(folder, error)) != NULL &&
-       (st = dm_safetensors_open(weights, error)) != NULL &&
-       dm_weights_read(&model->weights, st, NULL, weights, error);
+  ok = ok &&
+       (weights = dm_find_weights_file(folder, names, G_N_ELEMENTS(names),
+                                       "text encoder", error)) != NULL &&
+       dm_weights_read_path(&model->weights, weights, NULL, error);
   if (!ok) dm_clip_text_clear(model);
-  if (st) dm_safetensors_free(st);
   g_free(weights);
   g_free(text);
   g_free(config_path);
