@@ -15,6 +15,11 @@ def are_progress_bars_disabled():
     return True
 
 
+def validate_hf_hub_args(function):
+    """diffusers decorates its loaders with this at import time."""
+    return function
+
+
 def __getattr__(name):
     if name.startswith("__"):
         raise AttributeError(name)
