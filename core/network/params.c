@@ -113,8 +113,10 @@ bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error) {
   size_t bytes = 0;
   weights->dtype = dtype;
   weights->data = NULL;
-  if (dm_mul_size(weights->table.total, dm_dtype_size(dtype), &bytes))
-    weights->data = calloc(1, bytes ? bytes : 1);
+  /* on huge pages where it is large: every forward streams all of it */
+  if (dm_mul_size(weights->table.total, dm_dtype_size(dtype), &bytes) &&
+      (weights->data = dm_alloc_floats((bytes + 3) / 4)) != NULL)
+    memset(weights->data, 0, bytes);
   if (weights->data == NULL)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for %zu weights", weights->table.total);

@@ -182,8 +182,7 @@ static bool tokens_alloc(Tokens *t, const Forward *f, size_t rows,
   t->chunk = MIN(rows, MAX(FF_CHUNK_FLOATS / (12 * c), (size_t)16));
   size_t total = 0;
   if (!dm_mul_size(3 * rows + 2 * keys + 12 * t->chunk, c, &total) ||
-      total > SIZE_MAX / sizeof(float) ||
-      (t->hidden = malloc(total * sizeof(float))) == NULL)
+      (t->hidden = dm_alloc_floats(total)) == NULL)
     return out_of_memory(f, "a transformer's tokens");
   t->normed = t->hidden + rows * c;
   t->q = t->normed + rows * c;
@@ -497,7 +496,7 @@ bool dm_unet_cond_forward(const DmUnetCond *model, float *out,
                .text_length = text_length, .error = error};
   const bool convert = model->weights.dtype != DM_DTYPE_F32;
   if (convert &&
-      (f.scratch = g_try_new(float, scratch_floats(&model->weights))) == NULL)
+      (f.scratch = dm_alloc_floats(scratch_floats(&model->weights))) == NULL)
     return out_of_memory(&f, "the weights' float32 scratch");
   Skips *skips = g_new0(Skips, 1);
   Planes hidden = {0};
@@ -513,6 +512,6 @@ bool dm_unet_cond_forward(const DmUnetCond *model, float *out,
   skips_clear(skips);
   g_free(skips);
   g_free(f.temb_silu);
-  g_free(f.scratch);
+  free(f.scratch);
   return ok;
 }

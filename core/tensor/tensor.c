@@ -1,8 +1,26 @@
 /* gimp-diffusion core: DmTensor allocation, reflection padding, cropping.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tensor/base.h"
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+float *dm_alloc_floats(size_t count) {
+  size_t bytes;
+  if (!dm_mul_size(count, sizeof(float), &bytes) || bytes > SIZE_MAX / 2)
+    return NULL;
+  if (bytes < 2 * HUGE_PAGE)
+    return aligned_alloc(64, MAX((bytes + 63) / 64 * 64, (size_t)64));
+  bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  float *data = aligned_alloc(HUGE_PAGE, bytes);
+#ifdef MADV_HUGEPAGE
+  if (data != NULL) madvise(data, bytes, MADV_HUGEPAGE);
+#endif
+  return data;
+}
 
 DmTensor *dm_tensor_new(int32_t n, int32_t c, int32_t h, int32_t w,
                         GError **error) {
