@@ -220,10 +220,73 @@ static bool use_avx512(void) {
   return choice == 2;
 }
 
+/* Whether a conv's weights outweigh its column matrix: more output
+ * channels than output pixels in the whole batch (the deep levels of a
+ * latent U-Net). Tiling the pixels would then read and pack every weight
+ * once per tile. */
+static bool weight_bound(const DmConvShape *s) {
+  return !is_pointwise(s) &&
+         (size_t)s->c_out > (size_t)s->n * s->h_out * s->w_out;
+}
+
+/* out[i] (C_out, hw) = result (C_out, N hw)'s columns of image i + bias
+ * (or += when accumulating). */
+static void scatter_images(float *out, const float *result, const float *bias,
+                           const DmConvShape *s, bool accumulate) {
+  const size_t hw = (size_t)s->h_out * s->w_out, pixels = (size_t)s->n * hw;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < (int64_t)s->n * s->c_out; plane++) {
+    const size_t image = (size_t)plane / s->c_out, c = (size_t)plane % s->c_out;
+    const float *src = result + c * pixels + image * hw;
+    float *dst = out + (size_t)plane * hw;
+    const float b = bias ? bias[c] : 0.0f;
+    for (size_t p = 0; p < hw; p++)
+      dst[p] = (accumulate ? dst[p] : 0.0f) + src[p] + b;
+  }
+}
+
+/* A weight-bound conv: col (K, N hw) = the whole batch's im2col matrix
+ * once (no larger than the weights), then result = weight col by one sgemm
+ * per block of output channels, so that each weight is packed once. */
+static bool conv_by_channel_blocks(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   const DmConvShape *s, bool accumulate) {
+  const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t hw_in = (size_t)s->h_in * s->w_in;
+  const size_t hw = (size_t)s->h_out * s->w_out, pixels = (size_t)s->n * hw;
+  float *col = dm_alloc_floats(rows * pixels);
+  float *result = dm_alloc_floats((size_t)s->c_out * pixels);
+  if (col == NULL || result == NULL) {
+    free(col);
+    free(result);
+    return false;
+  }
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < rows * (size_t)s->n; task++) {
+    const size_t row = task / s->n, image = task % s->n;
+    dm_im2col_row(col + row * pixels + image * hw, hw, 0,
+                  in + image * s->c_in * hw_in, s, (int32_t)row, 0, hw);
+  }
+  const size_t block = dm_conv_task_pixels((size_t)s->c_out, 1,
+                                           (size_t)s->c_out, 16);
+#pragma omp parallel for schedule(static)
+  for (size_t c0 = 0; c0 < (size_t)s->c_out; c0 += block)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                (int)MIN(block, (size_t)s->c_out - c0), (int)pixels,
+                (int)rows, 1.0f, weight + c0 * rows, (int)rows, col,
+                (int)pixels, 0.0f, result + c0 * pixels, (int)pixels);
+  free(col);
+  scatter_images(out, result, bias, s, accumulate);
+  free(result);
+  return true;
+}
+
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *s,
                        bool accumulate) {
   const bool pointwise = is_pointwise(s);
+  if (weight_bound(s))
+    return conv_by_channel_blocks(out, in, weight, bias, s, accumulate);
   if (use_avx512() && dm_conv2d_winograd_fits(s))
     return dm_conv2d_forward_winograd(out, in, weight, bias, s, accumulate);
   if (!pointwise && use_avx512())

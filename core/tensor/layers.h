@@ -42,7 +42,11 @@ typedef struct {
  * F(4x4, 3x3) (conv-winograd.c) for 3x3 stride-1 padding-1 convs that keep
  * the size with at least 16 channels each way, the direct kernel
  * (conv-avx512.c) for the other convs but 1x1; else, and for 1x1 convs,
- * im2col + cblas_sgemm. */
+ * im2col + cblas_sgemm. Convs with more output channels than output pixels
+ * in the batch (the deep levels of a latent U-Net, where the weights
+ * outweigh the pixels) take the whole batch's im2col matrix once and one
+ * sgemm per block of output channels instead, so that each weight is read
+ * once. */
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *shape,
                        bool accumulate);
