@@ -1416,14 +1416,42 @@ void dm_layernorm_forward(float *out, const float *in, const float *weight,
   }
 }
 
-/* The exact GELU, x Phi(x), as torch computes it in float32. */
+/* GELU, x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, from Abramowitz
+ * and Stegun (1964) 7.1.26: erfc(z) = (a1 t + ... + a5 t^5) e^(-z^2) + e,
+ * t = 1 / (1 + p z), |e| <= 1.5e-7 for z >= 0, and erfc(-z) = 2 -
+ * erfc(z). No branch and no libm call, so that loops over it vectorise;
+ * Phi is within 7.5e-8 of the exact one (torch's erf rounds to 6e-8). */
 static inline float gelu(float x) {
-  return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+  const float z = fabsf(x) * (float)M_SQRT1_2;
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  const float poly =
+      t * (0.254829592f +
+           t * (-0.284496736f +
+                t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float tail = 0.5f * poly * exp_approx(-z * z); /* Phi(-|x|) */
+  return x * (x >= 0.0f ? 1.0f - tail : tail);
 }
+
+/* out (count) = GELU(in). */
+DM_VECTOR_CLONES
+static void gelu_span(float *out, const float *in, size_t count) {
+  for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+}
+
+/* y (count) = value GELU(gate). */
+DM_VECTOR_CLONES
+static void geglu_span(float *y, const float *value, const float *gate,
+                       size_t count) {
+  for (size_t i = 0; i < count; i++) y[i] = value[i] * gelu(gate[i]);
+}
+
+/* Elements per task of the elementwise layers. */
+#define SPAN 4096
 
 void dm_gelu_forward(float *out, const float *in, size_t count) {
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+  for (size_t i = 0; i < count; i += SPAN)
+    gelu_span(out + i, in + i, MIN(SPAN, count - i));
 }
 
 DM_VECTOR_CLONES
@@ -1437,9 +1465,8 @@ void dm_geglu_forward(float *out, const float *in, size_t rows,
                       int32_t inner) {
 #pragma omp parallel for schedule(static)
   for (size_t r = 0; r < rows; r++) {
-    const float *value = in + r * 2 * inner, *gate = value + inner;
-    float *y = out + r * inner;
-    for (int32_t j = 0; j < inner; j++) y[j] = value[j] * gelu(gate[j]);
+    const float *value = in + r * 2 * inner;
+    geglu_span(out + r * inner, value, value + inner, (size_t)inner);
   }
 }
 

@@ -238,8 +238,8 @@ void dm_linear_to_planes_forward(float *out, const float *in,
                                  int32_t out_features, bool accumulate);
 
 /* out (count) = GELU(in) = in Phi(in) = in (1 + erf(in / sqrt 2)) / 2, the
- * exact form (Hendrycks and Gimpel 2016), as torch's gelu. `out` may equal
- * `in`. */
+ * exact form (Hendrycks and Gimpel 2016) as torch's gelu, Phi within 7.5e-8
+ * (layers.c). `out` may equal `in`. */
 void dm_gelu_forward(float *out, const float *in, size_t count);
 
 /* out (count) = in sigmoid(1.702 in): OpenAI CLIP's "quick_gelu", the
