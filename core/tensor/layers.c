@@ -914,13 +914,20 @@ static void scale_row(float *row, size_t count, float factor) {
   for (size_t j = 0; j < count; j++) row[j] *= factor;
 }
 
-/* Softmax of one row, in place (max-shifted for range). Returns the row's
- * log-sum-exp lse = log sum_j exp(row_j), so that softmax_j =
- * exp(row_j - lse). */
+/* row = exp(row - max) in place, max = the row's largest value (*max):
+ * softmax's numerators, shifted for range; returns their sum, its
+ * denominator. */
+static double exp_sum_row(float *row, size_t cols, float *max) {
+  *max = max_lanes(row, cols);
+  exp_shifted(row, cols, *max);
+  return sum_centred_powers(row, NULL, cols, 0.0f, 1);
+}
+
+/* Softmax of one row, in place. Returns the row's log-sum-exp lse = log
+ * sum_j exp(row_j), so that softmax_j = exp(row_j - lse). */
 static float softmax_row(float *row, size_t cols) {
-  const float max = max_lanes(row, cols);
-  exp_shifted(row, cols, max);
-  const double total = sum_centred_powers(row, NULL, cols, 0.0f, 1);
+  float max;
+  const double total = exp_sum_row(row, cols, &max);
   scale_row(row, cols, (float)(1.0 / total));
   return max + (float)log(total);
 }
@@ -1001,13 +1008,48 @@ static void head_context(float *context, const float *probs, const float *v,
   }
 }
 
-/* Row r of a block from query q0: softmax over the keys it sees, zeros
- * for the causal mask's (exactly what adding -inf before the softmax
+/* The keys query q sees: all, or those up to it under the causal mask
+ * (whose probabilities are exactly zero, as adding -inf before the softmax
  * gives). */
-static void masked_softmax_row(float *row, const AttendShape *s, size_t q) {
-  const size_t seen = s->causal ? MIN(q + 1, s->lk) : s->lk;
-  softmax_row(row, seen);
-  memset(row + seen, 0, (s->lk - seen) * sizeof(float));
+static size_t keys_seen(const AttendShape *s, size_t q) {
+  return s->causal ? MIN(q + 1, s->lk) : s->lk;
+}
+
+/* context_h[q0 + r] *= factors[r] for the rows of a block. */
+static void scale_context(float *context, const float *factors,
+                          const AttendShape *s, int32_t h, size_t q0,
+                          size_t rows) {
+  const size_t d = (size_t)s->head_dim, c = (size_t)s->heads * d;
+  for (size_t j = 0; j < d; j++)
+    for (size_t r = 0; r < rows; r++) {
+      float *x = s->planes ? context + (h * d + j) * s->lq + q0 + r
+                           : context + (q0 + r) * c + h * d + j;
+      *x *= factors[r];
+    }
+}
+
+/* One task of attend: queries [q0, q0 + rows) of head h, their scores in
+ * `scores` (rows, Lk). Without `saved` probabilities the rows keep the
+ * softmax's numerators and the context is divided by the denominators
+ * afterwards ((rows, d) divisions instead of (rows, Lk)); with them, the
+ * rows are normalised in place for the backward. */
+static void attend_block(float *context, float *scores, float *factors,
+                         bool saved, const float *q, const float *k,
+                         const float *v, const AttendShape *s, int32_t h,
+                         size_t q0, size_t rows) {
+  head_scores(scores, q, k, s, h, q0, rows);
+  for (size_t r = 0; r < rows; r++) {
+    float *row = scores + r * s->lk;
+    const size_t seen = keys_seen(s, q0 + r);
+    float max;
+    if (saved)
+      softmax_row(row, seen);
+    else
+      factors[r] = (float)(1.0 / exp_sum_row(row, seen, &max));
+    memset(row + seen, 0, (s->lk - seen) * sizeof(float));
+  }
+  head_context(context, scores, v, s, h, q0, rows);
+  if (!saved) scale_context(context, factors, s, h, q0, rows);
 }
 
 /* context = per head softmax(scale q_h k_h^T) v_h, one task per (head,
@@ -1020,7 +1062,7 @@ static bool attend(float *context, float *probs, const float *q,
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *scratch = probs ? NULL : malloc(block * s->lk * sizeof(float));
+    float *scratch = probs ? NULL : malloc(block * (s->lk + 1) * sizeof(float));
     failed = !probs && scratch == NULL;
 #pragma omp for schedule(static)
     for (size_t task = 0; task < (size_t)s->heads * blocks; task++) {
@@ -1028,10 +1070,8 @@ static bool attend(float *context, float *probs, const float *q,
       const int32_t head = (int32_t)(task / blocks);
       const size_t q0 = task % blocks * block, rows = MIN(block, s->lq - q0);
       float *scores = probs ? probs + head * s->lq * s->lk : scratch;
-      head_scores(scores, q, k, s, head, q0, rows);
-      for (size_t r = 0; r < rows; r++)
-        masked_softmax_row(scores + r * s->lk, s, q0 + r);
-      head_context(context, scores, v, s, head, q0, rows);
+      attend_block(context, scores, scratch ? scratch + block * s->lk : NULL,
+                   probs != NULL, q, k, v, s, head, q0, rows);
     }
     free(scratch);
   }
