@@ -580,6 +580,51 @@ static void test_array_conversions(void) {
   g_free(out);
 }
 
+/* dm_f32_to_dtype's array conversions round as the scalar ones on every
+ * exponent, both signs, with mantissas at and around the halfway points
+ * of both formats and random ones; NaNs with payloads, infinities. */
+static void test_array_rounding(void) {
+  static const uint32_t mantissas[] = {
+      0x000000, 0x000001, 0x000fff, 0x001000, 0x001001, 0x002000, 0x003000,
+      0x7fe000, 0x7fefff, 0x7ff000, 0x7fffff, 0x400000, 0x007fff, 0x008000,
+      0x008001, 0x018000, 0x7f8000};
+  const size_t random = 64, per = G_N_ELEMENTS(mantissas) + random;
+  const size_t count = 2 * 256 * per;
+  uint32_t *bits = g_new(uint32_t, count);
+  float *in = g_new(float, count);
+  uint16_t *got = g_new(uint16_t, count);
+  size_t i = 0;
+  for (uint32_t sign = 0; sign < 2; sign++)
+    for (uint32_t exponent = 0; exponent < 256; exponent++)
+      for (size_t m = 0; m < per; m++, i++) {
+        const uint32_t mantissa =
+            m < G_N_ELEMENTS(mantissas)
+                ? mantissas[m]
+                : (uint32_t)(i * 2654435761u) & 0x7fffffu;
+        bits[i] = sign << 31 | exponent << 23 | mantissa;
+        memcpy(&in[i], &bits[i], sizeof(float));
+      }
+  const DmDtype dtypes[2] = {DM_DTYPE_F16, DM_DTYPE_BF16};
+  for (int d = 0; d < 2; d++) {
+    dm_f32_to_dtype(got, in, dtypes[d], count);
+    size_t wrong = 0;
+    for (size_t j = 0; j < count; j++) {
+      const uint16_t want = dtypes[d] == DM_DTYPE_F16 ? dm_f32_to_f16(in[j])
+                                                      : dm_f32_to_bf16(in[j]);
+      if (got[j] != want && wrong++ < 3)
+        fprintf(stderr, "%s of 0x%08x: 0x%04x, want 0x%04x\n",
+                d ? "BF16" : "F16", bits[j], got[j], want);
+    }
+    DM_CHECK(wrong == 0, "%zu %s array roundings differ", wrong,
+             d ? "BF16" : "F16");
+  }
+  printf("ok   F16 and BF16 array roundings of %zu values match the scalar "
+         "ones\n", count);
+  g_free(bits);
+  g_free(in);
+  g_free(got);
+}
+
 int main(void) {
   GError *error = NULL;
   temp_folder = g_dir_make_tmp("dm-test-safetensors-XXXXXX", &error);
@@ -587,6 +632,7 @@ int main(void) {
   test_f16_all_patterns();
   test_bf16_all_patterns();
   test_array_conversions();
+  test_array_rounding();
   test_rounding_cases();
   test_f16_nearest();
   test_round_trip(DM_DTYPE_F32, "F32");
