@@ -11,16 +11,27 @@
  * latent (a 512x512 image), batch 2 (unconditional and conditional text
  * states), 77 tokens, F16 weights (as the fp16 checkpoints ship), 2
  * threads, 3 timed evaluations after one warm-up. Prints the time of each
- * evaluation, their median, and the peak resident memory (VmHWM; or run
- * under /usr/bin/time -v). The weights are dm_weights_fill_random()'s, so
- * the numbers need no model file. */
+ * evaluation and the CPU time it took (on a machine shared with other
+ * work, CPU time below threads x wall time shows the threads waited),
+ * their medians, and the peak resident memory (VmHWM; or run under
+ * /usr/bin/time -v). The weights are dm_weights_fill_random()'s, so the
+ * numbers need no model file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench-common.h"
 #include "network/unet-cond.h"
 #include "tensor/rng.h"
+
+/* User and system CPU seconds of this process so far. */
+static double cpu_seconds(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
 
 typedef struct {
   const char *net, *dtype;
@@ -111,20 +122,24 @@ int main(int argc, char **argv) {
   dm_rng_normal_fill(text, (size_t)o.batch * o.text *
                                config.cross_attention_dim, 7, 1, 0);
   for (int32_t i = 0; i < o.batch; i++) timesteps[i] = 981.0f;
-  double times[64];
+  double times[64], cpu_times[64];
   for (int32_t r = -1; r < o.repeat; r++) {
     start = now_seconds();
+    const double cpu_start = cpu_seconds();
     if (!dm_unet_cond_forward(&model, out, sample, o.batch, o.latent,
                               o.latent, timesteps, text, o.text, &error)) {
       fprintf(stderr, "bench-unet-cond: %s\n", error->message);
       return 1;
     }
     const double seconds = now_seconds() - start;
-    printf("%s %.3f s\n", r < 0 ? "warm-up" : "evaluation", seconds);
-    if (r >= 0) times[r] = seconds;
+    const double cpu = cpu_seconds() - cpu_start;
+    printf("%s %.3f s (CPU %.3f s)\n", r < 0 ? "warm-up" : "evaluation",
+           seconds, cpu);
+    if (r >= 0) times[r] = seconds, cpu_times[r] = cpu;
   }
-  printf("median %.3f s over %d evaluations; peak RSS %.0f MiB\n",
-         median(times, o.repeat), o.repeat, peak_rss_mib());
+  printf("median %.3f s (CPU %.3f s) over %d evaluations; peak RSS %.0f "
+         "MiB\n", median(times, o.repeat), median(cpu_times, o.repeat),
+         o.repeat, peak_rss_mib());
   g_free(sample);
   g_free(text);
   g_free(out);

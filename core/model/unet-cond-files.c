@@ -308,7 +308,7 @@ bool dm_unet_cond_config_from_json(DmUnetCondConfig *config, const char *text,
   return true;
 }
 
-/* ---- unet/ folders -------------------------------------------------------- */
+/* ---- unet/ folders ------------------------------------------------------- */
 
 bool dm_unet_cond_load(DmUnetCond *model, const char *folder,
                        GError **error) {

@@ -162,7 +162,7 @@ static float *resnet(const Forward *f, const DmUnetCondResnet *r,
   return out;
 }
 
-/* ---- transformers on token rows ------------------------------------------- */
+/* ---- transformers on token rows ------------------------------------------ */
 
 /* A transformer's buffers; rows = N H W tokens of C channels. */
 typedef struct {
@@ -287,7 +287,7 @@ static bool transformer(const Forward *f, const DmUnetCondTransformer *tr,
   return ok;
 }
 
-/* ---- the U ---------------------------------------------------------------- */
+/* ---- the U --------------------------------------------------------------- */
 
 /* The skip tensors of the down path, in order; the last one is also the
  * hidden state the next layer takes. */
@@ -399,7 +399,7 @@ static bool up_path(const Forward *f, Skips *skips, Planes *hidden) {
   return true;
 }
 
-/* ---- ends ----------------------------------------------------------------- */
+/* ---- ends ---------------------------------------------------------------- */
 
 /* f->temb_silu = SiLU(linear_2(SiLU(linear_1(sinusoid(timesteps))))). */
 static bool time_embedding(Forward *f, const float *timesteps) {

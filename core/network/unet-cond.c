@@ -73,8 +73,8 @@ static void check_sizes(DmParamsBuilder *b, const DmUnetCondConfig *c) {
 /* Whether level i has transformers: in its down block, in the up block
  * working at it, or (the last level) in the mid block. */
 static bool level_has_transformers(const DmUnetCondConfig *c, int32_t i) {
-  return c->down_cross_attention[i] || c->up_cross_attention[c->n_levels - 1 - i] ||
-         i == c->n_levels - 1;
+  return c->down_cross_attention[i] ||
+         c->up_cross_attention[c->n_levels - 1 - i] || i == c->n_levels - 1;
 }
 
 /* Heads that divide the channels of every level with transformers. */
