@@ -159,46 +159,49 @@ static void test_attention(void) {
                   true);
 }
 
-/* dm_linear_from_planes_forward and dm_linear_to_planes_forward (with and
- * without accumulating) against the map written out: token p of image i
- * has channels in[i][.][p]. Sizes with more pixels than one task's block
- * and a partial last block. */
-static void test_plane_maps(void) {
-  const int32_t n = 2, c_in = 20, c_out = 12;
-  const size_t hw = 1300;
-  float *planes = dm_test_random_floats((size_t)n * c_in * hw, 1.0f, 4);
-  float *weight = dm_test_random_floats((size_t)c_out * c_in, 0.3f, 5);
-  float *bias = dm_test_random_floats((size_t)c_out, 1.0f, 6);
-  float *rows = dm_test_random_floats((size_t)n * hw * c_in, 1.0f, 7);
-  const size_t count = (size_t)n * hw * c_out;
-  float *got = g_new(float, count), *want = g_new(float, count);
-  float *start = dm_test_random_floats(count, 1.0f, 8);
+/* want (N, hw, c_out) or, with out_planes, (N, c_out, hw) = the linear map
+ * (weight (c_out, c_in), bias) of every pixel of in (N, hw, c_in) or, with
+ * in_planes, (N, c_in, hw), in double. */
+static void plane_map_reference(float *want, const float *in,
+                                const float *weight, const float *bias,
+                                int32_t n, size_t hw, int32_t c_in,
+                                int32_t c_out, bool in_planes,
+                                bool out_planes) {
   for (int32_t i = 0; i < n; i++)
     for (size_t p = 0; p < hw; p++)
       for (int32_t o = 0; o < c_out; o++) {
         double total = bias[o];
         for (int32_t k = 0; k < c_in; k++)
           total += (double)weight[o * c_in + k] *
-                   planes[((size_t)i * c_in + k) * hw + p];
-        want[((size_t)i * hw + p) * c_out + o] = (float)total;
+                   in[in_planes ? ((size_t)i * c_in + k) * hw + p
+                                : ((size_t)i * hw + p) * c_in + k];
+        want[out_planes ? ((size_t)i * c_out + o) * hw + p
+                        : ((size_t)i * hw + p) * c_out + o] = (float)total;
       }
-  dm_linear_from_planes_forward(got, planes, weight, bias, n, hw, c_in,
-                                c_out);
+}
+
+/* dm_linear_from_planes_forward and dm_linear_to_planes_forward (with and
+ * without accumulating), and dm_add_forward. Sizes with more pixels than
+ * one task's block and a partial last block. */
+static void test_plane_maps(void) {
+  const int32_t n = 2, c_in = 20, c_out = 12;
+  const size_t hw = 1300, count = (size_t)n * hw * c_out;
+  float *in = dm_test_random_floats((size_t)n * c_in * hw, 1.0f, 4);
+  float *weight = dm_test_random_floats((size_t)c_out * c_in, 0.3f, 5);
+  float *bias = dm_test_random_floats((size_t)c_out, 1.0f, 6);
+  float *start = dm_test_random_floats(count, 1.0f, 8);
+  float *got = g_new(float, count), *want = g_new(float, count);
+  plane_map_reference(want, in, weight, bias, n, hw, c_in, c_out, true,
+                      false);
+  dm_linear_from_planes_forward(got, in, weight, bias, n, hw, c_in, c_out);
   dm_test_compare("linear from planes to rows", got, want, count, 1e-5, 1e-6);
-  for (int32_t i = 0; i < n; i++)
-    for (int32_t o = 0; o < c_out; o++)
-      for (size_t p = 0; p < hw; p++) {
-        double total = bias[o];
-        for (int32_t k = 0; k < c_in; k++)
-          total += (double)weight[o * c_in + k] *
-                   rows[((size_t)i * hw + p) * c_in + k];
-        want[((size_t)i * c_out + o) * hw + p] = (float)total;
-      }
-  dm_linear_to_planes_forward(got, rows, weight, bias, n, hw, c_in, c_out,
+  plane_map_reference(want, in, weight, bias, n, hw, c_in, c_out, false,
+                      true);
+  dm_linear_to_planes_forward(got, in, weight, bias, n, hw, c_in, c_out,
                               false);
   dm_test_compare("linear from rows to planes", got, want, count, 1e-5, 1e-6);
   memcpy(got, start, count * sizeof(float));
-  dm_linear_to_planes_forward(got, rows, weight, bias, n, hw, c_in, c_out,
+  dm_linear_to_planes_forward(got, in, weight, bias, n, hw, c_in, c_out,
                               true);
   for (size_t j = 0; j < count; j++) want[j] += start[j];
   dm_test_compare("linear from rows to planes, added", got, want, count,
@@ -207,13 +210,12 @@ static void test_plane_maps(void) {
   dm_add_forward(got, want, count);
   for (size_t j = 0; j < count; j++) want[j] += start[j];
   dm_test_compare("add", got, want, count, 1e-6, 1e-6);
-  g_free(planes);
+  g_free(in);
   g_free(weight);
   g_free(bias);
-  g_free(rows);
+  g_free(start);
   g_free(got);
   g_free(want);
-  g_free(start);
 }
 
 int main(void) {

@@ -78,7 +78,9 @@ uint16_t dm_f32_to_bf16(float f) {
  * infinities and NaNs moved up to 255, and zeros and subnormals (m 2^-24)
  * computed as (1 + m 2^-10) 2^-14 - 2^-14, exact by Sterbenz's lemma. */
 DM_VECTOR_CLONES
-static void f16_to_f32_array(float *out, const uint16_t *in, size_t count) {
+static void f16_to_f32_array(void *dst, const void *src, size_t count) {
+  float *out = dst;
+  const uint16_t *in = src;
   const uint32_t exponent_mask = 0x7c00u << 13;
   const float two_to_minus_14 = 0x1p-14f;
   for (size_t i = 0; i < count; i++) {
@@ -101,34 +103,48 @@ static void f16_to_f32_array(float *out, const uint16_t *in, size_t count) {
 }
 
 DM_VECTOR_CLONES
-static void bf16_to_f32_array(float *out, const uint16_t *in, size_t count) {
+static void bf16_to_f32_array(void *dst, const void *src, size_t count) {
+  float *out = dst;
+  const uint16_t *in = src;
   for (size_t i = 0; i < count; i++) {
     const uint32_t bits = (uint32_t)in[i] << 16;
     memcpy(&out[i], &bits, sizeof bits);
   }
 }
 
+/* Converts one span of `count` elements from `src` into `dst`. */
+typedef void (*ConvertSpan)(void *dst, const void *src, size_t count);
+
+static void copy_f32(void *dst, const void *src, size_t count) {
+  memcpy(dst, src, count * sizeof(float));
+}
+
 /* Elements per task of a conversion: large tensors (a layer's weights)
  * convert on every thread. */
 #define CONVERT_CHUNK ((size_t)1 << 16)
 
-void dm_dtype_to_f32(float *out, const void *in, DmDtype dtype,
-                     size_t count) {
-  g_assert(dtype >= 0 && dtype < DM_DTYPE_COUNT);
-  const size_t element = dm_dtype_size(dtype);
+/* dst (count elements of dst_size bytes) = convert(src (count elements of
+ * src_size bytes)), by chunks. */
+static void convert_chunks(void *dst, size_t dst_size, const void *src,
+                           size_t src_size, size_t count,
+                           ConvertSpan convert) {
   const size_t chunks = (count + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (size_t chunk = 0; chunk < chunks; chunk++) {
     const size_t first = chunk * CONVERT_CHUNK;
-    const size_t part = MIN(CONVERT_CHUNK, count - first);
-    const void *src = (const char *)in + first * element;
-    if (dtype == DM_DTYPE_F16)
-      f16_to_f32_array(out + first, src, part);
-    else if (dtype == DM_DTYPE_BF16)
-      bf16_to_f32_array(out + first, src, part);
-    else
-      memcpy(out + first, src, part * sizeof(float));
+    convert((char *)dst + first * dst_size,
+            (const char *)src + first * src_size,
+            MIN(CONVERT_CHUNK, count - first));
   }
+}
+
+void dm_dtype_to_f32(float *out, const void *in, DmDtype dtype,
+                     size_t count) {
+  static const ConvertSpan spans[DM_DTYPE_COUNT] = {
+      copy_f32, f16_to_f32_array, bf16_to_f32_array};
+  g_assert(dtype >= 0 && dtype < DM_DTYPE_COUNT);
+  convert_chunks(out, sizeof(float), in, dm_dtype_size(dtype), count,
+                 spans[dtype]);
 }
 
 /* out (count binary16) = in (count floats), as dm_f32_to_f16 without
@@ -138,7 +154,9 @@ void dm_dtype_to_f32(float *out, const void *in, DmDtype dtype,
  * float addition rounds them to a multiple of the smallest subnormal;
  * 2^16 and beyond infinity; NaNs quiet with their top payload bits. */
 DM_VECTOR_CLONES
-static void f32_to_f16_array(uint16_t *out, const float *in, size_t count) {
+static void f32_to_f16_array(void *dst, const void *src, size_t count) {
+  uint16_t *out = dst;
+  const float *in = src;
   for (size_t i = 0; i < count; i++) {
     uint32_t bits;
     memcpy(&bits, &in[i], sizeof bits);
@@ -162,7 +180,9 @@ static void f32_to_f16_array(uint16_t *out, const float *in, size_t count) {
 
 /* out (count bfloat16) = in (count floats), as dm_f32_to_bf16. */
 DM_VECTOR_CLONES
-static void f32_to_bf16_array(uint16_t *out, const float *in, size_t count) {
+static void f32_to_bf16_array(void *dst, const void *src, size_t count) {
+  uint16_t *out = dst;
+  const float *in = src;
   for (size_t i = 0; i < count; i++) {
     uint32_t bits;
     memcpy(&bits, &in[i], sizeof bits);
@@ -174,19 +194,9 @@ static void f32_to_bf16_array(uint16_t *out, const float *in, size_t count) {
 
 void dm_f32_to_dtype(void *out, const float *in, DmDtype dtype,
                      size_t count) {
+  static const ConvertSpan spans[DM_DTYPE_COUNT] = {
+      copy_f32, f32_to_f16_array, f32_to_bf16_array};
   g_assert(dtype >= 0 && dtype < DM_DTYPE_COUNT);
-  const size_t element = dm_dtype_size(dtype);
-  const size_t chunks = (count + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (size_t chunk = 0; chunk < chunks; chunk++) {
-    const size_t first = chunk * CONVERT_CHUNK;
-    const size_t part = MIN(CONVERT_CHUNK, count - first);
-    void *dst = (char *)out + first * element;
-    if (dtype == DM_DTYPE_F16)
-      f32_to_f16_array(dst, in + first, part);
-    else if (dtype == DM_DTYPE_BF16)
-      f32_to_bf16_array(dst, in + first, part);
-    else
-      memcpy(dst, in + first, part * sizeof(float));
-  }
+  convert_chunks(out, dm_dtype_size(dtype), in, sizeof(float), count,
+                 spans[dtype]);
 }
