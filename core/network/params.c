@@ -125,7 +125,7 @@ bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error) {
 
 void dm_weights_clear(DmWeights *weights) {
   dm_params_clear(&weights->table);
-  g_clear_pointer(&weights->data, free);
+  g_clear_pointer(&weights->data, dm_free_floats);
 }
 
 const void *dm_weights_data(const DmWeights *weights, const DmParamInfo *info) {

@@ -283,7 +283,7 @@ static bool transformer(const Forward *f, const DmUnetCondTransformer *tr,
     dm_linear_to_planes_forward(x, t.hidden, weight, bias, f->n, hw, c, c,
                                 true);
   }
-  free(t.hidden);
+  dm_free_floats(t.hidden);
   return ok;
 }
 
@@ -512,6 +512,6 @@ bool dm_unet_cond_forward(const DmUnetCond *model, float *out,
   skips_clear(skips);
   g_free(skips);
   g_free(f.temb_silu);
-  free(f.scratch);
+  dm_free_floats(f.scratch);
   return ok;
 }

@@ -27,12 +27,15 @@ static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
 }
 
 /* `count` floats on a 64-byte boundary, or NULL (also when the size
- * overflows); free() them. Blocks of 4 MiB and more go on transparent huge
- * pages where the kernel offers them (madvise): glibc maps blocks over 32
- * MiB afresh at every call, and faulting a large layer's scratch in 4 KiB
- * pages cost more than the layer itself (measured: a Winograd conv of 640
- * channels on 32x32 pixels, 5x). */
+ * overflows); free them with dm_free_floats(). Blocks of 4 MiB and more go
+ * on transparent huge pages where the kernel offers them (madvise), and
+ * once freed are kept for the next such request (at most 512 MiB of them,
+ * for the life of the process): a network's large scratch is fresh memory
+ * at every call otherwise (glibc maps blocks over 32 MiB afresh), and the
+ * faults and the kernel's zeroing cost more than some layers (a Winograd
+ * conv of 640 channels at 32x32, batch 2, 5x). */
 float *dm_alloc_floats(size_t count);
+void dm_free_floats(float *data);
 
 /* ---- enum names ---------------------------------------------------------
  * One table of spellings per enum, indexed by the enum value. */

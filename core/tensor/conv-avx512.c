@@ -472,7 +472,7 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
   float *a = dm_alloc_floats((size_t)blocks * MR * k_total);
   ptrdiff_t *offsets = malloc(k_total * sizeof(ptrdiff_t));
   if (a == NULL || offsets == NULL) {
-    free(a);
+    dm_free_floats(a);
     free(offsets);
     return false;
   }
@@ -492,7 +492,7 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
     }
     free(t.b);
   }
-  free(a);
+  dm_free_floats(a);
   free(offsets);
   return !failed;
 }

@@ -487,10 +487,10 @@ static bool scratch_alloc(Scratch *w, const Plan *p) {
 }
 
 static void scratch_free(Scratch *w) {
-  free(w->in_slab);
-  free(w->v);
-  free(w->m);
-  free(w->out_slab);
+  dm_free_floats(w->in_slab);
+  dm_free_floats(w->v);
+  dm_free_floats(w->m);
+  dm_free_floats(w->out_slab);
 }
 
 /* The task's input windows, channel-minor, one per image. */
@@ -726,7 +726,7 @@ bool dm_conv2d_forward_winograd(float *out, const float *in,
     }
     scratch_free(&w);
   }
-  free(u);
+  dm_free_floats(u);
   return !failed;
 }
 
@@ -773,7 +773,7 @@ bool dm_conv2d_weight_grad_winograd(float *dweight, const float *dout,
   if (!failed)
     add_weight_grads(dweight, partials, threads, s->c_in, s->c_out, p.cp_in,
                      p.cp_out);
-  for (int32_t t = 0; t < threads; t++) free(partials[t]);
+  for (int32_t t = 0; t < threads; t++) dm_free_floats(partials[t]);
   free(partials);
   return !failed;
 }

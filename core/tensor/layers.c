@@ -257,8 +257,8 @@ static bool conv_by_channel_blocks(float *out, const float *in,
   float *col = dm_alloc_floats(rows * pixels);
   float *result = dm_alloc_floats((size_t)s->c_out * pixels);
   if (col == NULL || result == NULL) {
-    free(col);
-    free(result);
+    dm_free_floats(col);
+    dm_free_floats(result);
     return false;
   }
 #pragma omp parallel for schedule(static)
@@ -275,9 +275,9 @@ static bool conv_by_channel_blocks(float *out, const float *in,
                 (int)MIN(block, (size_t)s->c_out - c0), (int)pixels,
                 (int)rows, 1.0f, weight + c0 * rows, (int)rows, col,
                 (int)pixels, 0.0f, result + c0 * pixels, (int)pixels);
-  free(col);
+  dm_free_floats(col);
   scatter_images(out, result, bias, s, accumulate);
-  free(result);
+  dm_free_floats(result);
   return true;
 }
 
