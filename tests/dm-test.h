@@ -6,6 +6,8 @@
 
 #include <math.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +17,7 @@
 #include "dm-train.h"
 #include "tensor/rng.h"
 #include "model/safetensors.h"
+#include "network/params.h"
 
 static int dm_test_failures = 0;
 
@@ -148,6 +151,84 @@ static inline GPtrArray *dm_test_scheduler_folders(const char *dir) {
   g_dir_close(listing);
   qsort(folders->pdata, folders->len, sizeof(char *), dm_test_compare_strings);
   return folders;
+}
+
+/* Checks that a call failed with an error whose message holds `expect`,
+ * prints the message, and clears the error. */
+static inline void dm_test_expect_error(const char *label, bool ok,
+                                        GError **error, const char *expect) {
+  const char *message = *error ? (*error)->message : "none";
+  DM_CHECK(!ok && *error && strstr(message, expect),
+           "%s: want an error with '%s', got %s", label, expect, message);
+  printf("ok   refused: %s: %s\n", label, message);
+  g_clear_error(error);
+}
+
+/* ---- model folders ------------------------------------------------------ */
+
+/* Renames or reshapes a tensor on its way into a file (shape: its copy). */
+typedef void (*DmTestTensorChange)(DmStTensor *tensor, int64_t *shape);
+
+/* Writes the tensors of `weights` to the safetensors file `path` in
+ * `dtype`, leaving out the tensor `omit`, changing each by `change`, and
+ * adding a 1-element tensor named `extra` (each may be NULL). */
+static inline void dm_test_write_weights(const char *path,
+                                         const DmWeights *weights,
+                                         DmDtype dtype, const char *omit,
+                                         DmTestTensorChange change,
+                                         const char *extra) {
+  const DmParams *table = &weights->table;
+  DmStTensor *tensors = g_new0(DmStTensor, table->count + 1);
+  int64_t *shapes = g_new(int64_t, 4 * ((size_t)table->count + 1));
+  float **values = g_new0(float *, table->count + 1);
+  int32_t count = 0;
+  for (int32_t i = 0; i < table->count; i++) {
+    const DmParamInfo *info = &table->info[i];
+    if (omit && strcmp(info->name, omit) == 0) continue;
+    values[count] = g_new(float, info->numel);
+    int64_t *shape = shapes + 4 * count;
+    memcpy(shape, info->shape, sizeof info->shape);
+    tensors[count] = (DmStTensor){info->name, info->rank, shape,
+                                  dm_weights_f32(weights, info,
+                                                 values[count])};
+    if (change) change(&tensors[count], shape);
+    count++;
+  }
+  const int64_t one[1] = {1};
+  if (extra) tensors[count++] = (DmStTensor){extra, 1, one, values[0]};
+  GError *error = NULL;
+  DM_CHECK_OK(dm_safetensors_write(path, tensors, count, NULL, dtype, &error),
+              error);
+  for (int32_t i = 0; i <= table->count; i++) g_free(values[i]);
+  g_free(values);
+  g_free(shapes);
+  g_free(tensors);
+}
+
+/* A new temporary folder holding config.json with `config_text`. */
+static inline char *dm_test_make_folder(const char *config_text) {
+  GError *error = NULL;
+  char *folder = g_dir_make_tmp("dm-test-model-XXXXXX", &error);
+  DM_CHECK_OK(folder != NULL, error);
+  char *path = g_build_filename(folder, "config.json", NULL);
+  DM_CHECK_OK(g_file_set_contents(path, config_text, -1, &error), error);
+  g_free(path);
+  return folder;
+}
+
+/* Removes a folder of dm_test_make_folder() and the files in it, and frees
+ * its name. */
+static inline void dm_test_remove_folder(char *folder) {
+  GDir *listing = g_dir_open(folder, 0, NULL);
+  const char *name;
+  while (listing && (name = g_dir_read_name(listing)) != NULL) {
+    char *path = g_build_filename(folder, name, NULL);
+    g_remove(path);
+    g_free(path);
+  }
+  if (listing) g_dir_close(listing);
+  g_rmdir(folder);
+  g_free(folder);
 }
 
 /* Ends a test program: prints the plain closing line and returns the exit

@@ -14,8 +14,6 @@
  * the bound leaves float32 a few times that, and a wrong mask, activation
  * or weight changes the output by orders of magnitude more.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
-#include <glib/gstdio.h>
-
 #include "dm-test.h"
 #include "model/clip-text-files.h"
 #include "model/files.h"
@@ -103,63 +101,14 @@ static void test_case(const char *name) {
 
 /* ---- text_encoder/ folders ---------------------------------------------- */
 
-/* Writes `model`'s tensors (float32 values) to folder/model.safetensors in
- * `dtype`, leaving out the tensor `omit` and renaming or reshaping per
- * `change` (NULL: none). */
-typedef void (*TensorChange)(DmStTensor *tensor, int64_t *shape);
-
+/* Writes `model`'s tensors to folder/model.safetensors (see
+ * dm_test_write_weights). */
 static void write_weights(const char *folder, const DmClipText *model,
                           DmDtype dtype, const char *omit,
-                          TensorChange change, const char *extra) {
-  const DmParams *table = &model->weights.table;
-  DmStTensor *tensors = g_new0(DmStTensor, table->count + 1);
-  int64_t *shapes = g_new(int64_t, 4 * ((size_t)table->count + 1));
-  float **values = g_new0(float *, table->count + 1);
-  int32_t count = 0;
-  for (int32_t i = 0; i < table->count; i++) {
-    const DmParamInfo *info = &table->info[i];
-    if (omit && strcmp(info->name, omit) == 0) continue;
-    values[count] = g_new(float, info->numel);
-    int64_t *shape = shapes + 4 * count;
-    memcpy(shape, info->shape, sizeof info->shape);
-    tensors[count] = (DmStTensor){info->name, info->rank, shape,
-                                  dm_weights_f32(&model->weights, info,
-                                                 values[count])};
-    if (change) change(&tensors[count], shape);
-    count++;
-  }
-  const int64_t one[1] = {1};
-  if (extra) tensors[count++] = (DmStTensor){extra, 1, one, values[0]};
+                          DmTestTensorChange change, const char *extra) {
   char *path = g_build_filename(folder, "model.safetensors", NULL);
-  GError *error = NULL;
-  DM_CHECK_OK(dm_safetensors_write(path, tensors, count, NULL, dtype, &error),
-              error);
+  dm_test_write_weights(path, &model->weights, dtype, omit, change, extra);
   g_free(path);
-  for (int32_t i = 0; i <= table->count; i++) g_free(values[i]);
-  g_free(values);
-  g_free(shapes);
-  g_free(tensors);
-}
-
-static char *make_folder(const char *config_text) {
-  GError *error = NULL;
-  char *folder = g_dir_make_tmp("dm-text-encoder-XXXXXX", &error);
-  DM_CHECK_OK(folder != NULL, error);
-  char *path = g_build_filename(folder, "config.json", NULL);
-  DM_CHECK_OK(g_file_set_contents(path, config_text, -1, &error), error);
-  g_free(path);
-  return folder;
-}
-
-static void remove_folder(char *folder) {
-  const char *names[] = {"config.json", "model.safetensors"};
-  for (int i = 0; i < 2; i++) {
-    char *path = g_build_filename(folder, names[i], NULL);
-    g_unlink(path);
-    g_free(path);
-  }
-  g_rmdir(folder);
-  g_free(folder);
 }
 
 /* A folder written in `dtype` loads, keeps that dtype, and gives the
@@ -171,7 +120,7 @@ static void test_folder(const char *name, DmDtype dtype) {
   DmClipText random, loaded;
   DM_CHECK_OK(dm_clip_text_init_random(&random, &c.config, c.dtype, c.seed,
                                        &error), error);
-  char *folder = make_folder(c.config_text);
+  char *folder = dm_test_make_folder(c.config_text);
   write_weights(folder, &random, dtype, NULL, NULL, NULL);
   DM_CHECK_OK(dm_clip_text_load(&loaded, folder, &error), error);
   DM_CHECK(loaded.weights.dtype == dtype, "%s: loaded as dtype %d, not %d",
@@ -182,17 +131,8 @@ static void test_folder(const char *name, DmDtype dtype) {
   g_free(label);
   dm_clip_text_clear(&loaded);
   dm_clip_text_clear(&random);
-  remove_folder(folder);
+  dm_test_remove_folder(folder);
   clear_case(&c);
-}
-
-static void expect_error(const char *label, bool ok, GError **error,
-                         const char *expect) {
-  const char *message = *error ? (*error)->message : "none";
-  DM_CHECK(!ok && *error && strstr(message, expect),
-           "%s: want an error with '%s', got %s", label, expect, message);
-  printf("ok   refused: %s: %s\n", label, message);
-  g_clear_error(error);
 }
 
 static void shrink_fc1(DmStTensor *tensor, int64_t *shape) {
@@ -208,27 +148,27 @@ static void test_bad_files(void) {
   DmClipText random, loaded;
   DM_CHECK_OK(dm_clip_text_init_random(&random, &c.config, DM_DTYPE_F32, 1,
                                        &error), error);
-  char *folder = make_folder(c.config_text);
+  char *folder = dm_test_make_folder(c.config_text);
   write_weights(folder, &random, DM_DTYPE_F32,
                 "text_model.encoder.layers.1.self_attn.v_proj.bias", NULL,
                 NULL);
-  expect_error("a missing tensor", dm_clip_text_load(&loaded, folder, &error),
+  dm_test_expect_error("a missing tensor", dm_clip_text_load(&loaded, folder, &error),
                &error, "'text_model.encoder.layers.1.self_attn.v_proj.bias' "
                "is missing");
   write_weights(folder, &random, DM_DTYPE_F32, NULL, NULL,
                 "text_projection.weight");
-  expect_error("an extra tensor", dm_clip_text_load(&loaded, folder, &error),
+  dm_test_expect_error("an extra tensor", dm_clip_text_load(&loaded, folder, &error),
                &error, "unexpected tensor 'text_projection.weight'");
   write_weights(folder, &random, DM_DTYPE_F32, NULL, shrink_fc1, NULL);
-  expect_error("a mis-shaped tensor",
+  dm_test_expect_error("a mis-shaped tensor",
                dm_clip_text_load(&loaded, folder, &error), &error,
                "'text_model.encoder.layers.1.mlp.fc1.weight' has shape "
                "[36, 32]");
-  remove_folder(folder);
-  folder = make_folder(c.config_text);
-  expect_error("no weights file", dm_clip_text_load(&loaded, folder, &error),
+  dm_test_remove_folder(folder);
+  folder = dm_test_make_folder(c.config_text);
+  dm_test_expect_error("no weights file", dm_clip_text_load(&loaded, folder, &error),
                &error, "no model.safetensors");
-  remove_folder(folder);
+  dm_test_remove_folder(folder);
   dm_clip_text_clear(&random);
   clear_case(&c);
 }
@@ -242,7 +182,7 @@ static void check_config_refused(const char *label, const char *text,
       dm_clip_text_config_from_json(&config, text, "config.json", &error) &&
       dm_clip_text_params_describe(&table, &config, &error);
   dm_params_clear(&table);
-  expect_error(label, ok, &error, expect);
+  dm_test_expect_error(label, ok, &error, expect);
 }
 
 static void test_bad_configs(void) {
@@ -279,14 +219,14 @@ static void test_bad_inputs(void) {
   float *out = g_new(float, c.count + c.config.hidden_size);
   int32_t ids[17] = {0};
   ids[5] = c.config.vocab_size;
-  expect_error("an id outside the vocabulary",
+  dm_test_expect_error("an id outside the vocabulary",
                dm_clip_text_forward(&model, out, ids, 1, 16, 0, &error),
                &error, "token id 120 at position 5");
   ids[5] = 0;
-  expect_error("17 tokens for 16 positions",
+  dm_test_expect_error("17 tokens for 16 positions",
                dm_clip_text_forward(&model, out, ids, 1, 17, 0, &error),
                &error, "17 tokens");
-  expect_error("skipping every layer",
+  dm_test_expect_error("skipping every layer",
                dm_clip_text_forward(&model, out, ids, 1, 16, 2, &error),
                &error, "skipping 2 layers");
   g_free(out);

@@ -129,6 +129,12 @@ static void test_conv(void) {
   /* Rows of half a panel, and a last panel half outside the image. */
   check_conv("conv2d 3x3 16 wide", (DmConvShape){2, 5, 7, 16, 6, 7, 16, 3, 1, 1, 1}, false);
   check_conv("conv2d 3x3 accumulate", (DmConvShape){1, 4, 6, 6, 3, 6, 6, 3, 1, 1, 1}, true);
+  /* More output channels than pixels in the batch: one im2col of the batch
+   * and an sgemm per block of output channels (alone and accumulating, a
+   * stride-2 one too). */
+  check_conv("conv2d 3x3 weight-bound", (DmConvShape){2, 24, 5, 3, 40, 5, 3, 3, 1, 1, 1}, false);
+  check_conv("conv2d 3x3 weight-bound accumulate", (DmConvShape){3, 8, 2, 2, 37, 2, 2, 3, 1, 1, 1}, true);
+  check_conv("conv2d 3x3 stride 2 weight-bound", (DmConvShape){2, 16, 6, 6, 80, 3, 3, 3, 2, 1, 1}, false);
   /* The Winograd F(4x4, 3x3) kernels (AVX-512) called directly, as
    * dm_conv2d_forward and _backward take them only for enough channels and
    * tiles: channel counts off the 32-channel padding, sizes off the 4-pixel

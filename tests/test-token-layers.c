@@ -1,5 +1,6 @@
 /* The transformer layers on token sequences (LayerNorm, GELU, quick_gelu,
- * GEGLU, embedding lookup, multi-head attention) against naive
+ * GEGLU, embedding lookup, multi-head attention, the linear maps between
+ * planes and token rows, the residual add) against naive
  * double-precision implementations, on shapes that exercise odd head
  * sizes, cross-attention, the causal mask and the blocked query path.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
@@ -158,11 +159,71 @@ static void test_attention(void) {
                   true);
 }
 
+/* want (N, hw, c_out) or, with out_planes, (N, c_out, hw) = the linear map
+ * (weight (c_out, c_in), bias) of every pixel of in (N, hw, c_in) or, with
+ * in_planes, (N, c_in, hw), in double. */
+static void plane_map_reference(float *want, const float *in,
+                                const float *weight, const float *bias,
+                                int32_t n, size_t hw, int32_t c_in,
+                                int32_t c_out, bool in_planes,
+                                bool out_planes) {
+  for (int32_t i = 0; i < n; i++)
+    for (size_t p = 0; p < hw; p++)
+      for (int32_t o = 0; o < c_out; o++) {
+        double total = bias[o];
+        for (int32_t k = 0; k < c_in; k++)
+          total += (double)weight[o * c_in + k] *
+                   in[in_planes ? ((size_t)i * c_in + k) * hw + p
+                                : ((size_t)i * hw + p) * c_in + k];
+        want[out_planes ? ((size_t)i * c_out + o) * hw + p
+                        : ((size_t)i * hw + p) * c_out + o] = (float)total;
+      }
+}
+
+/* dm_linear_from_planes_forward and dm_linear_to_planes_forward (with and
+ * without accumulating), and dm_add_forward. Sizes with more pixels than
+ * one task's block and a partial last block. */
+static void test_plane_maps(void) {
+  const int32_t n = 2, c_in = 20, c_out = 12;
+  const size_t hw = 1300, count = (size_t)n * hw * c_out;
+  float *in = dm_test_random_floats((size_t)n * c_in * hw, 1.0f, 4);
+  float *weight = dm_test_random_floats((size_t)c_out * c_in, 0.3f, 5);
+  float *bias = dm_test_random_floats((size_t)c_out, 1.0f, 6);
+  float *start = dm_test_random_floats(count, 1.0f, 8);
+  float *got = g_new(float, count), *want = g_new(float, count);
+  plane_map_reference(want, in, weight, bias, n, hw, c_in, c_out, true,
+                      false);
+  dm_linear_from_planes_forward(got, in, weight, bias, n, hw, c_in, c_out);
+  dm_test_compare("linear from planes to rows", got, want, count, 1e-5, 1e-6);
+  plane_map_reference(want, in, weight, bias, n, hw, c_in, c_out, false,
+                      true);
+  dm_linear_to_planes_forward(got, in, weight, bias, n, hw, c_in, c_out,
+                              false);
+  dm_test_compare("linear from rows to planes", got, want, count, 1e-5, 1e-6);
+  memcpy(got, start, count * sizeof(float));
+  dm_linear_to_planes_forward(got, in, weight, bias, n, hw, c_in, c_out,
+                              true);
+  for (size_t j = 0; j < count; j++) want[j] += start[j];
+  dm_test_compare("linear from rows to planes, added", got, want, count,
+                  1e-5, 1e-6);
+  memcpy(got, start, count * sizeof(float));
+  dm_add_forward(got, want, count);
+  for (size_t j = 0; j < count; j++) want[j] += start[j];
+  dm_test_compare("add", got, want, count, 1e-6, 1e-6);
+  g_free(in);
+  g_free(weight);
+  g_free(bias);
+  g_free(start);
+  g_free(got);
+  g_free(want);
+}
+
 int main(void) {
   dm_set_num_threads(2);
   test_layernorm();
   test_activations();
   test_embedding();
   test_attention();
+  test_plane_maps();
   return dm_test_finish();
 }

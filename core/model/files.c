@@ -195,3 +195,24 @@ char *dm_find_weights(const char *folder, const char *const *names,
                 folder, names[0]);
   return NULL;
 }
+
+char *dm_find_weights_file(const char *folder, const char *const *names,
+                           size_t count, const char *what, GError **error) {
+  for (size_t i = 0; i < count; i++) {
+    char *path = g_build_filename(folder, names[i], NULL);
+    if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
+    g_free(path);
+  }
+  g_set_error(error, DM_ERROR, DM_ERROR_IO,
+              "'%s': no %s in the %s folder (PyTorch pickles, .bin files, "
+              "are not supported)", folder, names[0], what);
+  return NULL;
+}
+
+bool dm_weights_read_path(DmWeights *weights, const char *path,
+                          DmTensorFilter ignored, GError **error) {
+  DmSafetensors *st = dm_safetensors_open(path, error);
+  const bool ok = st && dm_weights_read(weights, st, ignored, path, error);
+  if (st) dm_safetensors_free(st);
+  return ok;
+}

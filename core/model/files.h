@@ -60,4 +60,17 @@ bool dm_weights_read(DmWeights *weights, const DmSafetensors *st,
                      DmTensorFilter ignored, const char *label,
                      GError **error);
 
+/* ---- a diffusers folder ----------------------------------------------- */
+
+/* The path of the first of names[0 .. count - 1] that exists in `folder`
+ * (g_free it), or NULL with DM_ERROR_IO naming the folder and `what` (the
+ * part of the pipeline the folder holds, "text encoder", ...). */
+char *dm_find_weights_file(const char *folder, const char *const *names,
+                           size_t count, const char *what, GError **error);
+
+/* dm_weights_read from the safetensors file at `path`, errors labelled by
+ * it. */
+bool dm_weights_read_path(DmWeights *weights, const char *path,
+                          DmTensorFilter ignored, GError **error);
+
 #endif /* DM_MODEL_FILES_H */

@@ -188,12 +188,6 @@ static void layer_norm(const DmClipText *model, const ClipWork *w,
                        model->config.layer_norm_eps);
 }
 
-/* x (count) += y (count). */
-static void add_into(float *x, const float *y, size_t count) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < count; i++) x[i] += y[i];
-}
-
 /* One CLIPEncoderLayer on w->hidden (N, L, hidden), in place. */
 static bool encoder_layer(const DmClipText *model, const ClipWork *w,
                           const DmClipTextLayer *layer, int32_t n,
@@ -210,7 +204,7 @@ static bool encoder_layer(const DmClipText *model, const ClipWork *w,
                                       true))
     return false;
   linear(model, w, layer->out_proj, w->q, w->context);
-  add_into(w->hidden, w->q, count);
+  dm_add_forward(w->hidden, w->q, count);
   layer_norm(model, w, layer->layer_norm2, w->normed, w->hidden);
   linear(model, w, layer->fc1, w->inner, w->normed);
   const size_t inner = w->rows * (size_t)c->intermediate_size;
@@ -219,7 +213,7 @@ static bool encoder_layer(const DmClipText *model, const ClipWork *w,
   else
     dm_quick_gelu_forward(w->inner, w->inner, inner);
   linear(model, w, layer->fc2, w->normed, w->inner);
-  add_into(w->hidden, w->normed, count);
+  dm_add_forward(w->hidden, w->normed, count);
   return true;
 }
 

@@ -113,8 +113,10 @@ bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error) {
   size_t bytes = 0;
   weights->dtype = dtype;
   weights->data = NULL;
-  if (dm_mul_size(weights->table.total, dm_dtype_size(dtype), &bytes))
-    weights->data = calloc(1, bytes ? bytes : 1);
+  /* on huge pages where it is large: every forward streams all of it */
+  if (dm_mul_size(weights->table.total, dm_dtype_size(dtype), &bytes) &&
+      (weights->data = dm_alloc_floats((bytes + 3) / 4)) != NULL)
+    memset(weights->data, 0, bytes);
   if (weights->data == NULL)
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for %zu weights", weights->table.total);
@@ -123,7 +125,7 @@ bool dm_weights_alloc(DmWeights *weights, DmDtype dtype, GError **error) {
 
 void dm_weights_clear(DmWeights *weights) {
   dm_params_clear(&weights->table);
-  g_clear_pointer(&weights->data, free);
+  g_clear_pointer(&weights->data, dm_free_floats);
 }
 
 const void *dm_weights_data(const DmWeights *weights, const DmParamInfo *info) {
@@ -176,18 +178,37 @@ static void weight_range(const DmParamInfo *info, float *low, float *high) {
   *low = -*high;
 }
 
+/* Elements per task of dm_weights_fill_random: large tensors are shared
+ * out between the threads. */
+#define FILL_CHUNK ((size_t)1 << 16)
+
 void dm_weights_fill_random(DmWeights *weights, uint64_t seed) {
+  const DmParams *table = &weights->table;
   const size_t element = dm_dtype_size(weights->dtype);
-#pragma omp parallel for schedule(dynamic)
-  for (int32_t i = 0; i < weights->table.count; i++) {
-    const DmParamInfo *info = &weights->table.info[i];
-    float low, high;
-    weight_range(info, &low, &high);
-    float *values = g_new(float, info->numel);
-    dm_rng_uniform_fill(values, info->numel, low, high, seed,
-                        fnv1a64(info->name), 0);
-    dm_f32_to_dtype((char *)weights->data + info->offset * element, values,
-                    weights->dtype, info->numel);
+  /* task k: chunk k - first[i] of tensor i, first[i] <= k < first[i + 1] */
+  size_t *first = g_new(size_t, table->count + 1);
+  first[0] = 0;
+  for (int32_t i = 0; i < table->count; i++)
+    first[i + 1] = first[i] + (table->info[i].numel + FILL_CHUNK - 1) /
+                                  FILL_CHUNK;
+#pragma omp parallel
+  {
+    float *values = g_new(float, FILL_CHUNK);
+    int32_t tensor = 0;
+#pragma omp for schedule(static)
+    for (size_t task = 0; task < first[table->count]; task++) {
+      while (first[tensor + 1] <= task) tensor++;
+      const DmParamInfo *info = &table->info[tensor];
+      const size_t start = (task - first[tensor]) * FILL_CHUNK;
+      const size_t count = MIN(FILL_CHUNK, info->numel - start);
+      float low, high;
+      weight_range(info, &low, &high);
+      dm_rng_uniform_fill(values, count, low, high, seed, fnv1a64(info->name),
+                          start);
+      dm_f32_to_dtype((char *)weights->data + (info->offset + start) * element,
+                      values, weights->dtype, count);
+    }
     g_free(values);
   }
+  g_free(first);
 }

@@ -12,12 +12,30 @@
  * dm_set_num_threads(); our loops bring the parallelism. */
 void dm_threads_init(void);
 
+/* Elementwise loops get one build per vector width, chosen at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define DM_VECTOR_CLONES
+#endif
+
 /* n * size with overflow check; false when it would overflow. */
 static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
   if (a != 0 && b > SIZE_MAX / a) return false;
   *out = a * b;
   return true;
 }
+
+/* `count` floats on a 64-byte boundary, or NULL (also when the size
+ * overflows); free them with dm_free_floats(). Blocks of 4 MiB and more go
+ * on transparent huge pages where the kernel offers them (madvise), and
+ * once freed are kept for the next such request (at most 512 MiB of them,
+ * for the life of the process): a network's large scratch is fresh memory
+ * at every call otherwise (glibc maps blocks over 32 MiB afresh), and the
+ * faults and the kernel's zeroing cost more than some layers (a Winograd
+ * conv of 640 channels at 32x32, batch 2, 5x). */
+float *dm_alloc_floats(size_t count);
+void dm_free_floats(float *data);
 
 /* ---- enum names ---------------------------------------------------------
  * One table of spellings per enum, indexed by the enum value. */

@@ -469,10 +469,10 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
       source == B_PACKED
           ? (size_t)KC * ((tile + NR - 1) / NR * NR)
           : (size_t)s->c_in * (slab_rows + 2) * (s->w_in + 2) + 2 * SLACK;
-  float *a = malloc((size_t)blocks * MR * k_total * sizeof(float));
+  float *a = dm_alloc_floats((size_t)blocks * MR * k_total);
   ptrdiff_t *offsets = malloc(k_total * sizeof(ptrdiff_t));
   if (a == NULL || offsets == NULL) {
-    free(a);
+    dm_free_floats(a);
     free(offsets);
     return false;
   }
@@ -492,7 +492,7 @@ bool dm_conv2d_forward_avx512(float *out, const float *in, const float *weight,
     }
     free(t.b);
   }
-  free(a);
+  dm_free_floats(a);
   free(offsets);
   return !failed;
 }

@@ -475,28 +475,22 @@ typedef struct {
   float *out_slab; /* (images, output window, cp_out): Y, or dY */
 } Scratch;
 
-/* count floats on a cache line boundary (free with free()). */
-static float *alloc_floats(size_t count) {
-  const size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
-  return aligned_alloc(64, bytes ? bytes : 64);
-}
-
 static bool scratch_alloc(Scratch *w, const Plan *p) {
   const size_t images = (size_t)p->images, rows = (size_t)p->rows,
                cols = (size_t)p->cols, tiles = images * rows * cols;
-  w->in_slab =
-      alloc_floats(images * (TILE * rows + 2) * (TILE * cols + 2) * p->cp_in);
-  w->v = alloc_floats(POSITIONS * position_stride(tiles, p->cp_in));
-  w->m = alloc_floats(POSITIONS * position_stride(tiles, p->cp_out));
-  w->out_slab = alloc_floats(tiles * TILE * TILE * p->cp_out);
+  w->in_slab = dm_alloc_floats(images * (TILE * rows + 2) *
+                               (TILE * cols + 2) * p->cp_in);
+  w->v = dm_alloc_floats(POSITIONS * position_stride(tiles, p->cp_in));
+  w->m = dm_alloc_floats(POSITIONS * position_stride(tiles, p->cp_out));
+  w->out_slab = dm_alloc_floats(tiles * TILE * TILE * p->cp_out);
   return w->in_slab && w->v && w->m && w->out_slab;
 }
 
 static void scratch_free(Scratch *w) {
-  free(w->in_slab);
-  free(w->v);
-  free(w->m);
-  free(w->out_slab);
+  dm_free_floats(w->in_slab);
+  dm_free_floats(w->v);
+  dm_free_floats(w->m);
+  dm_free_floats(w->out_slab);
 }
 
 /* The task's input windows, channel-minor, one per image. */
@@ -716,7 +710,7 @@ bool dm_conv2d_forward_winograd(float *out, const float *in,
                                 const float *weight, const float *bias,
                                 const DmConvShape *s, bool accumulate) {
   const Plan p = make_plan(s);
-  float *u = alloc_floats(POSITIONS * position_stride(p.cp_in, p.cp_out));
+  float *u = dm_alloc_floats(POSITIONS * position_stride(p.cp_in, p.cp_out));
   if (u == NULL) return false;
   transform_weights(u, weight, s->c_in, s->c_out, p.cp_in, p.cp_out);
   bool failed = false;
@@ -732,7 +726,7 @@ bool dm_conv2d_forward_winograd(float *out, const float *in,
     }
     scratch_free(&w);
   }
-  free(u);
+  dm_free_floats(u);
   return !failed;
 }
 
@@ -764,7 +758,7 @@ bool dm_conv2d_weight_grad_winograd(float *dweight, const float *dout,
   {
     Scratch w;
     const size_t count = POSITIONS * position_stride(p.cp_out, p.cp_in);
-    float *partial = alloc_floats(count);
+    float *partial = dm_alloc_floats(count);
     if (partial) memset(partial, 0, count * sizeof(float));
     partials[omp_get_thread_num()] = partial;
     failed = !scratch_alloc(&w, &p) || partial == NULL;
@@ -779,7 +773,7 @@ bool dm_conv2d_weight_grad_winograd(float *dweight, const float *dout,
   if (!failed)
     add_weight_grads(dweight, partials, threads, s->c_in, s->c_out, p.cp_in,
                      p.cp_out);
-  for (int32_t t = 0; t < threads; t++) free(partials[t]);
+  for (int32_t t = 0; t < threads; t++) dm_free_floats(partials[t]);
   free(partials);
   return !failed;
 }

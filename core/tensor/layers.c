@@ -59,13 +59,6 @@ static inline float exp_approx(float x) {
 
 static inline float silu(float x) { return x / (1.0f + exp_approx(-x)); }
 
-/* Elementwise loops get one build per vector width, chosen at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DM_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define DM_VECTOR_CLONES
-#endif
-
 /* Sixteen float lanes, one vector register on AVX-512 (the compiler splits
  * it on narrower targets). */
 typedef float Lanes __attribute__((vector_size(16 * sizeof(float))));
@@ -227,10 +220,73 @@ static bool use_avx512(void) {
   return choice == 2;
 }
 
+/* Whether a conv's weights outweigh its column matrix: more output
+ * channels than output pixels in the whole batch (the deep levels of a
+ * latent U-Net). Tiling the pixels would then read and pack every weight
+ * once per tile. */
+static bool weight_bound(const DmConvShape *s) {
+  return !is_pointwise(s) &&
+         (size_t)s->c_out > (size_t)s->n * s->h_out * s->w_out;
+}
+
+/* out[i] (C_out, hw) = result (C_out, N hw)'s columns of image i + bias
+ * (or += when accumulating). */
+static void scatter_images(float *out, const float *result, const float *bias,
+                           const DmConvShape *s, bool accumulate) {
+  const size_t hw = (size_t)s->h_out * s->w_out, pixels = (size_t)s->n * hw;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < (int64_t)s->n * s->c_out; plane++) {
+    const size_t image = (size_t)plane / s->c_out, c = (size_t)plane % s->c_out;
+    const float *src = result + c * pixels + image * hw;
+    float *dst = out + (size_t)plane * hw;
+    const float b = bias ? bias[c] : 0.0f;
+    for (size_t p = 0; p < hw; p++)
+      dst[p] = (accumulate ? dst[p] : 0.0f) + src[p] + b;
+  }
+}
+
+/* A weight-bound conv: col (K, N hw) = the whole batch's im2col matrix
+ * once (no larger than the weights), then result = weight col by one sgemm
+ * per block of output channels, so that each weight is packed once. */
+static bool conv_by_channel_blocks(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   const DmConvShape *s, bool accumulate) {
+  const size_t rows = (size_t)s->c_in * s->kernel * s->kernel;
+  const size_t hw_in = (size_t)s->h_in * s->w_in;
+  const size_t hw = (size_t)s->h_out * s->w_out, pixels = (size_t)s->n * hw;
+  float *col = dm_alloc_floats(rows * pixels);
+  float *result = dm_alloc_floats((size_t)s->c_out * pixels);
+  if (col == NULL || result == NULL) {
+    dm_free_floats(col);
+    dm_free_floats(result);
+    return false;
+  }
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < rows * (size_t)s->n; task++) {
+    const size_t row = task / s->n, image = task % s->n;
+    dm_im2col_row(col + row * pixels + image * hw, hw, 0,
+                  in + image * s->c_in * hw_in, s, (int32_t)row, 0, hw);
+  }
+  const size_t block = dm_conv_task_pixels((size_t)s->c_out, 1,
+                                           (size_t)s->c_out, 16);
+#pragma omp parallel for schedule(static)
+  for (size_t c0 = 0; c0 < (size_t)s->c_out; c0 += block)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                (int)MIN(block, (size_t)s->c_out - c0), (int)pixels,
+                (int)rows, 1.0f, weight + c0 * rows, (int)rows, col,
+                (int)pixels, 0.0f, result + c0 * pixels, (int)pixels);
+  dm_free_floats(col);
+  scatter_images(out, result, bias, s, accumulate);
+  dm_free_floats(result);
+  return true;
+}
+
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *s,
                        bool accumulate) {
   const bool pointwise = is_pointwise(s);
+  if (weight_bound(s))
+    return conv_by_channel_blocks(out, in, weight, bias, s, accumulate);
   if (use_avx512() && dm_conv2d_winograd_fits(s))
     return dm_conv2d_forward_winograd(out, in, weight, bias, s, accumulate);
   if (!pointwise && use_avx512())
@@ -858,13 +914,20 @@ static void scale_row(float *row, size_t count, float factor) {
   for (size_t j = 0; j < count; j++) row[j] *= factor;
 }
 
-/* Softmax of one row, in place (max-shifted for range). Returns the row's
- * log-sum-exp lse = log sum_j exp(row_j), so that softmax_j =
- * exp(row_j - lse). */
+/* row = exp(row - max) in place, max = the row's largest value (*max):
+ * softmax's numerators, shifted for range; returns their sum, its
+ * denominator. */
+static double exp_sum_row(float *row, size_t cols, float *max) {
+  *max = max_lanes(row, cols);
+  exp_shifted(row, cols, *max);
+  return sum_centred_powers(row, NULL, cols, 0.0f, 1);
+}
+
+/* Softmax of one row, in place. Returns the row's log-sum-exp lse = log
+ * sum_j exp(row_j), so that softmax_j = exp(row_j - lse). */
 static float softmax_row(float *row, size_t cols) {
-  const float max = max_lanes(row, cols);
-  exp_shifted(row, cols, max);
-  const double total = sum_centred_powers(row, NULL, cols, 0.0f, 1);
+  float max;
+  const double total = exp_sum_row(row, cols, &max);
   scale_row(row, cols, (float)(1.0 / total));
   return max + (float)log(total);
 }
@@ -945,13 +1008,48 @@ static void head_context(float *context, const float *probs, const float *v,
   }
 }
 
-/* Row r of a block from query q0: softmax over the keys it sees, zeros
- * for the causal mask's (exactly what adding -inf before the softmax
+/* The keys query q sees: all, or those up to it under the causal mask
+ * (whose probabilities are exactly zero, as adding -inf before the softmax
  * gives). */
-static void masked_softmax_row(float *row, const AttendShape *s, size_t q) {
-  const size_t seen = s->causal ? MIN(q + 1, s->lk) : s->lk;
-  softmax_row(row, seen);
-  memset(row + seen, 0, (s->lk - seen) * sizeof(float));
+static size_t keys_seen(const AttendShape *s, size_t q) {
+  return s->causal ? MIN(q + 1, s->lk) : s->lk;
+}
+
+/* context_h[q0 + r] *= factors[r] for the rows of a block. */
+static void scale_context(float *context, const float *factors,
+                          const AttendShape *s, int32_t h, size_t q0,
+                          size_t rows) {
+  const size_t d = (size_t)s->head_dim, c = (size_t)s->heads * d;
+  for (size_t j = 0; j < d; j++)
+    for (size_t r = 0; r < rows; r++) {
+      float *x = s->planes ? context + (h * d + j) * s->lq + q0 + r
+                           : context + (q0 + r) * c + h * d + j;
+      *x *= factors[r];
+    }
+}
+
+/* One task of attend: queries [q0, q0 + rows) of head h, their scores in
+ * `scores` (rows, Lk). Without `saved` probabilities the rows keep the
+ * softmax's numerators and the context is divided by the denominators
+ * afterwards ((rows, d) divisions instead of (rows, Lk)); with them, the
+ * rows are normalised in place for the backward. */
+static void attend_block(float *context, float *scores, float *factors,
+                         bool saved, const float *q, const float *k,
+                         const float *v, const AttendShape *s, int32_t h,
+                         size_t q0, size_t rows) {
+  head_scores(scores, q, k, s, h, q0, rows);
+  for (size_t r = 0; r < rows; r++) {
+    float *row = scores + r * s->lk;
+    const size_t seen = keys_seen(s, q0 + r);
+    float max;
+    if (saved)
+      softmax_row(row, seen);
+    else
+      factors[r] = (float)(1.0 / exp_sum_row(row, seen, &max));
+    memset(row + seen, 0, (s->lk - seen) * sizeof(float));
+  }
+  head_context(context, scores, v, s, h, q0, rows);
+  if (!saved) scale_context(context, factors, s, h, q0, rows);
 }
 
 /* context = per head softmax(scale q_h k_h^T) v_h, one task per (head,
@@ -964,7 +1062,7 @@ static bool attend(float *context, float *probs, const float *q,
   bool failed = false;
 #pragma omp parallel reduction(|| : failed)
   {
-    float *scratch = probs ? NULL : malloc(block * s->lk * sizeof(float));
+    float *scratch = probs ? NULL : malloc(block * (s->lk + 1) * sizeof(float));
     failed = !probs && scratch == NULL;
 #pragma omp for schedule(static)
     for (size_t task = 0; task < (size_t)s->heads * blocks; task++) {
@@ -972,10 +1070,8 @@ static bool attend(float *context, float *probs, const float *q,
       const int32_t head = (int32_t)(task / blocks);
       const size_t q0 = task % blocks * block, rows = MIN(block, s->lq - q0);
       float *scores = probs ? probs + head * s->lq * s->lk : scratch;
-      head_scores(scores, q, k, s, head, q0, rows);
-      for (size_t r = 0; r < rows; r++)
-        masked_softmax_row(scores + r * s->lk, s, q0 + r);
-      head_context(context, scores, v, s, head, q0, rows);
+      attend_block(context, scores, scratch ? scratch + block * s->lk : NULL,
+                   probs != NULL, q, k, v, s, head, q0, rows);
     }
     free(scratch);
   }
@@ -1360,14 +1456,42 @@ void dm_layernorm_forward(float *out, const float *in, const float *weight,
   }
 }
 
-/* The exact GELU, x Phi(x), as torch computes it in float32. */
+/* GELU, x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2, from Abramowitz
+ * and Stegun (1964) 7.1.26: erfc(z) = (a1 t + ... + a5 t^5) e^(-z^2) + e,
+ * t = 1 / (1 + p z), |e| <= 1.5e-7 for z >= 0, and erfc(-z) = 2 -
+ * erfc(z). No branch and no libm call, so that loops over it vectorise;
+ * Phi is within 7.5e-8 of the exact one (torch's erf rounds to 6e-8). */
 static inline float gelu(float x) {
-  return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+  const float z = fabsf(x) * (float)M_SQRT1_2;
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  const float poly =
+      t * (0.254829592f +
+           t * (-0.284496736f +
+                t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f))));
+  const float tail = 0.5f * poly * exp_approx(-z * z); /* Phi(-|x|) */
+  return x * (x >= 0.0f ? 1.0f - tail : tail);
 }
+
+/* out (count) = GELU(in). */
+DM_VECTOR_CLONES
+static void gelu_span(float *out, const float *in, size_t count) {
+  for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+}
+
+/* y (count) = value GELU(gate). */
+DM_VECTOR_CLONES
+static void geglu_span(float *y, const float *value, const float *gate,
+                       size_t count) {
+  for (size_t i = 0; i < count; i++) y[i] = value[i] * gelu(gate[i]);
+}
+
+/* Elements per task of the elementwise layers. */
+#define SPAN 4096
 
 void dm_gelu_forward(float *out, const float *in, size_t count) {
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < count; i++) out[i] = gelu(in[i]);
+  for (size_t i = 0; i < count; i += SPAN)
+    gelu_span(out + i, in + i, MIN(SPAN, count - i));
 }
 
 DM_VECTOR_CLONES
@@ -1381,9 +1505,60 @@ void dm_geglu_forward(float *out, const float *in, size_t rows,
                       int32_t inner) {
 #pragma omp parallel for schedule(static)
   for (size_t r = 0; r < rows; r++) {
-    const float *value = in + r * 2 * inner, *gate = value + inner;
-    float *y = out + r * inner;
-    for (int32_t j = 0; j < inner; j++) y[j] = value[j] * gelu(gate[j]);
+    const float *value = in + r * 2 * inner;
+    geglu_span(out + r * inner, value, value + inner, (size_t)inner);
+  }
+}
+
+void dm_add_forward(float *out, const float *in, size_t count) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < count; i++) out[i] += in[i];
+}
+
+/* Pixels per task of the plane/token maps: every thread an sgemm with
+ * columns enough to amortise its packing of the weight. */
+static size_t pixel_block(size_t hw, int32_t n) {
+  return dm_conv_task_pixels(hw, n, 512, 16);
+}
+
+void dm_linear_from_planes_forward(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   int32_t n, size_t hw, int32_t in_features,
+                                   int32_t out_features) {
+  const size_t block = pixel_block(hw, n), blocks = (hw + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < (size_t)n * blocks; task++) {
+    const size_t image = task / blocks, p0 = task % blocks * block;
+    const size_t rows = MIN(block, hw - p0);
+    float *y = out + (image * hw + p0) * out_features;
+    for (size_t r = 0; r < rows; r++)
+      for (int32_t j = 0; j < out_features; j++)
+        y[r * out_features + j] = bias ? bias[j] : 0.0f;
+    /* y (rows, out) += x^T (rows, in) weight^T, x the (in, rows) columns */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)rows,
+                out_features, in_features, 1.0f,
+                in + image * in_features * hw + p0, (int)hw, weight,
+                in_features, 1.0f, y, out_features);
+  }
+}
+
+void dm_linear_to_planes_forward(float *out, const float *in,
+                                 const float *weight, const float *bias,
+                                 int32_t n, size_t hw, int32_t in_features,
+                                 int32_t out_features, bool accumulate) {
+  const size_t block = pixel_block(hw, n), blocks = (hw + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (size_t task = 0; task < (size_t)n * blocks; task++) {
+    const size_t image = task / blocks, p0 = task % blocks * block;
+    const size_t columns = MIN(block, hw - p0);
+    float *y = out + image * out_features * hw;
+    dm_conv_fill_bias(y, bias, out_features, hw, p0, p0 + columns,
+                      accumulate);
+    /* y (out, columns) += weight (out, in) x^T, x the (columns, in) rows */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, out_features,
+                (int)columns, in_features, 1.0f, weight, in_features,
+                in + (image * hw + p0) * in_features, in_features, 1.0f,
+                y + p0, (int)hw);
   }
 }
 

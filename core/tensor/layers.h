@@ -42,7 +42,11 @@ typedef struct {
  * F(4x4, 3x3) (conv-winograd.c) for 3x3 stride-1 padding-1 convs that keep
  * the size with at least 16 channels each way, the direct kernel
  * (conv-avx512.c) for the other convs but 1x1; else, and for 1x1 convs,
- * im2col + cblas_sgemm. */
+ * im2col + cblas_sgemm. Convs with more output channels than output pixels
+ * in the batch (the deep levels of a latent U-Net, where the weights
+ * outweigh the pixels) take the whole batch's im2col matrix once and one
+ * sgemm per block of output channels instead, so that each weight is read
+ * once. */
 bool dm_conv2d_forward(float *out, const float *in, const float *weight,
                        const float *bias, const DmConvShape *shape,
                        bool accumulate);
@@ -211,9 +215,31 @@ void dm_layernorm_forward(float *out, const float *in, const float *weight,
                           const float *bias, size_t rows, int32_t dim,
                           float eps);
 
+/* out (count) += in (count): a residual connection. */
+void dm_add_forward(float *out, const float *in, size_t count);
+
+/* out (N, hw, out_features) = in (N, in_features, hw) with each pixel's
+ * channels as a row, times weight^T (weight (out_features, in_features))
+ * plus bias (out_features): a linear map (or a 1x1 conv) applied to every
+ * pixel of channel-major planes, giving one token row per pixel, as
+ * Transformer2DModel's proj_in and its reshape to tokens. */
+void dm_linear_from_planes_forward(float *out, const float *in,
+                                   const float *weight, const float *bias,
+                                   int32_t n, size_t hw, int32_t in_features,
+                                   int32_t out_features);
+
+/* out (N, out_features, hw) = (in (N, hw, in_features) weight^T + bias)
+ * with each token row back as a pixel's channels, or += when `accumulate`:
+ * Transformer2DModel's proj_out and reshape to planes, added to its input
+ * in place for the residual. */
+void dm_linear_to_planes_forward(float *out, const float *in,
+                                 const float *weight, const float *bias,
+                                 int32_t n, size_t hw, int32_t in_features,
+                                 int32_t out_features, bool accumulate);
+
 /* out (count) = GELU(in) = in Phi(in) = in (1 + erf(in / sqrt 2)) / 2, the
- * exact form (Hendrycks and Gimpel 2016), as torch's gelu. `out` may equal
- * `in`. */
+ * exact form (Hendrycks and Gimpel 2016) as torch's gelu, Phi within 7.5e-8
+ * (layers.c). `out` may equal `in`. */
 void dm_gelu_forward(float *out, const float *in, size_t count);
 
 /* out (count) = in sigmoid(1.702 in): OpenAI CLIP's "quick_gelu", the

@@ -15,6 +15,11 @@ def are_progress_bars_disabled():
     return True
 
 
+def validate_hf_hub_args(function):
+    """diffusers decorates its loaders with this at import time."""
+    return function
+
+
 def __getattr__(name):
     """Other names resolve as the package's do (decorators, flags, ...)."""
     return _hub.__getattr__(name)

@@ -1,0 +1,1 @@
+"""Stand-in for PIL.ImageFilter (see the package docstring)."""

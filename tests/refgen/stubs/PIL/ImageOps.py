@@ -1,0 +1,1 @@
+"""Stand-in for PIL.ImageOps (see the package docstring)."""
