@@ -550,9 +550,9 @@ DM_API bool dm_sd_checkpoint_identify(const char *path,
 typedef struct DmSdModel DmSdModel;
 
 /* Loads the checkpoint at `path` (options may be NULL) with its text
- * encoder, tokenizer, VAE, scheduler config and family; untrusted, every
- * tensor checked by name and shape before anything is allocated. Free
- * with dm_sd_model_free(). */
+ * encoder, tokenizer, U-Net, VAE, scheduler config and family; untrusted,
+ * every tensor checked by name and shape before anything is allocated.
+ * Free with dm_sd_model_free(). */
 DM_API DmSdModel *dm_sd_model_load(const char *path,
                                    const DmSdLoadOptions *options,
                                    GError **error);

@@ -3,8 +3,8 @@
  * family recognised from its tensors, every tensor of SD's full-size
  * networks looked up under the single file's names and shapes (the key
  * mapping), the file's tensors read into small text encoders (CLIP, old
- * CLIP names, OpenCLIP with fused q, k, v) and a small VAE (1x1
- * convolutions) through views; and the same input as a model_index.json
+ * CLIP names, OpenCLIP with fused q, k, v), a small U-Net and a small VAE
+ * (1x1 convolutions) through views; and the same input as a model_index.json
  * and a text encoder's config.json.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
@@ -43,11 +43,18 @@ static void fuzz_small_parts(const DmSafetensors *st) {
     read_part(&text.weights, st, text_parts[i], NULL, true);
     dm_clip_text_clear(&text);
   }
+  DmUnetCondConfig unet_config;
+  fuzz_unet_config(&unet_config);
+  DmUnetCond unet;
+  if (!dm_unet_cond_init(&unet, &unet_config, NULL)) abort();
+  DmSdBlocks blocks;
+  dm_sd_unet_blocks(&blocks, &unet_config);
+  read_part(&unet.weights, st, DM_SD_PART_UNET, &blocks, true);
+  dm_unet_cond_clear(&unet);
   DmVaeConfig vae_config;
   fuzz_vae_config(&vae_config);
   DmVae vae;
   if (!dm_vae_describe(&vae, &vae_config, NULL)) abort();
-  DmSdBlocks blocks;
   dm_sd_vae_blocks(&blocks, &vae_config);
   read_part(&vae.weights, st, DM_SD_PART_VAE, &blocks, true);
   dm_vae_clear(&vae);
@@ -68,11 +75,18 @@ static void fuzz_checkpoint(const DmSafetensors *st) {
   if (!dm_clip_text_init(&text, &text_config, NULL)) abort();
   read_part(&text.weights, st, checkpoint.text_part, NULL, false);
   dm_clip_text_clear(&text);
+  DmUnetCondConfig unet_config;
+  dm_sd_unet_config(&unet_config, checkpoint.version, checkpoint.inpainting);
+  DmUnetCond unet;
+  if (!dm_unet_cond_init(&unet, &unet_config, NULL)) abort();
+  DmSdBlocks blocks;
+  dm_sd_unet_blocks(&blocks, &unet_config);
+  read_part(&unet.weights, st, DM_SD_PART_UNET, &blocks, false);
+  dm_unet_cond_clear(&unet);
   DmVaeConfig vae_config;
   dm_vae_config_sd(&vae_config);
   DmVae vae;
   if (!dm_vae_describe(&vae, &vae_config, NULL)) abort();
-  DmSdBlocks blocks;
   dm_sd_vae_blocks(&blocks, &vae_config);
   read_part(&vae.weights, st, DM_SD_PART_VAE, &blocks, false);
   dm_vae_clear(&vae);

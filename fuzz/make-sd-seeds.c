@@ -3,7 +3,8 @@
  * channels, the first cross-attention's key at SD 1.x's or 2.x's width,
  * fuzz-sd.h's text encoder under CLIP's, old CLIP's or OpenCLIP's names,
  * fuzz_vae_config's VAE under the first stage's), in F32, F16 and BF16,
- * and a model_index.json and a text encoder config.json.
+ * fuzz_unet_config's U-Net under the single file's names, and a
+ * model_index.json and a text encoder config.json.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include <stdio.h>
 
@@ -102,6 +103,35 @@ static int write_single_file(const char *path, DmSdPart text_part,
   return status;
 }
 
+/* fuzz_unet_config's U-Net under the single file's names, F16. */
+static int write_small_unet(const char *folder) {
+  DmUnetCondConfig config;
+  fuzz_unet_config(&config);
+  DmUnetCond unet;
+  GError *error = NULL;
+  if (!dm_unet_cond_init_random(&unet, &config, DM_DTYPE_F32, 8, &error)) {
+    fprintf(stderr, "seed U-Net: %s\n", error->message);
+    g_error_free(error);
+    return 1;
+  }
+  GArray *tensors = g_array_new(FALSE, FALSE, sizeof(DmStTensor));
+  GPtrArray *owned = g_ptr_array_new_with_free_func(g_free);
+  DmSdBlocks blocks;
+  dm_sd_unet_blocks(&blocks, &config);
+  add_part(tensors, owned, &unet.weights, DM_SD_PART_UNET, &blocks);
+  char *path = g_build_filename(folder, "unet-f16.safetensors", NULL);
+  int status = dm_safetensors_write(path, (const DmStTensor *)tensors->data,
+                                    (int32_t)tensors->len, NULL,
+                                    DM_DTYPE_F16, &error) ? 0 : 1;
+  if (status) fprintf(stderr, "%s\n", error->message);
+  g_clear_error(&error);
+  g_free(path);
+  g_ptr_array_unref(owned);
+  g_array_free(tensors, TRUE);
+  dm_unet_cond_clear(&unet);
+  return status;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SEED-FOLDER\n", argv[0]);
@@ -141,6 +171,7 @@ int main(int argc, char **argv) {
                                 seeds[i].channels, seeds[i].dtype);
     g_free(path);
   }
+  status |= write_small_unet(folder);
   status |= write_text(folder, "model_index.json", model_index);
   status |= write_text(folder, "text_config.json", text_config_json);
   dm_vae_clear(&vae);

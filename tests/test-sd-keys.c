@@ -3,7 +3,8 @@
  * (tests/refgen/make_checkpoint_keys.py) lists, for every tensor of the
  * SD 1.5-inpainting, SD 2-inpainting and SD 2 (v) pipelines, its name in
  * the single file, its diffusers name and shape, and how the file holds
- * it; the mapping of our tables must give exactly those lines.
+ * it; our networks' tables for the family's configs (sd-checkpoint.h),
+ * mapped by our rules, must give exactly those lines.
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
 #include "model/sd-checkpoint.h"
@@ -37,28 +38,6 @@ static void add_lines(GPtrArray *lines, const DmParams *table, DmSdPart part,
   dm_sd_keys_free(keys, table->count);
 }
 
-/* The U-Net's table as the reference lists it (its diffusers names and
- * shapes). */
-static void unet_table(DmParams *table, GPtrArray *reference) {
-  DmParamsBuilder b;
-  dm_params_builder_init(&b);
-  for (guint i = 0; i < reference->len; i++) {
-    char **fields = g_strsplit(reference->pdata[i], " ", -1);
-    if (g_str_has_prefix(fields[0], "model.diffusion_model.")) {
-      char **dims = g_strsplit(fields[2], ",", -1);
-      int64_t shape[4] = {0};
-      const int32_t rank = (int32_t)g_strv_length(dims);
-      for (int32_t d = 0; d < rank && d < 4; d++)
-        shape[d] = g_ascii_strtoll(dims[d], NULL, 10);
-      dm_params_add(&b, rank, shape, "%s", fields[1]);
-      g_strfreev(dims);
-    }
-    g_strfreev(fields);
-  }
-  GError *error = NULL;
-  DM_CHECK_OK(dm_params_builder_finish(&b, table, &error), error);
-}
-
 static int compare_lines(gconstpointer a, gconstpointer b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -82,7 +61,8 @@ static void compare(const char *label, GPtrArray *ours, GPtrArray *theirs) {
          theirs->len);
 }
 
-static void test_case(const char *name, DmSdVersion version) {
+static void test_case(const char *name, DmSdVersion version,
+                      bool inpainting) {
   char *relative = g_strdup_printf("sd/keys/%s.txt.gz", name);
   char *path = dm_test_data_path(relative);
   GPtrArray *reference = dm_test_read_gz_lines(path);
@@ -105,9 +85,12 @@ static void test_case(const char *name, DmSdVersion version) {
   dm_sd_vae_blocks(&blocks, &vae_config);
   add_lines(ours, &vae.weights.table, DM_SD_PART_VAE, &blocks);
 
+  DmUnetCondConfig unet_config;
+  dm_sd_unet_config(&unet_config, version, inpainting);
   DmParams unet;
-  unet_table(&unet, reference);
-  dm_sd_unet_blocks(&blocks);
+  DM_CHECK_OK(dm_unet_cond_params_describe(&unet, &unet_config, &error),
+              error);
+  dm_sd_unet_blocks(&blocks, &unet_config);
   add_lines(ours, &unet, DM_SD_PART_UNET, &blocks);
 
   compare(name, ours, reference);
@@ -129,8 +112,10 @@ static void test_unnamed(void) {
   DmParams table;
   GError *error = NULL;
   DM_CHECK_OK(dm_params_builder_finish(&b, &table, &error), error);
+  DmUnetCondConfig config;
+  dm_sd_unet_config(&config, DM_SD_1, false);
   DmSdBlocks blocks;
-  dm_sd_unet_blocks(&blocks);
+  dm_sd_unet_blocks(&blocks, &config);
   DmSdKey *keys = NULL;
   const bool ok = dm_sd_keys_map(&keys, &table, DM_SD_PART_UNET, &blocks,
                                  &error);
@@ -142,9 +127,9 @@ static void test_unnamed(void) {
 }
 
 int main(void) {
-  test_case("sd15_inpainting", DM_SD_1);
-  test_case("sd2_inpainting", DM_SD_2);
-  test_case("sd2_v", DM_SD_2);
+  test_case("sd15_inpainting", DM_SD_1, true);
+  test_case("sd2_inpainting", DM_SD_2, true);
+  test_case("sd2_v", DM_SD_2, false);
   test_unnamed();
   return dm_test_finish();
 }

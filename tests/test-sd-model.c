@@ -126,6 +126,10 @@ static void drop_vae_tensor(GPtrArray *specs) {
 static void reshape_vae_tensor(GPtrArray *specs) {
   spec_find(specs, "first_stage_model.encoder.mid.attn_1.q.weight")->rank = 2;
 }
+static void reshape_unet_tensor(GPtrArray *specs) {
+  spec_find(specs, "model.diffusion_model.output_blocks.11.1.proj_out"
+                   ".weight")->rank = 2;
+}
 static void integer_weight(GPtrArray *specs) {
   spec_find(specs, "first_stage_model.quant_conv.bias")->dtype = "I32";
 }
@@ -158,6 +162,9 @@ static const struct {
      "missing"},
     {"a 1x1 conv as a linear", reshape_vae_tensor, DM_ERROR_FORMAT,
      "'first_stage_model.encoder.mid.attn_1.q.weight' has shape [512, 512]"},
+    {"a linear proj_out in SD 1", reshape_unet_tensor, DM_ERROR_FORMAT,
+     "'model.diffusion_model.output_blocks.11.1.proj_out.weight' has shape "
+     "[320, 320]"},
     {"an I32 weight", integer_weight, DM_ERROR_UNSUPPORTED,
      "'first_stage_model.quant_conv.bias' has dtype I32"},
     {"an extra tensor", extra_tensor, DM_ERROR_FORMAT,

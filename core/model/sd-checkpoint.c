@@ -219,10 +219,22 @@ void dm_sd_text_config(DmClipTextConfig *config, DmSdVersion version) {
   config->hidden_act = open_clip ? DM_CLIP_ACT_GELU : DM_CLIP_ACT_QUICK_GELU;
 }
 
-void dm_sd_unet_blocks(DmSdBlocks *blocks) {
-  *blocks = (DmSdBlocks){.n_levels = 4,
-                         .layers_per_block = 2,
-                         .up_attention = {false, true, true, true}};
+void dm_sd_unet_config(DmUnetCondConfig *config, DmSdVersion version,
+                       bool inpainting) {
+  dm_unet_cond_config_default(config);
+  const bool open_clip = version == DM_SD_2;
+  config->in_channels = inpainting ? 9 : 4;
+  config->cross_attention_dim = (int32_t)TEXT_WIDTHS[version];
+  config->use_linear_projection = open_clip;
+  for (int32_t i = 0; open_clip && i < config->n_levels; i++)
+    config->heads[i] = config->block_out_channels[i] / 64;
+}
+
+void dm_sd_unet_blocks(DmSdBlocks *blocks, const DmUnetCondConfig *config) {
+  *blocks = (DmSdBlocks){.n_levels = config->n_levels,
+                         .layers_per_block = config->layers_per_block};
+  for (int32_t i = 0; i < config->n_levels; i++)
+    blocks->up_attention[i] = config->up_cross_attention[i];
 }
 
 void dm_sd_vae_blocks(DmSdBlocks *blocks, const DmVaeConfig *config) {

@@ -21,6 +21,7 @@
 
 #include "model/sd-keys.h"
 #include "network/clip-text.h"
+#include "network/unet-cond.h"
 #include "network/vae.h"
 
 /* What a single file's tensors say. */
@@ -41,9 +42,14 @@ bool dm_sd_checkpoint_recognise(DmSdCheckpoint *checkpoint,
  * CLIP ViT-L/14's text side (1.x), of the 23 layers of OpenCLIP ViT-H/14
  * that SD 2.x uses (2.x). */
 void dm_sd_text_config(DmClipTextConfig *config, DmSdVersion version);
-/* The block numbering of SD 1.x/2.x's U-Net (4 levels, 2 resnets each,
- * transformers in up blocks 1 to 3) and of a VAE of `config`. */
-void dm_sd_unet_blocks(DmSdBlocks *blocks);
+/* The U-Net of `version`, with 9 input channels when `inpainting`:
+ * diffusers' unet/config.json of SD 1.x (8 heads, 1x1-convolution
+ * projections, 768-wide text) or of SD 2.x (heads of 64 channels: 5, 10,
+ * 20, 20; linear projections; 1024-wide text). */
+void dm_sd_unet_config(DmUnetCondConfig *config, DmSdVersion version,
+                       bool inpainting);
+/* The block numbering of a U-Net of `config` and of a VAE of `config`. */
+void dm_sd_unet_blocks(DmSdBlocks *blocks, const DmUnetCondConfig *config);
 void dm_sd_vae_blocks(DmSdBlocks *blocks, const DmVaeConfig *config);
 
 /* Reads part `part` of `st` into `weights` (its table built, data NULL),

@@ -13,6 +13,7 @@
 #include "model/scheduler-config.h"
 #include "model/sd-checkpoint.h"
 #include "model/sd-model.h"
+#include "model/unet-cond-files.h"
 #include "model/vae-files.h"
 
 /* ---- names --------------------------------------------------------------- */
@@ -220,13 +221,17 @@ static bool check_file_kind(const char *path, GError **error) {
   return !pickle && !(length >= 4 && memcmp(head, "GGUF", 4) == 0);
 }
 
-/* The text encoder and the VAE of a single file (weights only when
- * `read`). */
+/* The networks of a single file (weights only when `read`). */
 static bool single_file_networks(DmSdModel *model, const DmSafetensors *st,
                                  const DmSdCheckpoint *checkpoint, bool read,
                                  const char *path, GError **error) {
   DmClipTextConfig text_config;
   dm_sd_text_config(&text_config, checkpoint->version);
+  DmUnetCondConfig unet_config;
+  dm_sd_unet_config(&unet_config, checkpoint->version,
+                    checkpoint->inpainting);
+  DmSdBlocks unet_blocks;
+  dm_sd_unet_blocks(&unet_blocks, &unet_config);
   DmVaeConfig vae_config;
   dm_vae_config_sd(&vae_config);
   DmSdBlocks vae_blocks;
@@ -234,6 +239,9 @@ static bool single_file_networks(DmSdModel *model, const DmSafetensors *st,
   return dm_clip_text_init(&model->text_encoder, &text_config, error) &&
          dm_sd_part_load(&model->text_encoder.weights, st,
                          checkpoint->text_part, NULL, read, path, error) &&
+         dm_unet_cond_init(&model->unet, &unet_config, error) &&
+         dm_sd_part_load(&model->unet.weights, st, DM_SD_PART_UNET,
+                         &unet_blocks, read, path, error) &&
          dm_vae_describe(&model->vae, &vae_config, error) &&
          dm_sd_part_load(&model->vae.weights, st, DM_SD_PART_VAE,
                          &vae_blocks, read, path, error);
@@ -390,33 +398,25 @@ static bool parse_vae_config(void *config, const char *text,
   return dm_vae_config_from_json(config, text, label, error);
 }
 
-/* What unet/config.json says of the family (the U-Net's loader reads the
- * rest). */
+/* unet/config.json: the network's config, and the sample size (latent
+ * pixels) it was trained at, which the network does not read. */
 typedef struct {
-  int32_t in_channels, cross_attention_dim, sample_size;
+  DmUnetCondConfig config;
+  int32_t sample_size;
 } UnetFields;
 
-static bool parse_unet_fields(void *config, const char *text,
-                              const char *label, GError **error) {
-  static const char *const class_names[] = {"UNet2DConditionModel"};
-  UnetFields *fields = config;
-  *fields = (UnetFields){4, 1280, 64};
+static bool parse_unet_fields(void *out, const char *text, const char *label,
+                              GError **error) {
+  UnetFields *fields = out;
+  fields->sample_size = 64;
+  if (!dm_unet_cond_config_from_json(&fields->config, text, label, error))
+    return false;
   JsonParser *parser = dm_json_parse_object(text, -1, label, error);
-  JsonObject *object = parser ? json_node_get_object(
-                                    json_parser_get_root(parser))
-                              : NULL;
-  int index;
-  const bool ok =
-      object &&
-      (!json_object_has_member(object, "_class_name") ||
-       dm_json_read_choice(object, label, "_class_name", class_names, 1,
-                           &index, error)) &&
-      dm_json_read_int(object, label, "in_channels", false,
-                       &fields->in_channels, error) &&
-      dm_json_read_int(object, label, "cross_attention_dim", false,
-                       &fields->cross_attention_dim, error) &&
-      dm_json_read_int(object, label, "sample_size", false,
-                       &fields->sample_size, error);
+  const bool ok = parser &&
+                  dm_json_read_int(json_node_get_object(
+                                       json_parser_get_root(parser)),
+                                   label, "sample_size", false,
+                                   &fields->sample_size, error);
   g_clear_object(&parser);
   return ok;
 }
@@ -426,9 +426,10 @@ static bool pipeline_family(DmSdFamily *family, const UnetFields *unet,
                             const DmClipTextConfig *text,
                             const DmVaeConfig *vae, const char *folder,
                             GError **error) {
-  const int32_t width = unet->cross_attention_dim;
+  const int32_t width = unet->config.cross_attention_dim;
+  const int32_t in_channels = unet->config.in_channels;
   family->version = width == 1024 ? DM_SD_2 : DM_SD_1;
-  family->inpainting = unet->in_channels == 9;
+  family->inpainting = in_channels == 9;
   family->layout = DM_SD_PIPELINE_FOLDER;
   const int32_t scale = dm_vae_scale(vae);
   const char *problem =
@@ -437,7 +438,7 @@ static bool pipeline_family(DmSdFamily *family, const UnetFields *unet,
             "1024 (SD 2.x) wide"
       : text->hidden_size != width
           ? "its text encoder's width is not the one its U-Net attends to"
-      : unet->in_channels != 4 && unet->in_channels != 9
+      : in_channels != 4 && in_channels != 9
           ? "its U-Net reads neither 4 nor 9 (inpainting) channels"
       : unet->sample_size < 1 || unet->sample_size > 4096 / scale
           ? "its U-Net's sample_size is outside 1 .. 4096 pixels"
@@ -448,7 +449,7 @@ static bool pipeline_family(DmSdFamily *family, const UnetFields *unet,
                 "%s: not a Stable Diffusion 1.x or 2.x pipeline: %s "
                 "(cross_attention_dim %d, text hidden_size %d, in_channels "
                 "%d, sample_size %d)", folder, problem, width,
-                text->hidden_size, unet->in_channels, unet->sample_size);
+                text->hidden_size, in_channels, unet->sample_size);
   return problem == NULL;
 }
 
@@ -479,14 +480,17 @@ static bool pipeline_configs(DmSdModel *model, const char *folder,
 static bool pipeline_networks(DmSdModel *model, const char *folder,
                               GError **error) {
   char *text = g_build_filename(folder, "text_encoder", NULL);
+  char *unet = g_build_filename(folder, "unet", NULL);
   char *vae = g_build_filename(folder, "vae", NULL);
   model->tokenizer_folder = g_build_filename(folder, "tokenizer", NULL);
   const bool ok =
       dm_clip_text_load(&model->text_encoder, text, error) &&
+      dm_unet_cond_load(&model->unet, unet, error) &&
       dm_vae_load_folder(&model->vae, vae, error) &&
       (model->tokenizer = dm_clip_tokenizer_load(model->tokenizer_folder,
                                                  error)) != NULL;
   g_free(vae);
+  g_free(unet);
   g_free(text);
   return ok;
 }
@@ -540,6 +544,7 @@ bool dm_sd_checkpoint_identify(const char *path,
 void dm_sd_model_free(DmSdModel *model) {
   if (!model) return;
   dm_clip_text_clear(&model->text_encoder);
+  dm_unet_cond_clear(&model->unet);
   dm_vae_clear(&model->vae);
   if (model->tokenizer) dm_clip_tokenizer_free(model->tokenizer);
   g_free(model->tokenizer_folder);
@@ -558,14 +563,25 @@ const char *dm_sd_model_tokenizer_folder(const DmSdModel *model) {
   return model->tokenizer_folder;
 }
 
+/* The weights of the model's networks. */
+static void model_weights(const DmSdModel *model, const DmWeights *out[3]) {
+  out[0] = &model->text_encoder.weights;
+  out[1] = &model->unet.weights;
+  out[2] = &model->vae.weights;
+}
+
 int64_t dm_sd_model_param_count(const DmSdModel *model) {
-  return (int64_t)model->text_encoder.weights.table.total +
-         (int64_t)model->vae.weights.table.total;
+  const DmWeights *weights[3];
+  model_weights(model, weights);
+  int64_t count = 0;
+  for (size_t i = 0; i < G_N_ELEMENTS(weights); i++)
+    count += (int64_t)weights[i]->table.total;
+  return count;
 }
 
 int64_t dm_sd_model_weight_bytes(const DmSdModel *model) {
-  const DmWeights *weights[] = {&model->text_encoder.weights,
-                                &model->vae.weights};
+  const DmWeights *weights[3];
+  model_weights(model, weights);
   int64_t bytes = 0;
   for (size_t i = 0; i < G_N_ELEMENTS(weights); i++)
     bytes += (int64_t)(weights[i]->table.total *

@@ -10,6 +10,7 @@
 
 #include "model/clip-tokenizer.h"
 #include "network/clip-text.h"
+#include "network/unet-cond.h"
 #include "network/vae.h"
 
 struct DmSdModel {
@@ -18,6 +19,7 @@ struct DmSdModel {
   DmClipText text_encoder;
   DmClipTokenizer *tokenizer; /* owned */
   char *tokenizer_folder;     /* owned: where the tokenizer came from */
+  DmUnetCond unet;
   DmVae vae;
 };
 
