@@ -108,3 +108,25 @@ def write_safetensors(path, tensors, metadata=None):
         out.write(text)
         for blob in blobs:
             out.write(blob)
+
+
+def read_safetensors(path):
+    """{name: numpy array} of a safetensors file (F32, F16, BF16 read as
+    float32; other dtypes as they are), memory-mapped."""
+    import json
+    kinds = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8",
+             "I32": "<i4"}
+    with open(path, "rb") as file:
+        length = struct.unpack("<Q", file.read(8))[0]
+        header = json.loads(file.read(length))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        array = data[start:end].view(kinds[entry["dtype"]])
+        if entry["dtype"] == "BF16":
+            array = (array.astype(np.uint32) << 16).view("<f4")
+        tensors[name] = array.astype(np.float32).reshape(entry["shape"])
+    return tensors
