@@ -1269,6 +1269,27 @@ static void test_errors(const DmSchedule *schedule,
     DM_CHECK(pass, "%s: ok=%d, %d evaluations", bad[i].what, ok, fm.calls);
     g_clear_error(&error);
   }
+  /* the table says which samplers read eta, snr and corrector steps; the
+   * others run whatever those fields hold */
+  const DmSampler others[] = {DM_SAMPLER_EULER, DM_SAMPLER_EULER_ANCESTRAL,
+                              DM_SAMPLER_DPMPP_2M_KARRAS, DM_SAMPLER_LCM};
+  for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+    GError *error = NULL;
+    const DmSampleOptions unread = {others[i], 4, 1, NAN, -1.0f, 0, 0, 0,
+                                    1.0f, 1.0f};
+    fm.calls = 0;
+    const bool ok = dm_sample(x, &grid, config, &unread, gaussian_eps, &fm,
+                              NULL, NULL, NULL, &error);
+    const bool pass = ok && fm.calls == 4 &&
+                      dm_option_info(DM_OPTION_ETA)->samplers ==
+                          1u << DM_SAMPLER_DDIM;
+    printf("%s %s ignores eta NaN, snr -1, corrector steps 0 (read only by "
+           "ddim, pc, langevin)\n", pass ? "ok  " : "FAIL",
+           dm_sampler_name(others[i]));
+    DM_CHECK(pass, "%s: %s", dm_sampler_name(others[i]),
+             error ? error->message : "wrong evaluation count");
+    g_clear_error(&error);
+  }
   /* a progress callback returning false cancels after that evaluation */
   GError *error = NULL;
   DmSampleOptions o = {DM_SAMPLER_DDIM, 10, 1, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f};

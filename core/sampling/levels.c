@@ -110,11 +110,17 @@ static bool check_levels_args(const DmScheduleConfig *config,
                               int32_t steps, GError **error) {
   if (!dm_schedule_config_check(config, DM_ERROR_INVALID_ARGUMENT, error))
     return false;
-  if (schedule->num_train_timesteps != config->num_train_timesteps ||
-      config->num_train_timesteps < 2) {
+  if (schedule->num_train_timesteps != config->num_train_timesteps) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
-                "the schedule has %d timesteps, the config %d (at least 2)",
+                "the schedule has %d timesteps, the config %d",
                 schedule->num_train_timesteps, config->num_train_timesteps);
+    return false;
+  }
+  if (sampler == DM_SAMPLER_DPMPP_2M_KARRAS &&
+      config->num_train_timesteps < 2) {
+    g_set_error_literal(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                        "dpmpp-2m-karras needs a schedule of at least 2 "
+                        "training timesteps");
     return false;
   }
   const int32_t most = sampler == DM_SAMPLER_LCM

@@ -43,7 +43,8 @@ int32_t dm_lcm_max_steps(const DmScheduleConfig *config);
  *    t_i = (i + 1) (T / n_lcm) - 1, counted from the noisy end
  *    (LCMScheduler, n_lcm = dm_lcm_max_steps).
  * Errors (DM_ERROR_INVALID_ARGUMENT): steps outside 1 .. T (for lcm, 1 ..
- * dm_lcm_max_steps), a bad config or a schedule of another length. */
+ * dm_lcm_max_steps), a bad config, a schedule of another length, T < 2
+ * for dpmpp-2m-karras. */
 bool dm_sampler_levels(const DmScheduleConfig *config,
                        const DmSchedule *schedule, DmSampler sampler,
                        int32_t steps, DmLevel *levels, GError **error);

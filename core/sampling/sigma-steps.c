@@ -30,9 +30,9 @@ void dm_euler_step(float *x, const DmScheduleConfig *config,
   const float sigma = from->sigma, sigma_to = to->sigma;
   float target = sigma_to, sigma_up = 0.0f;
   if (noise != NULL) { /* EulerAncestralDiscreteScheduler's split */
-    sigma_up = sqrtf(sigma_to * sigma_to * (sigma * sigma - sigma_to * sigma_to) /
-                     (sigma * sigma));
-    target = sqrtf(sigma_to * sigma_to - sigma_up * sigma_up);
+    const float to2 = sigma_to * sigma_to, from2 = sigma * sigma;
+    sigma_up = sqrtf(to2 * (from2 - to2) / from2);
+    target = sqrtf(to2 - sigma_up * sigma_up);
   }
   const float dt = target - sigma;
   for (size_t i = 0; i < count; i++) {
