@@ -163,6 +163,7 @@ int main(int argc, char **argv) {
   const double unet = time_runs("U-Net", o.repeat, unet_step, &w,
                                 &unet_cpu);
   print_memory("U-Net");
+  dm_free_floats_pool(); /* as a pipeline does once sampling is done */
   w.latents = dm_tensor_new(1, config->out_channels, o.latent, o.latent,
                             &error);
   w.image = dm_tensor_new(1, 3, o.latent * scale, o.latent * scale, &error);
