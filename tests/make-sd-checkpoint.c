@@ -79,22 +79,12 @@ int main(int argc, char **argv) {
                     "DM_TEST_SHARED/clip-tokenizer\n");
     return 1;
   }
-  DmClipTextConfig text_config;
-  dm_sd_text_config(&text_config, o.version);
-  DmUnetCondConfig unet_config;
-  dm_sd_unet_config(&unet_config, o.version, true);
-  DmVaeConfig vae_config;
-  dm_vae_config_sd(&vae_config);
   DmClipText text;
   DmUnetCond unet;
   DmVae vae;
-  GError *error = NULL;
-  DM_CHECK_OK(dm_clip_text_init_random(&text, &text_config, o.dtype, o.seed,
-                                       &error) &&
-                  dm_unet_cond_init_random(&unet, &unet_config, o.dtype,
-                                           o.seed + 1, &error) &&
-                  dm_vae_init(&vae, &vae_config, o.dtype, &error),
-              error);
+  init_sd_networks(o.version, o.dtype, &text, &unet, &vae);
+  dm_weights_fill_random(&text.weights, o.seed);
+  dm_weights_fill_random(&unet.weights, o.seed + 1);
   dm_weights_fill_random(&vae.weights, o.seed + 2);
   g_mkdir_with_parents(o.folder, 0755);
   char *single = g_build_filename(o.folder, "model.safetensors", NULL);

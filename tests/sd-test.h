@@ -295,6 +295,26 @@ static inline void write_pipeline_configs(const char *folder,
 
 /* ---- networks written in both layouts ----------------------------------- */
 
+/* The text encoder, U-Net and VAE of a full-size `version` inpainting
+ * checkpoint, their weights allocated in `dtype` and zero: fill them. */
+static inline void init_sd_networks(DmSdVersion version, DmDtype dtype,
+                                    DmClipText *text, DmUnetCond *unet,
+                                    DmVae *vae) {
+  DmClipTextConfig text_config;
+  dm_sd_text_config(&text_config, version);
+  DmUnetCondConfig unet_config;
+  dm_sd_unet_config(&unet_config, version, true);
+  DmVaeConfig vae_config;
+  dm_vae_config_sd(&vae_config);
+  GError *error = NULL;
+  DM_CHECK_OK(dm_clip_text_init(text, &text_config, &error) &&
+                  dm_weights_alloc(&text->weights, dtype, &error) &&
+                  dm_unet_cond_init(unet, &unet_config, &error) &&
+                  dm_weights_alloc(&unet->weights, dtype, &error) &&
+                  dm_vae_init(vae, &vae_config, dtype, &error),
+              error);
+}
+
 /* Adds the tensors of `weights` to `specs`: under their own names, or
  * with `keys` under a single file's (q, k and v of a fused tensor as its
  * parts). */

@@ -231,21 +231,10 @@ static void test_round_trip(void) {
   const char *name = "sd15_inpainting_f16";
   const DmSdVersion version = DM_SD_1;
   const DmDtype dtype = DM_DTYPE_F16;
-  DmClipTextConfig text_config;
-  dm_sd_text_config(&text_config, version);
-  DmUnetCondConfig unet_config;
-  dm_sd_unet_config(&unet_config, version, true);
-  DmVaeConfig vae_config;
-  dm_vae_config_sd(&vae_config);
   DmClipText text;
   DmUnetCond unet;
   DmVae vae;
-  GError *error = NULL;
-  DM_CHECK_OK(dm_clip_text_init(&text, &text_config, &error) &&
-                  dm_weights_alloc(&text.weights, dtype, &error) &&
-                  dm_unet_cond_init(&unet, &unet_config, &error) &&
-                  dm_weights_alloc(&unet.weights, dtype, &error) &&
-                  dm_vae_init(&vae, &vae_config, dtype, &error), error);
+  init_sd_networks(version, dtype, &text, &unet, &vae);
   fill_bytes(&text.weights, 11, true);
   fill_bytes(&unet.weights, 12, true);
   fill_bytes(&vae.weights, 13, true);
