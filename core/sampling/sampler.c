@@ -470,7 +470,8 @@ static bool dpmpp_step(Run *run, float *x, int32_t k, GError **error) {
   const DmLevel *from = &run->levels[k];
   if (!evaluate(run, run->model_output, x, from->timestep, error))
     return false;
-  const bool second = run->previous_k == k - 1 && k < run->options->steps - 1;
+  const bool second = run->previous_k >= 0 && run->previous_k == k - 1 &&
+                      k < run->options->steps - 1;
   float *x0 = run->scratch;
   dm_dpmpp_2m_step(x, x0, run->config, second ? from - 1 : NULL,
                    second ? run->previous_x0 : NULL, from, from + 1,
