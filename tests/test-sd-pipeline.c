@@ -457,6 +457,38 @@ static void test_inpainting_input(void) {
   dm_sd_model_free(model);
 }
 
+/* The condition of diffusers' StableDiffusionInpaintPipeline for the same
+ * VAE weights (tests/refgen/make_sd_inpaint.py): the mask plane exactly,
+ * the latent within 10 times torch's own float32 error + 1e-5. */
+static void test_inpainting_reference(void) {
+  char *path = dm_test_data_path("sd/pipeline/inpaint-condition.safetensors");
+  GError *error = NULL;
+  DmSafetensors *st = dm_safetensors_open(path, &error);
+  DM_CHECK_OK(st != NULL, error);
+  size_t count = 0;
+  float *image = dm_test_read_tensor(st, "image", NULL);
+  float *mask = dm_test_read_tensor(st, "mask", NULL);
+  float *want = dm_test_read_tensor(st, "condition", &count);
+  float *torch_error = dm_test_read_tensor(st, "error.condition", NULL);
+  DM_CHECK_OK(image && mask && want && torch_error && count == 5 * 48,
+              error);
+  DmSdModel *model = tiny_model(true, DM_PREDICT_EPSILON);
+  float *got = g_new(float, count);
+  DM_CHECK_OK(dm_sd_inpaint_condition(model, got, image, mask, 64, 48,
+                                      &error), error);
+  dm_test_compare("diffusers' inpainting mask", got, want, 48, 0.0, 0.0);
+  dm_test_compare("diffusers' masked image latent", got + 48, want + 48,
+                  4 * 48, 10.0 * torch_error[0] + 1e-5, 0.0);
+  dm_sd_model_free(model);
+  g_free(got);
+  g_free(torch_error);
+  g_free(want);
+  g_free(mask);
+  g_free(image);
+  dm_safetensors_free(st);
+  g_free(path);
+}
+
 /* ---- prompts and bad input ------------------------------------------- */
 
 /* A prompt of 200 words gives the text states of its first 75 (77 ids
@@ -584,6 +616,7 @@ int main(void) {
   test_work_area_crop();
   test_guidance();
   test_inpainting_input();
+  test_inpainting_reference();
   test_long_prompt();
   test_bad_input();
   g_free(vocabulary);

@@ -20,9 +20,9 @@
 /* Largest work_size, and aspect ratio of a work area. */
 #define SD_MAX_WORK_SIZE 2048
 #define SD_MAX_ASPECT 16
-/* The VAE runs in one piece up to this many latent pixels a side (1024
+/* The VAE runs in one piece up to this many latent pixels a side (768
  * image pixels), in tiles beyond. */
-#define SD_VAE_MAX_TILE 128
+#define SD_VAE_MAX_TILE 96
 
 void dm_sd_options_default(DmSdOptions *options) {
   *options = (DmSdOptions){0};
