@@ -595,7 +595,8 @@ typedef enum {
 typedef struct {
   /* Context pixels kept around the mask's bounding box; < 0 = the model's
    * receptive radius (default), so every pixel the convolutions could use
-   * to fill the hole is in the work area. */
+   * to fill the hole is in the work area (dm_sd_inpaint: a quarter of the
+   * box's larger side, at least 32). */
   int32_t context_margin;
   /* When the work area has more than pixel_budget pixels, the network
    * runs on tile_size x tile_size tiles that share at least tile_overlap
