@@ -20,10 +20,14 @@
 
 static char *vocabulary; /* CLIP's vocab.json and merges.txt */
 
-/* A tiny SD 1.x-layout model with random weights (seeds fixed). */
-static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
+/* A tiny model of `version`'s layout (SD 2.x: OpenCLIP's gelu, prompts
+ * padded with "!", linear projections) with random weights (seeds
+ * fixed). */
+static DmSdModel *tiny_version(DmSdVersion version, bool inpainting,
+                               DmPrediction prediction) {
+  const bool open_clip = version == DM_SD_2;
   DmSdModel *model = g_new0(DmSdModel, 1);
-  model->family = (DmSdFamily){DM_SD_1, inpainting, prediction,
+  model->family = (DmSdFamily){version, inpainting, prediction,
                                DM_SD_FROM_OPTION, WORK,
                                DM_SD_PIPELINE_FOLDER};
   dm_sd_schedule_config(&model->schedule, prediction);
@@ -34,6 +38,7 @@ static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
   text.intermediate_size = 16;
   text.num_hidden_layers = 2;
   text.num_attention_heads = 2;
+  text.hidden_act = open_clip ? DM_CLIP_ACT_GELU : DM_CLIP_ACT_QUICK_GELU;
   DmUnetCondConfig unet;
   dm_unet_cond_config_default(&unet);
   unet.in_channels = inpainting ? 9 : 4;
@@ -42,6 +47,7 @@ static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
   unet.norm_num_groups = 2;
   unet.cross_attention_dim = 8;
   unet.time_embedding_dim = 32;
+  unet.use_linear_projection = open_clip;
   for (int32_t i = 0; i < 2; i++) {
     unet.block_out_channels[i] = 8;
     unet.down_cross_attention[i] = i == 0;
@@ -56,7 +62,7 @@ static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
   vae.layers_per_block = 1;
   vae.latent_channels = 4;
   vae.scaling_factor = 0.18215f;
-  const DmClipTokenizerConfig tokens = dm_sd_tokenizer_config(DM_SD_1);
+  const DmClipTokenizerConfig tokens = dm_sd_tokenizer_config(version);
   GError *error = NULL;
   DM_CHECK_OK(dm_clip_text_init_random(&model->text_encoder, &text,
                                        DM_DTYPE_F32, 1, &error) &&
@@ -68,6 +74,11 @@ static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
               error);
   dm_weights_fill_random(&model->vae.weights, 3);
   return model;
+}
+
+/* A tiny SD 1.x-layout model. */
+static DmSdModel *tiny_model(bool inpainting, DmPrediction prediction) {
+  return tiny_version(DM_SD_1, inpainting, prediction);
 }
 
 /* ---- images -------------------------------------------------------------- */
@@ -209,20 +220,23 @@ static void check_generate_route(const char *label, DmSdModel *model,
   picture_free(&p);
 }
 
-/* Every route on the plain (epsilon and v) and the inpainting
+/* Every route on the plain (epsilon and v), the inpainting and an SD 2.x
  * checkpoint. */
 static void test_routes(void) {
   Picture p = picture_new(96, 64, (DmRect){40, 20, 16, 16});
   Options o;
   const struct {
     const char *name;
+    DmSdVersion version;
     bool inpainting;
     DmPrediction prediction;
-  } models[] = {{"plain, epsilon", false, DM_PREDICT_EPSILON},
-                {"plain, v", false, DM_PREDICT_V},
-                {"inpainting, epsilon", true, DM_PREDICT_EPSILON}};
+  } models[] = {{"plain, epsilon", DM_SD_1, false, DM_PREDICT_EPSILON},
+                {"plain, v", DM_SD_1, false, DM_PREDICT_V},
+                {"inpainting, epsilon", DM_SD_1, true, DM_PREDICT_EPSILON},
+                {"SD 2.x layout, v", DM_SD_2, false, DM_PREDICT_V}};
   for (size_t m = 0; m < G_N_ELEMENTS(models); m++) {
-    DmSdModel *model = tiny_model(models[m].inpainting, models[m].prediction);
+    DmSdModel *model = tiny_version(models[m].version, models[m].inpainting,
+                                    models[m].prediction);
     char *label;
     o = default_options();
     label = g_strdup_printf("%s: inpaint", models[m].name);
