@@ -11,6 +11,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "model/sd-model.h"
 #include "sampling/sd-pipeline.h"
+#include "tensor/resample.h"
 #include "sd-test.h"
 
 #define SKIP 77
@@ -174,6 +175,46 @@ static float *inpaint(DmSdModel *model, const Picture *p,
                      area, NULL, NULL, error))
     g_clear_pointer(&image, g_free);
   return image;
+}
+
+/* ---- resizing the work area ---------------------------------------------- */
+
+/* dm_resize_float_planes, as the pipeline uses it: the same size is the
+ * identity, shrinking by 8 averages 8 x 8 blocks (a plain checkpoint's
+ * latent mask), growing interpolates, and a constant stays constant. */
+static void test_resize(void) {
+  const int32_t w = 24, h = 16;
+  float *in = dm_test_random_floats(2 * (size_t)w * h, 1.0f, 9);
+  float *out = g_new(float, 2 * (size_t)(3 * w) * (3 * h));
+  float *want = g_new(float, 2 * (size_t)w * h);
+  GError *none = NULL; /* dm_resize_float_planes fails only out of memory */
+  DM_CHECK_OK(dm_resize_float_planes(out, w, h, in, 2, w, h), none);
+  dm_test_compare("resize to the same size", out, in, 2 * (size_t)w * h,
+                  0.0, 0.0);
+  DM_CHECK_OK(dm_resize_float_planes(out, w / 8, h / 8, in, 2, w, h), none);
+  for (int32_t c = 0; c < 2; c++)
+    for (int32_t i = 0; i < h / 8; i++)
+      for (int32_t j = 0; j < w / 8; j++) {
+        double sum = 0.0;
+        for (int32_t y = 0; y < 8; y++)
+          for (int32_t x = 0; x < 8; x++)
+            sum += in[((size_t)c * h + 8 * i + y) * w + 8 * j + x];
+        want[((size_t)c * (h / 8) + i) * (w / 8) + j] = (float)(sum / 64);
+      }
+  dm_test_compare("shrink by 8: block means", out, want,
+                  2 * (size_t)(w / 8) * (h / 8), 1e-6, 0.0);
+  for (size_t i = 0; i < 2 * (size_t)w * h; i++) in[i] = 0.375f;
+  DM_CHECK_OK(dm_resize_float_planes(out, 3 * w, 3 * h - 5, in, 2, w, h),
+              none);
+  float *constant = g_new(float, 2 * (size_t)(3 * w) * (3 * h - 5));
+  for (size_t i = 0; i < 2 * (size_t)(3 * w) * (3 * h - 5); i++)
+    constant[i] = 0.375f;
+  dm_test_compare("grow a constant", out, constant,
+                  2 * (size_t)(3 * w) * (3 * h - 5), 1e-6, 0.0);
+  g_free(constant);
+  g_free(want);
+  g_free(out);
+  g_free(in);
 }
 
 /* ---- routes ---------------------------------------------------------- */
@@ -625,6 +666,7 @@ int main(void) {
     printf("SKIP: no CLIP vocabulary in DM_TEST_SHARED/clip-tokenizer\n");
     return SKIP;
   }
+  test_resize();
   test_routes();
   test_seeds_and_threads();
   test_work_area_crop();
