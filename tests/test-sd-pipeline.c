@@ -633,6 +633,13 @@ static void test_bad_input(void) {
   check_fails("aspect 24:1", ok, error, DM_ERROR_INVALID_ARGUMENT,
               "elongated", &p, image);
   error = NULL;
+  DmSdWork work;
+  const DmRect outside = {60, 10, 8, 8};
+  ok = dm_sd_work_area(model, &o.sd, &o.area, &outside, W, p.height, &work,
+                       &error);
+  check_fails("a hole outside the image", ok, error,
+              DM_ERROR_INVALID_ARGUMENT, "not inside", &p, image);
+  error = NULL;
   o.sd.work_size = 10;
   ok = inpaint_into(model, image, NULL, W, &p, &o, NULL, &error);
   check_fails("work size 10", ok, error, DM_ERROR_INVALID_ARGUMENT,
