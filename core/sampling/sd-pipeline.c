@@ -437,12 +437,13 @@ static bool run_work(Run *run, float *out, const DmSdOptions *sd_options,
   ok = ok && dm_sample(run->x, &grid, &model->schedule, options, denoise,
                        &denoiser, run->known ? &inpaint : NULL, progress,
                        progress_data, error);
-  ok = ok && decode(&model->vae, out, run->x, run->width, run->height,
-                    error);
   free(denoiser.output);
   free(denoiser.input);
   free(text);
-  return ok;
+  /* The U-Net's kept scratch blocks would add to the decode's peak. */
+  dm_free_floats_pool();
+  return ok && decode(&model->vae, out, run->x, run->width, run->height,
+                      error);
 }
 
 /* ---- inpainting and generation ------------------------------------------ */
