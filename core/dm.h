@@ -611,7 +611,8 @@ typedef enum {
 typedef struct {
   /* Context pixels kept around the mask's bounding box; < 0 = the model's
    * receptive radius (default), so every pixel the convolutions could use
-   * to fill the hole is in the work area. */
+   * to fill the hole is in the work area (dm_sd_inpaint: a quarter of the
+   * box's larger side, at least 32). */
   int32_t context_margin;
   /* When the work area has more than pixel_budget pixels, the network
    * runs on tile_size x tile_size tiles that share at least tile_overlap
@@ -837,6 +838,135 @@ DM_API bool dm_model_generate(DmModel *model, float *image, int32_t width,
                               const DmAreaOptions *area_options,
                               DmProgressFunc progress, void *progress_data,
                               GError **error);
+
+/* ---- Stable Diffusion pipelines -------------------------------------------
+ * Text-to-image, image-to-image and inpainting with a DmSdModel, on images
+ * as dm_model_inpaint/generate take them: planes (3, H, W) in the [-1, 1]
+ * scale (dm_pixels_to_planes), masks (H, W) with 1 = fill, 0 = keep and
+ * soft values between. Each run:
+ *  1. Text: the prompt and the negative prompt through the tokenizer
+ *     (longer prompts are cut to 77 ids, bos and eos included, as CLIP's
+ *     tokenizer cuts them) and the text encoder's last layer (an SD 2.x
+ *     checkpoint's encoder is OpenCLIP's first 23 of 24 layers, so that is
+ *     OpenCLIP's penultimate layer, as SD 2 was trained).
+ *  2. The work area: the mask's bounding box with context around it
+ *     (DmAreaOptions.context_margin pixels; < 0: a quarter of the box's
+ *     larger side, at least 32), clipped to the image, or the whole image
+ *     for generation, scaled to about work_size x work_size pixels (the
+ *     checkpoint's native size) with its aspect kept, each side a multiple
+ *     of dm_sd_size_multiple(): a small hole in a large photo is filled at
+ *     the checkpoint's full detail, a large one at its native size, so
+ *     memory and time stay those of one native image. Shrinking averages
+ *     areas, growing interpolates linearly; nothing outside the area is
+ *     read or encoded.
+ *  3. Latents (Rombach et al. 2022): the VAE's posterior mean times its
+ *     scaling factor (diffusers' retrieve_latents in "argmax" mode). The
+ *     sampler (any of the table's, dm_sample()) runs on them with the
+ *     checkpoint's schedule and prediction (epsilon or v), its noise drawn
+ *     per absolute latent position (the area's corner / 8 in the whole
+ *     picture, DmSampleGrid), so a seed gives the same image at any thread
+ *     count.
+ *  4. Classifier-free guidance (Ho & Salimans 2022, eq. 6 with w' = w - 1):
+ *     with guidance_scale w != 1 the U-Net runs on a batch of two, the
+ *     negative prompt's and the prompt's, o = o_u + w (o_c - o_u); w = 1
+ *     runs the prompt's alone.
+ *  5. Inpainting: an inpainting checkpoint (9 input channels) reads
+ *     [x_t, mask, masked image's latent] as diffusers'
+ *     StableDiffusionInpaintPipeline prepares them: the mask binarised at
+ *     0.5 (>= 0.5 fills), the masked image = image * (mask < 0.5) encoded,
+ *     the mask taken to latent size by nearest sampling (latent pixel
+ *     (i, j) reads work pixel (8 i, 8 j)); guidance's negative half reads
+ *     the same. A plain checkpoint (4 channels) fills by replacement in
+ *     latent space (DmInpaint; RePaint's jumps with jump_length and
+ *     jump_repeats): the image's latent, re-noised to each step's level,
+ *     replaces the known part, the mask taken to latent size by averaging
+ *     (its soft edge kept).
+ *  6. strength < 1 (SDEdit, Meng et al. 2022) starts from the latent of
+ *     the image, its hole smoothly filled or its own pixels
+ *     (DmAreaOptions.hole_start); generation starts from the whole image
+ *     (image-to-image).
+ *  7. The result is decoded, scaled back to the area, optionally matched at
+ *     the hole's edges (DmAreaOptions.match_edges), and blended once with
+ *     the original pixels by the soft mask: pixels with mask 0 come back
+ *     bit-exact, mask 1 is the decoded image, between is the blend.
+ * DmAreaOptions' tiling fields and seamless are not used: the work area is
+ * always about one native image. */
+
+/* Prompts and the work size. */
+typedef struct {
+  const char *prompt;          /* UTF-8; NULL reads as "" */
+  const char *negative_prompt; /* UTF-8; NULL reads as "": what guidance
+                                * steers away from */
+  /* The side of the square whose area the work area is scaled to;
+   * 0: the checkpoint's image_size (512 for SD 1.x, 768 for SD 2's v
+   * models). At least dm_sd_size_multiple(), at most 2048. */
+  int32_t work_size;
+} DmSdOptions;
+
+/* No prompts, the checkpoint's size. */
+DM_API void dm_sd_options_default(DmSdOptions *options);
+
+/* What a run reads and at what size it samples. */
+typedef struct {
+  DmRect area;           /* the part of the image read and written */
+  int32_t width, height; /* the size the area is sampled at, in pixels:
+                          * multiples of dm_sd_size_multiple() */
+} DmSdWork;
+
+/* Work sizes must be multiples of this: the VAE's scale (8) times the
+ * U-Net's size multiple (8 for SD's four levels): 64. */
+DM_API int32_t dm_sd_size_multiple(const DmSdModel *model);
+/* The work of inpainting a hole with bounding box `hole` (dm_mask_bounds)
+ * in a width x height image (item 2 above), or with hole NULL of
+ * generating the whole image. A work area whose aspect ratio is over 16
+ * fails with DM_ERROR_INVALID_ARGUMENT naming it, as does a bad size.
+ * Front ends that read only work->area of a large image (with image_x,
+ * image_y set to its position) get the same result as from the whole
+ * image. */
+DM_API bool dm_sd_work_area(const DmSdModel *model,
+                            const DmSdOptions *sd_options,
+                            const DmAreaOptions *area_options,
+                            const DmRect *hole, int32_t width,
+                            int32_t height, DmSdWork *work, GError **error);
+
+/* Fills the masked part of image (3, H, W) as item 5 says (routes by the
+ * checkpoint's input channels), with options' sampler, steps, seed,
+ * guidance_scale, strength and RePaint jumps and area_options' context,
+ * hole start, edge matching and image position. Only the work area is
+ * read and computed, and only pixels with mask > 0 are written. On
+ * failure (a bad option, an empty mask: DM_ERROR_INVALID_ARGUMENT naming
+ * it; cancelled by `progress`: DM_ERROR_CANCELLED) image is unchanged.
+ * `progress` (may be NULL) counts U-Net evaluations. */
+DM_API bool dm_sd_inpaint(DmSdModel *model, float *image, const float *mask,
+                          int32_t width, int32_t height,
+                          const DmSdOptions *sd_options,
+                          const DmSampleOptions *options,
+                          const DmAreaOptions *area_options,
+                          DmProgressFunc progress, void *progress_data,
+                          GError **error);
+/* image (3, H, W) = a sample for the prompt at that size (text-to-image:
+ * a front end generating into a rectangle passes that rectangle); with
+ * strength below 1 the image it holds is where sampling starts
+ * (image-to-image). An inpainting checkpoint sees an all-ones mask and a
+ * blank masked image. On failure image is unchanged. */
+DM_API bool dm_sd_generate(DmSdModel *model, float *image, int32_t width,
+                           int32_t height, const DmSdOptions *sd_options,
+                           const DmSampleOptions *options,
+                           const DmAreaOptions *area_options,
+                           DmProgressFunc progress, void *progress_data,
+                           GError **error);
+
+/* Images in each U-Net evaluation: 2 with guidance_scale != 1, else 1. */
+DM_API int32_t dm_sd_evaluation_batch(const DmSampleOptions *options);
+/* Measures on this machine the seconds one U-Net evaluation of `work`
+ * takes with `options`' batch (one forward pass on zeros, first-call
+ * costs included): a run takes about dm_sample_evaluations(options) times
+ * that, plus the text encoder and one or two VAE passes, so that front
+ * ends can announce or refuse long work. The model must not be used by
+ * another thread meanwhile. */
+DM_API bool dm_sd_measure_evaluation(DmSdModel *model, const DmSdWork *work,
+                                     const DmSampleOptions *options,
+                                     double *seconds, GError **error);
 
 G_END_DECLS
 

@@ -118,11 +118,8 @@ DmClipTokenizer *dm_sd_tokenizer_load(const char *checkpoint,
 
 /* ---- schedule and family ------------------------------------------------- */
 
-/* The schedule Stable Diffusion was trained with (its v1/v2 inference
- * configs: scaled linear betas 0.00085 .. 0.012 over 1000 steps) with
- * diffusers' settings for its pipelines (no clipping, final alpha from
- * the schedule, steps offset 1). */
-static void sd_schedule(DmScheduleConfig *schedule, DmPrediction prediction) {
+void dm_sd_schedule_config(DmScheduleConfig *schedule,
+                           DmPrediction prediction) {
   dm_schedule_config_default(schedule);
   schedule->beta_start = 0.00085f;
   schedule->beta_end = 0.012f;
@@ -176,7 +173,8 @@ static bool single_file_schedule(DmSdModel *model, const char *path,
                                  GError **error) {
   DmSdFamily *family = &model->family;
   const bool v = family->version == DM_SD_2 && !family->inpainting;
-  sd_schedule(&model->schedule, v ? DM_PREDICT_V : DM_PREDICT_EPSILON);
+  dm_sd_schedule_config(&model->schedule,
+                        v ? DM_PREDICT_V : DM_PREDICT_EPSILON);
   family->prediction_source = DM_SD_FROM_RULE;
   char *scheduler = scheduler_beside(path);
   const bool ok = !scheduler || read_schedule(&model->schedule, scheduler,

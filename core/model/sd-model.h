@@ -23,6 +23,13 @@ struct DmSdModel {
   DmVae vae;
 };
 
+/* The schedule Stable Diffusion was trained with (its v1/v2 inference
+ * configs: scaled linear betas 0.00085 .. 0.012 over 1000 steps) with
+ * diffusers' settings for its pipelines (no clipping, final alpha from
+ * the schedule, steps offset 1), predicting `prediction`. */
+void dm_sd_schedule_config(DmScheduleConfig *schedule,
+                           DmPrediction prediction);
+
 /* The special tokens of `version`'s tokenizer (SD 2.x pads with "!"). */
 DmClipTokenizerConfig dm_sd_tokenizer_config(DmSdVersion version);
 

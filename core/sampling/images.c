@@ -249,9 +249,7 @@ bool dm_model_check_image(const DmModel *model, GError **error) {
   return false;
 }
 
-static bool check_model_image(const DmModel *model, int32_t width,
-                              int32_t height, GError **error) {
-  if (!dm_model_check_image(model, error)) return false;
+bool dm_image_check_size(int32_t width, int32_t height, GError **error) {
   if (width < 1 || height < 1 || width > DM_MAX_IMAGE_SIDE ||
       height > DM_MAX_IMAGE_SIDE) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
@@ -262,10 +260,14 @@ static bool check_model_image(const DmModel *model, int32_t width,
   return true;
 }
 
-/* The whole picture, at least image_x + width by image_y + height, must
- * be an image size we take. */
-static bool check_image_origin(const DmAreaOptions *options, int32_t width,
-                               int32_t height, GError **error) {
+static bool check_model_image(const DmModel *model, int32_t width,
+                              int32_t height, GError **error) {
+  return dm_model_check_image(model, error) &&
+         dm_image_check_size(width, height, error);
+}
+
+bool dm_image_check_origin(const DmAreaOptions *options, int32_t width,
+                           int32_t height, GError **error) {
   if (options->image_x >= 0 && options->image_y >= 0 &&
       (int64_t)options->image_x + width <= DM_MAX_IMAGE_SIDE &&
       (int64_t)options->image_y + height <= DM_MAX_IMAGE_SIDE)
@@ -324,11 +326,9 @@ static bool sample_area(DmModel *model, DmPadding padding, float *x,
   return ok;
 }
 
-/* known and mask (C, area) from the image (C, H, W) and mask (H, W); the
- * mask clamped to [0, 1] (NaN counts as 0). */
-static void crop_inputs(float *known, float *mask_area, const float *image,
-                        const float *mask, int32_t channels, int32_t width,
-                        int32_t height, const DmRect *area) {
+void dm_area_crop(float *known, float *mask_area, const float *image,
+                  const float *mask, int32_t channels, int32_t width,
+                  int32_t height, const DmRect *area) {
   const size_t area_plane = (size_t)area->width * area->height;
   for (int32_t c = 0; c < channels; c++)
     for (int32_t y = 0; y < area->height; y++)
@@ -340,10 +340,9 @@ static void crop_inputs(float *known, float *mask_area, const float *image,
       }
 }
 
-/* image (C, H, W) = sample (C, area) wherever the mask is above 0. */
-static void paste_result(float *image, const float *sample,
-                         const float *mask_area, int32_t channels,
-                         int32_t width, int32_t height, const DmRect *area) {
+void dm_area_paste(float *image, const float *sample, const float *mask_area,
+                   int32_t channels, int32_t width, int32_t height,
+                   const DmRect *area) {
   const size_t area_plane = (size_t)area->width * area->height;
   for (int32_t c = 0; c < channels; c++)
     for (int32_t y = 0; y < area->height; y++)
@@ -384,7 +383,7 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
   DmRect hole;
   if (!check_model_image(model, width, height, error) ||
       !dm_area_options_check(area_options, error) ||
-      !check_image_origin(area_options, width, height, error) ||
+      !dm_image_check_origin(area_options, width, height, error) ||
       !dm_mask_bounds(mask, width, height, &hole, error))
     return false;
   const DmRect area =
@@ -401,7 +400,8 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
     g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
                 "out of memory for a %dx%d work area", area.width, area.height);
   if (ok) {
-    crop_inputs(known, mask_area, image, mask, channels, width, height, &area);
+    dm_area_crop(known, mask_area, image, mask, channels, width, height,
+                 &area);
     condition = new_condition(model, known, mask_area, area_plane, error);
     ok = condition || dm_model_conditioning(model) == DM_CONDITIONING_NONE;
   }
@@ -435,7 +435,9 @@ bool dm_model_inpaint(DmModel *model, float *image, const float *mask,
                 area.width, area.height);
     ok = false;
   }
-  if (ok) paste_result(image, sample, mask_area, channels, width, height, &area);
+  if (ok)
+    dm_area_paste(image, sample, mask_area, channels, width, height,
+                  &area);
   free(sample);
   free(known);
   free(mask_area);
@@ -484,7 +486,7 @@ bool dm_model_generate(DmModel *model, float *image, int32_t width,
                        GError **error) {
   if (!check_model_image(model, width, height, error) ||
       !dm_area_options_check(area_options, error) ||
-      !check_image_origin(area_options, width, height, error))
+      !dm_image_check_origin(area_options, width, height, error))
     return false;
   const DmAreaOptions area = generation_area(area_options);
   if (area.seamless && !check_seamless(model, width, height, &area, error))

@@ -10,7 +10,7 @@
 #include "dm-dataset.h"
 #include "tensor/base.h"
 #include "tensor/rng.h"
-#include "training/resample.h"
+#include "tensor/resample.h"
 
 #define MAX_LEVELS 32                /* short sides up to 2^31, halved */
 #define TAG_SAMPLE 0x64617461u       /* "data": top counter word, samples */

@@ -1,4 +1,5 @@
-/* gimp-diffusion core: separable resampling of 16-bit image planes
+/* gimp-diffusion core: separable resampling of image planes, 16-bit codes
+ * (the training images) or floats (Stable Diffusion's work areas)
  * (internal).
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
  *
@@ -7,8 +8,8 @@
  * the weights summing to 1. Area tables average a window exactly (each
  * source pixel weighs its overlap with the output pixel's footprint);
  * bilinear tables interpolate between pixel centres (for enlarging). */
-#ifndef DM_RESAMPLE_H
-#define DM_RESAMPLE_H
+#ifndef DM_TENSOR_RESAMPLE_H
+#define DM_TENSOR_RESAMPLE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,5 +37,17 @@ void dm_axis_clear(DmAxis *axis);
  * along x then y, in code units (not rounded). False if out of memory. */
 bool dm_resample_planes(float *out, const uint16_t *codes, int32_t width,
                         int32_t height, const DmAxis *x, const DmAxis *y);
+/* out (channels, y->size, x->size) = the resampling of `planes`
+ * (channels, height, width) along x then y. False if out of memory. */
+bool dm_resample_float_planes(float *out, const float *planes,
+                              int32_t channels, int32_t width,
+                              int32_t height, const DmAxis *x,
+                              const DmAxis *y);
+/* out (channels, out_height, out_width) = planes (channels, height, width)
+ * resized, each axis by area averaging when it shrinks (or keeps its size)
+ * and by linear interpolation when it grows. False if out of memory. */
+bool dm_resize_float_planes(float *out, int32_t out_width,
+                            int32_t out_height, const float *planes,
+                            int32_t channels, int32_t width, int32_t height);
 
-#endif /* DM_RESAMPLE_H */
+#endif /* DM_TENSOR_RESAMPLE_H */
