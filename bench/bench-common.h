@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+#include <cblas.h>
 
 #include "dm.h"
 
@@ -34,6 +37,41 @@ static inline double median(double *values, int count) {
 }
 
 static inline double now_seconds(void) { return g_get_monotonic_time() / 1e6; }
+
+/* User and system CPU seconds of this process so far: on a machine shared
+ * with other work, CPU time below threads x wall time shows the threads
+ * waited. */
+static inline double cpu_seconds(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
+}
+
+/* GFLOP/s of a square sgemm of side n with OpenBLAS's own threads on our
+ * threads (dm_get_num_threads()), the median of `repeat` (at most 16)
+ * after a warm-up: the machine's attainable peak, to set a network's
+ * GFLOP/s against. */
+static inline double sgemm_gflops(int n, int repeat) {
+  openblas_set_num_threads(dm_get_num_threads());
+  float *a = calloc((size_t)n * n, sizeof(float));
+  float *b = calloc((size_t)n * n, sizeof(float));
+  float *c = calloc((size_t)n * n, sizeof(float));
+  for (size_t i = 0; i < (size_t)n * n; i++)
+    a[i] = b[i] = 1e-3f * (float)(i % 97);
+  double times[16];
+  for (int r = -1; r < repeat; r++) {
+    const double start = now_seconds();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a,
+                n, b, n, 0.0f, c, n);
+    if (r >= 0) times[r] = now_seconds() - start;
+  }
+  free(a);
+  free(b);
+  free(c);
+  dm_set_num_threads(dm_get_num_threads()); /* back to our own threading */
+  return 2.0 * n * n * (double)n / median(times, repeat) / 1e9;
+}
 
 /* Peak resident set (VmHWM) of this process, in MiB. */
 static inline double peak_rss_mib(void) {

@@ -19,19 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench-common.h"
-#include "network/unet-cond.h"
+#include "model/sd-checkpoint.h"
 #include "tensor/rng.h"
-
-/* User and system CPU seconds of this process so far. */
-static double cpu_seconds(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6;
-}
 
 typedef struct {
   const char *net, *dtype;
@@ -39,19 +30,12 @@ typedef struct {
 } Options;
 
 /* The unet/config.json of the named pipeline's network. */
-static bool net_config(const char *name, DmUnetCondConfig *c) {
-  static const int32_t sd2_heads[4] = {5, 10, 20, 20};
-  dm_unet_cond_config_default(c);
-  if (strcmp(name, "sd15") == 0 || strcmp(name, "sd15-inpaint") == 0) {
-    c->cross_attention_dim = 768;
-  } else if (strcmp(name, "sd2-inpaint") == 0) {
-    c->cross_attention_dim = 1024;
-    c->use_linear_projection = true;
-    memcpy(c->heads, sd2_heads, sizeof sd2_heads);
-  } else {
+static bool net_config(const char *name, DmUnetCondConfig *config) {
+  const bool sd2 = strcmp(name, "sd2-inpaint") == 0;
+  if (!sd2 && strcmp(name, "sd15") != 0 && strcmp(name, "sd15-inpaint") != 0)
     return false;
-  }
-  c->in_channels = g_str_has_suffix(name, "-inpaint") ? 9 : 4;
+  dm_sd_unet_config(config, sd2 ? DM_SD_2 : DM_SD_1,
+                    g_str_has_suffix(name, "-inpaint"));
   return true;
 }
 

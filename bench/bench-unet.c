@@ -28,35 +28,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cblas.h>
-
 #include "bench-common.h"
 #include "model/model.h"
 #include "dm-train.h"
 #include "network/unet-train.h"
 
 static int repeat_count = 5;
-
-/* GFLOP/s of a square sgemm of side n with OpenBLAS's own threads on all
- * our cores: the machine's attainable peak. */
-static double sgemm_gflops(int n) {
-  openblas_set_num_threads(dm_get_num_threads());
-  float *a = calloc((size_t)n * n, sizeof(float)), *b = calloc((size_t)n * n, sizeof(float)),
-        *c = calloc((size_t)n * n, sizeof(float));
-  for (size_t i = 0; i < (size_t)n * n; i++) a[i] = b[i] = 1e-3f * (float)(i % 97);
-  double times[16];
-  for (int r = -1; r < repeat_count; r++) {
-    const double start = now_seconds();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n,
-                b, n, 0.0f, c, n);
-    if (r >= 0) times[r] = now_seconds() - start;
-  }
-  free(a);
-  free(b);
-  free(c);
-  dm_set_num_threads(dm_get_num_threads()); /* back to our own threading */
-  return 2.0 * n * n * (double)n / median(times, repeat_count) / 1e9;
-}
 
 /* The layout named `name`, or NULL. */
 static const Layout *find_layout(const char *name) {
@@ -128,7 +105,7 @@ static void speed_table(void) {
     const int32_t runs[3][2] = {{native, 1}, {native, 8}, {256, 1}};
     for (int r = 0; r < 3; r++) {
       const int32_t size = runs[r][0], batch = runs[r][1];
-      const double peak = sgemm_gflops(1024);
+      const double peak = sgemm_gflops(1024, repeat_count);
       const double seconds = time_forward(model, batch, size, true);
       const double gflop = dm_model_flops(model, size, size) * batch / 1e9;
       printf("%-8s %5d %4d %10.1f %10.2f %9.1f %7.1f %8.2f\n",
@@ -259,7 +236,7 @@ static int train_run(const char *what, int32_t size) {
 static void train_table(const char *self) {
   printf("tiny64, %d threads, medians of %d after a warm-up, one process "
          "per row; cblas_sgemm 1024^3 right before: %.1f GFLOP/s\n",
-         dm_get_num_threads(), repeat_count, sgemm_gflops(1024));
+         dm_get_num_threads(), repeat_count, sgemm_gflops(1024, repeat_count));
   printf("%-11s %-9s %8s %8s %8s %8s %7s %9s %9s\n", "shape", "step",
          "forward", "backward", "AdamW", "total s", "img/s", "peak MiB",
          "before");
@@ -462,7 +439,7 @@ static int train_ops_table(int32_t size) {
   printf("tiny64, batch %d, %dx%d, %d threads, medians of %d; ms per call "
          "times the count; GFLOP/s of the convs\n", batch, size, size,
          dm_get_num_threads(), repeat_count);
-  printf("sgemm 1024^3: %.1f GFLOP/s\n", sgemm_gflops(1024));
+  printf("sgemm 1024^3: %.1f GFLOP/s\n", sgemm_gflops(1024, repeat_count));
   printf("%-9s %-22s %3s %9s %9s %9s %7s %7s %7s\n", "kind", "shape", "n",
          "forward", "dinput", "dweight", "GF/s f", "GF/s di", "GF/s dw");
   double totals[3][3] = {{0}};

@@ -250,19 +250,35 @@ typedef enum {
   DM_SAMPLER_PC,       /* predictor-corrector, Langevin corrector (idem) */
   DM_SAMPLER_ODE,      /* probability-flow ODE, Heun's method (idem) */
   DM_SAMPLER_LANGEVIN, /* annealed Langevin dynamics (Song & Ermon 2019) */
+  /* The samplers Stable Diffusion users know, as diffusers runs them: */
+  DM_SAMPLER_EULER,    /* Euler on the probability-flow ODE in the VE view
+                        * (EulerDiscreteScheduler; Karras et al. 2022) */
+  DM_SAMPLER_EULER_ANCESTRAL, /* Euler plus fresh noise at each step
+                        * (EulerAncestralDiscreteScheduler) */
+  DM_SAMPLER_DPMPP_2M_KARRAS, /* DPM-Solver++(2M) (Lu et al. 2022, Alg. 2)
+                        * on Karras et al. 2022's noise levels (eq. 5) */
+  DM_SAMPLER_LCM,      /* multistep consistency sampling for LCM-distilled
+                        * models (Luo et al. 2023), at most 50 steps */
   DM_SAMPLER_COUNT
 } DmSampler;
 
-/* Names ("ddpm", "ddim", "sde", "pc", "ode", "langevin") and one-line
- * descriptions (English; the gettext domain "gimp-diffusion" holds their
+/* Names ("ddpm", "ddim", "sde", "pc", "ode", "langevin", "euler",
+ * "euler-ancestral", "dpmpp-2m-karras", "lcm") and one-line descriptions
+ * (English; the gettext domain "gimp-diffusion" holds their
  * translations), from one table that the CLI, the plug-in and the docs use.
- * Every sampler runs on the schedule's own timesteps (so on any model);
- * sde, pc, ode and langevin see the model through the continuous views of
- * Song et al. 2021: VP-SDE with beta from alpha_bar, and the VE variable
- * x / sqrt(alpha_bar) with sigma = sqrt((1 - alpha_bar) / alpha_bar).
- * Every sampler honours the config's clip_sample: ddpm and ddim clip their
- * x0 estimate as diffusers does; the others use the epsilon of the clipped
- * x0 estimate at each network evaluation. */
+ * Every sampler but two runs on the schedule's own timesteps (so on any
+ * model); dpmpp-2m-karras runs on Karras et al.'s levels between the
+ * schedule's smallest and largest noise (the network told the nearest
+ * timestep), lcm on the LCM distillation's timesteps (every (50 /
+ * steps)-th of t = 20 i - 1 for 1000 training timesteps). sde, pc, ode,
+ * langevin, euler and euler-ancestral see the model through the
+ * continuous views of Song et al. 2021: VP-SDE with beta from alpha_bar,
+ * and the VE variable x / sqrt(alpha_bar) with sigma = sqrt((1 -
+ * alpha_bar) / alpha_bar). Every sampler honours the config's
+ * clip_sample: ddpm, ddim, euler, euler-ancestral, dpmpp-2m-karras and
+ * lcm clip their x0 estimate (as diffusers' DDPM, DDIM and LCM do); the
+ * others use the epsilon of the clipped x0 estimate at each network
+ * evaluation. */
 DM_API const char *dm_sampler_name(DmSampler sampler);
 DM_API const char *dm_sampler_description(DmSampler sampler);
 DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);
@@ -272,7 +288,7 @@ DM_API bool dm_sampler_from_name(const char *name, DmSampler *out);
  * reads against it. */
 typedef struct {
   DmSampler sampler;
-  int32_t steps;  /* at most the schedule's num_train_timesteps */
+  int32_t steps;  /* at most the schedule's num_train_timesteps (lcm: 50) */
   uint64_t seed;  /* all noise comes from Philox(seed, stream, index); the
                    * table's range is 31 bits, GIMP's integers */
   float eta;      /* DDIM: 0 deterministic .. 1 DDPM-like */
@@ -698,6 +714,10 @@ typedef struct {
    * The GENERATE column is also the library's own default
    * (dm_sample_options_default, dm_area_options_default). */
   double defaults[DM_TASK_COUNT];
+  /* The samplers that read it: bit (1 << DmSampler) for each; 0 = every
+   * sampler (and the area options, which no sampler reads). dm_sample()
+   * checks only the options its sampler reads. */
+  uint32_t samplers;
 } DmOptionInfo;
 /* Labels and help are English; the gettext domain "gimp-diffusion" holds
  * their translations. */

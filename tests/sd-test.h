@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "dm-test.h"
+#include "model/sd-checkpoint.h"
 
 /* One tensor of a file: its bytes are `parts` (part_bytes each, in order)
  * or, when parts[0] is NULL, zeros left as a hole in a sparse file. */
@@ -290,6 +291,104 @@ static inline void write_pipeline_configs(const char *folder,
   write_text(folder, "vae/config.json", VAE_CONFIG);
   write_text(folder, "unet/config.json", UNET_CONFIGS[version]);
   write_text(folder, "scheduler/scheduler_config.json", SCHEDULER_CONFIG);
+}
+
+/* ---- networks written in both layouts ----------------------------------- */
+
+/* Adds the tensors of `weights` to `specs`: under their own names, or
+ * with `keys` under a single file's (q, k and v of a fused tensor as its
+ * parts). */
+static inline void add_weights(GPtrArray *specs, const DmWeights *weights,
+                               const DmSdKey *keys) {
+  const DmParams *table = &weights->table;
+  for (int32_t i = 0; i < table->count; i++) {
+    const DmParamInfo *info = &table->info[i];
+    const char *name = keys ? keys[i].original : info->name;
+    Spec *spec = spec_find(specs, name);
+    if (!spec)
+      spec = keys ? spec_add(specs, name, dtype_text(weights->dtype),
+                             keys[i].rank, keys[i].shape)
+                  : spec_add(specs, name, dtype_text(weights->dtype),
+                             info->rank, info->shape);
+    spec->parts[keys ? keys[i].part : 0] = dm_weights_data(weights, info);
+    spec->part_bytes = info->numel * dm_dtype_size(weights->dtype);
+  }
+}
+
+static inline void add_part(GPtrArray *specs, const DmWeights *weights,
+                            DmSdPart part, const DmSdBlocks *blocks) {
+  DmSdKey *keys = NULL;
+  GError *error = NULL;
+  DM_CHECK_OK(dm_sd_keys_map(&keys, &weights->table, part, blocks, &error),
+              error);
+  add_weights(specs, weights, keys);
+  dm_sd_keys_free(keys, weights->table.count);
+}
+
+static inline void write_component(const char *folder, const char *file,
+                                   const DmWeights *weights) {
+  GPtrArray *specs = specs_new();
+  add_weights(specs, weights, NULL);
+  char *path = g_build_filename(folder, file, NULL);
+  write_specs(path, specs);
+  g_free(path);
+  g_ptr_array_unref(specs);
+}
+
+/* The tokenizer/ folder of a pipeline of `version`: links to CLIP's
+ * vocabulary (the folder `vocabulary`) and the version's configs
+ * (tests/data/sd/tokenizer). */
+static inline void write_tokenizer(const char *folder, DmSdVersion version,
+                                   const char *vocabulary) {
+  char *tokenizer = g_build_filename(folder, "tokenizer", NULL);
+  link_vocabulary(tokenizer, vocabulary);
+  const char *const files[] = {"tokenizer_config.json",
+                               "special_tokens_map.json"};
+  for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+    char *relative = g_strdup_printf("sd/tokenizer/sd%d/%s",
+                                     version == DM_SD_1 ? 1 : 2, files[i]);
+    char *target = dm_test_data_path(relative);
+    char *link = g_build_filename(tokenizer, files[i], NULL);
+    DM_CHECK(symlink(target, link) == 0, "cannot link %s", link);
+    g_free(link);
+    g_free(target);
+    g_free(relative);
+  }
+  g_free(tokenizer);
+}
+
+/* A pipeline folder of the three networks. */
+static inline void write_pipeline(const char *folder,
+                                  DmSdVersion version,
+                                  const char *vocabulary,
+                                  const DmClipText *text,
+                                  const DmUnetCond *unet, const DmVae *vae) {
+  write_pipeline_configs(folder, version);
+  write_component(folder, "text_encoder/model.safetensors", &text->weights);
+  write_component(folder, "unet/diffusion_pytorch_model.safetensors",
+                  &unet->weights);
+  write_component(folder, "vae/diffusion_pytorch_model.safetensors",
+                  &vae->weights);
+  write_tokenizer(folder, version, vocabulary);
+}
+
+/* The same networks as one file in the original layout. */
+static inline void write_single_file(const char *path,
+                                     DmSdVersion version,
+                                     const DmClipText *text,
+                                     const DmUnetCond *unet,
+                                     const DmVae *vae) {
+  GPtrArray *specs = specs_new();
+  add_part(specs, &text->weights, version == DM_SD_2 ? DM_SD_PART_OPEN_CLIP
+                                                     : DM_SD_PART_CLIP,
+           NULL);
+  DmSdBlocks blocks;
+  dm_sd_unet_blocks(&blocks, &unet->config);
+  add_part(specs, &unet->weights, DM_SD_PART_UNET, &blocks);
+  dm_sd_vae_blocks(&blocks, &vae->config);
+  add_part(specs, &vae->weights, DM_SD_PART_VAE, &blocks);
+  write_specs(path, specs);
+  g_ptr_array_unref(specs);
 }
 
 #endif /* DM_SD_TEST_H */

@@ -272,6 +272,49 @@ def test_errors():
                  'no model chosen', **FAST)
 
 
+SD_SAMPLERS = ('euler', 'euler-ancestral', 'dpmpp-2m-karras', 'lcm')
+
+
+def cli_sampler_names():
+    """The sampler names `gimp-diffusion inpaint --help` lists."""
+    done = subprocess.run([CLI, 'inpaint', '--help'], capture_output=True,
+                          text=True)
+    found = re.search(r'--sampler=NAME .*?: ([a-z0-9, +-]+) \(default',
+                      done.stdout)
+    return found.group(1).split(', ') if found else []
+
+
+def test_sampler_choice():
+    """The sampler argument offers core's table, the Stable Diffusion
+    samplers included (the CLI's list, when there is a CLI), and Heal runs
+    with each of those four: only the selection changes."""
+    procedure = Gimp.get_pdb().lookup_procedure('plug-in-diffusion-inpaint')
+    choice = Gimp.param_spec_choice_get_choice(
+        procedure.find_argument('sampler'))
+    names = list(choice.list_nicks())
+    check('the sampler choice has the four SD samplers',
+          all(name in names for name in SD_SAMPLERS), str(names))
+    if CLI:
+        listed = cli_sampler_names()
+        check('the sampler choice is the CLI\'s list', names == listed,
+              '%s vs %s' % (names, listed))
+    for sampler in SD_SAMPLERS:
+        image, layer = new_image(Gimp.ImageBaseType.RGB,
+                                 Gimp.Precision.U8_NON_LINEAR,
+                                 Gimp.ImageType.RGB_IMAGE)
+        image.select_rectangle(Gimp.ChannelOps.REPLACE, 20, 12, 16, 14)
+        before = pixels(layer, "R'G'B' u8")
+        selection = selection_values(image, layer)
+        status, message = run('plug-in-diffusion-inpaint', image, layer,
+                              model=MODEL, new_layer=False, sampler=sampler,
+                              **FAST)
+        check('Heal with %s succeeds' % sampler,
+              status == Gimp.PDBStatusType.SUCCESS, message)
+        compare('Heal with %s' % sampler, before, pixels(layer, "R'G'B' u8"),
+                selection)
+        image.delete()
+
+
 def test_same_as_cli():
     """Heal with its defaults and `gimp-diffusion inpaint` with none (the
     same option table's defaults) fill a selection with the same pixels,
@@ -582,7 +625,7 @@ def test_stopped_while_sampling():
 # The stopped run last: GIMP reports the crash in a message window.
 tests = (test_inpaint_new_layer, test_inpaint_in_place_soft,
          test_rgba16_offsets, test_grey_float, test_generate, test_errors,
-         test_undo, test_from_pixels)
+         test_undo, test_from_pixels, test_sampler_choice)
 if CLI:
     tests += (test_same_as_cli,)
 else:

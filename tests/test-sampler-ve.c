@@ -116,6 +116,11 @@ static void test_samplers(const DmSchedule *schedule,
       {"ode 50", {DM_SAMPLER_ODE, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
       {"langevin 100x10", {DM_SAMPLER_LANGEVIN, 100, 11, 0.0f, 0.3f, 10, 0, 0, 1.0f, 1.0f},
        0.07},
+      {"euler 50", {DM_SAMPLER_EULER, 50, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f}, 0.04},
+      {"euler-a 100", {DM_SAMPLER_EULER_ANCESTRAL, 100, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f},
+       0.04},
+      {"dpmpp-2m-k 25", {DM_SAMPLER_DPMPP_2M_KARRAS, 25, 11, 0.0f, 0.16f, 1, 0, 0, 1.0f, 1.0f},
+       0.04},
   };
   float *x = g_new(float, N);
   const DmSampleGrid grid = {1, 1, N, 0, 0};

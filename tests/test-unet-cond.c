@@ -8,8 +8,9 @@
  * random weights of dm_weights_fill_random, its config read from the
  * config.json text diffusers wrote, and is compared with diffusers'
  * float64 output; the small configs' first image is also run alone. Then
- * loading a unet/ folder (F32 and the F16 variant's file), and the refusal
- * of bad configs, files and inputs.
+ * loading a unet/ folder (F32 and the F16 variant's file), the arithmetic
+ * count against PyTorch's, and the refusal of bad configs, files and
+ * inputs.
  *
  * Tolerance: |got - want| <= 1e-5 over each output (of magnitude 1 to
  * 1.5). diffusers' own float32 run differs from its float64 run by 5.7e-7
@@ -21,6 +22,7 @@
  * Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later. */
 #include "dm-test.h"
 #include "model/files.h"
+#include "model/sd-checkpoint.h"
 #include "model/unet-cond-files.h"
 
 #define TOLERANCE_ABS 1e-5
@@ -301,6 +303,32 @@ static void test_bad_inputs(void) {
   clear_case(&c);
 }
 
+/* dm_unet_cond_flops() of the full-size networks at a 64x64 latent with
+ * 77 tokens against PyTorch's FlopCounterMode on diffusers' own network
+ * (tests/refgen/count_unet_flops.py): the same count, to the FLOP. */
+static void test_flops(void) {
+  static const struct {
+    const char *name;
+    DmSdVersion version;
+    double flops;
+  } counts[] = {{"sd15_inpaint", DM_SD_1, 803391406080.0},
+                {"sd2_inpaint", DM_SD_2, 804375429120.0}};
+  for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+    DmUnetCondConfig config;
+    dm_sd_unet_config(&config, counts[i].version, true);
+    DmUnetCond model;
+    GError *error = NULL;
+    DM_CHECK_OK(dm_unet_cond_init(&model, &config, &error), error);
+    const double flops = dm_unet_cond_flops(&model, 64, 64, 77);
+    DM_CHECK(flops == counts[i].flops, "%s: %.0f FLOPs, PyTorch counts %.0f",
+             counts[i].name, flops, counts[i].flops);
+    printf("%s %-18s %.0f FLOPs at 64x64 (PyTorch: %.0f)\n",
+           flops == counts[i].flops ? "ok  " : "FAIL", counts[i].name, flops,
+           counts[i].flops);
+    dm_unet_cond_clear(&model);
+  }
+}
+
 int main(int argc, char **argv) {
   dm_set_num_threads(2);
   /* The full-size networks run their batch only, for time. */
@@ -320,6 +348,7 @@ int main(int argc, char **argv) {
               DM_DTYPE_F32);
   test_folder("tiny_f16", "diffusion_pytorch_model.fp16.safetensors",
               DM_DTYPE_F16);
+  test_flops();
   test_bad_files();
   test_bad_configs();
   test_bad_inputs();

@@ -399,3 +399,86 @@ void dm_unet_cond_clear(DmUnetCond *model) {
 int32_t dm_unet_cond_size_multiple(const DmUnetCondConfig *config) {
   return 1 << (config->n_levels - 1);
 }
+
+/* ---- arithmetic count ---------------------------------------------------- */
+
+/* Multiply-adds count 2: a k x k convolution from c_in to c_out channels
+ * on `pixels` outputs (a linear is k = 1). */
+static double conv_flops(int32_t c_out, int32_t c_in, int32_t kernel,
+                         double pixels) {
+  return 2.0 * c_out * c_in * kernel * kernel * pixels;
+}
+
+/* With the projection of the time embedding (time_dim wide) to c_out. */
+static double resnet_flops(const DmUnetCondResnet *r, int32_t time_dim,
+                           double pixels) {
+  double flops = conv_flops(r->c_out, r->c_in, 3, pixels) +
+                 conv_flops(r->c_out, r->c_out, 3, pixels) +
+                 conv_flops(r->c_out, time_dim, 1, 1);
+  if (r->conv_shortcut >= 0) flops += conv_flops(r->c_out, r->c_in, 1, pixels);
+  return flops;
+}
+
+/* proj_in and proj_out; per block self-attention (q, k, v, out over the
+ * pixels, q k^T and the weighted sum of v: 2 P^2 C each), cross-attention
+ * (q and out over the pixels, k and v over the text, 2 P L C twice) and
+ * GEGLU's C -> 8 C and 4 C -> C. */
+static double transformer_flops(const DmUnetCondTransformer *t,
+                                int32_t layers, double pixels, double text,
+                                int32_t text_width) {
+  if (!t->blocks) return 0;
+  const int32_t c = t->channels;
+  const double self = conv_flops(4 * c, c, 1, pixels) +
+                      2.0 * 2.0 * pixels * pixels * c;
+  const double cross = conv_flops(2 * c, c, 1, pixels) +
+                       conv_flops(2 * c, text_width, 1, text) +
+                       2.0 * 2.0 * pixels * text * c;
+  const double ff = conv_flops(12 * c, c, 1, pixels);
+  return conv_flops(2 * c, c, 1, pixels) + layers * (self + cross + ff);
+}
+
+static double stage_flops(const DmUnetCond *m, const DmUnetCondStage *s,
+                          double pixels, double text) {
+  const DmUnetCondConfig *c = &m->config;
+  double flops = 0;
+  for (int32_t j = 0; j < s->n_layers; j++)
+    flops += resnet_flops(&s->layers[j].resnet, c->time_embedding_dim,
+                          pixels) +
+             transformer_flops(&s->layers[j].transformer,
+                               c->transformer_layers_per_block, pixels, text,
+                               c->cross_attention_dim);
+  return flops;
+}
+
+double dm_unet_cond_flops(const DmUnetCond *model, int32_t height,
+                          int32_t width, int32_t text_length) {
+  const DmUnetCondConfig *c = &model->config;
+  const int32_t levels = c->n_levels;
+  const double full = (double)height * width, text = text_length;
+  const int32_t time_dim = c->time_embedding_dim;
+  double flops = conv_flops(c->block_out_channels[0], c->in_channels, 3,
+                            full) +
+                 conv_flops(c->out_channels, c->block_out_channels[0], 3,
+                            full) +
+                 conv_flops(time_dim, c->block_out_channels[0], 1, 1) +
+                 conv_flops(time_dim, time_dim, 1, 1);
+  for (int32_t i = 0; i < levels; i++) {
+    const double down = full / (double)(1 << (2 * i));
+    const int32_t channels = c->block_out_channels[i];
+    flops += stage_flops(model, &model->down[i], down, text);
+    if (model->down[i].resample >= 0)
+      flops += conv_flops(channels, channels, 3, down / 4.0);
+    const int32_t level = levels - 1 - i;
+    const double up = full / (double)(1 << (2 * level));
+    flops += stage_flops(model, &model->up[i], up, text);
+    if (model->up[i].resample >= 0)
+      flops += conv_flops(c->block_out_channels[level],
+                          c->block_out_channels[level], 3, up * 4.0);
+  }
+  const double bottom = full / (double)(1 << (2 * (levels - 1)));
+  return flops + resnet_flops(&model->mid_resnets[0], time_dim, bottom) +
+         resnet_flops(&model->mid_resnets[1], time_dim, bottom) +
+         transformer_flops(&model->mid_transformer,
+                           c->transformer_layers_per_block, bottom, text,
+                           c->cross_attention_dim);
+}

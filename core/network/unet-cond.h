@@ -151,6 +151,12 @@ void dm_unet_cond_clear(DmUnetCond *model);
 /* Height and width of a sample must be multiples of this: 2^(n_levels-1). */
 int32_t dm_unet_cond_size_multiple(const DmUnetCondConfig *config);
 
+/* Floating-point operations of one image's forward at H x W with
+ * `text_length` text tokens (a multiply-add counts 2; convolutions,
+ * linears and attention products, not norms or activations). */
+double dm_unet_cond_flops(const DmUnetCond *model, int32_t height,
+                          int32_t width, int32_t text_length);
+
 /* out (N, out_channels, H, W) = the network's output for sample (N,
  * in_channels, H, W) at timesteps (N) (one per image: classifier-free
  * guidance runs the same step twice), each image attending to its own

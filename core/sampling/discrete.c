@@ -23,11 +23,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-/* torch.clamp(x, -r, r): NaN stays NaN. */
-static inline float clampf(float x, float r) {
-  return x < -r ? -r : (x > r ? r : x);
-}
-
 /* Checks what both steps share; `who` names the function in messages. */
 static bool check_step_args(const char *who, const DmScheduleConfig *config,
                             const DmSchedule *schedule, int32_t t,
@@ -79,37 +74,6 @@ static bool check_step_args(const char *who, const DmScheduleConfig *config,
     return false;
   }
   return true;
-}
-
-/* Predicted x_0 and predicted epsilon from the model output, one element.
- * sa = sqrt(ab_t), sb = sqrt(b_t).
- *   epsilon: x0 = (x_t - sb * eps) / sa   (Ho et al. 2020, eq. 15;
- *            Song et al. 2020, eq. 12's "predicted x_0")
- *   v:       x0 = sa * x_t - sb * v,  eps = sa * v + sb * x_t
- *            (Salimans & Ho 2022, sec. 4 and appendix D)
- *   sample:  x0 = model output, eps = (x_t - sa * x0) / sb
- * `eps` may be NULL (DDPM does not need it). The clip of x0 comes after,
- * and eps is computed from the unclipped x0 for v / sample, as diffusers. */
-static inline float predict(DmPrediction type, float sa, float sb, float m,
-                            float x, float *eps) {
-  float x0, e;
-  switch (type) {
-    case DM_PREDICT_V:
-      x0 = sa * x - sb * m;
-      e = sa * m + sb * x;
-      break;
-    case DM_PREDICT_SAMPLE:
-      x0 = m;
-      e = eps ? (x - sa * x0) / sb : 0.0f;
-      break;
-    case DM_PREDICT_EPSILON:
-    default:
-      x0 = (x - sb * m) / sa;
-      e = m;
-      break;
-  }
-  if (eps) *eps = e;
-  return x0;
 }
 
 /* ---- add_noise ----------------------------------------------------------- */
@@ -216,10 +180,10 @@ bool dm_ddpm_step(float *prev_sample, float *pred_original,
   for (size_t i = 0; i < count; i++) {
     const float x = sample[i];
     /* 2. x_0 from the model output (eq. 15 for epsilon). */
-    float x0 = predict(config->prediction_type, sa, sb, model_output[i], x,
-                       NULL);
+    float x0 = dm_predict_x0(config->prediction_type, sa, sb, model_output[i],
+                             x, NULL);
     /* 3. Clip x_0 (Algorithm 2 works on data in [-1, 1]). */
-    if (clip) x0 = clampf(x0, range);
+    if (clip) x0 = dm_clamp_range(x0, range);
     /* 5. x_{t-1} = mu~ + sigma z. */
     const float p = c_x0 * x0;
     const float q = c_xt * x;
@@ -282,9 +246,9 @@ bool dm_ddim_step(float *prev_sample, float *pred_original,
   for (size_t i = 0; i < count; i++) {
     const float x = sample[i];
     float eps;
-    float x0 = predict(config->prediction_type, sa, sb, model_output[i], x,
-                       &eps);
-    if (clip) x0 = clampf(x0, range);
+    float x0 = dm_predict_x0(config->prediction_type, sa, sb, model_output[i],
+                             x, &eps);
+    if (clip) x0 = dm_clamp_range(x0, range);
     /* x_{prev} = sqrt(ab_p) x0 + sqrt(1 - ab_p - sigma^2) eps + sigma z
      * (eq. 12); diffusers adds the noise term as a separate sum. */
     const float p = c_x0 * x0;

@@ -21,6 +21,42 @@
 
 #include "dm.h"
 
+/* torch.clamp(x, -r, r): NaN stays NaN. */
+static inline float dm_clamp_range(float x, float r) {
+  return x < -r ? -r : (x > r ? r : x);
+}
+
+/* Predicted x_0 and predicted epsilon from the model output, one element.
+ * sa = sqrt(ab_t), sb = sqrt(b_t).
+ *   epsilon: x0 = (x_t - sb * eps) / sa   (Ho et al. 2020, eq. 15;
+ *            Song et al. 2020, eq. 12's "predicted x_0")
+ *   v:       x0 = sa * x_t - sb * v,  eps = sa * v + sb * x_t
+ *            (Salimans & Ho 2022, sec. 4 and appendix D)
+ *   sample:  x0 = model output, eps = (x_t - sa * x0) / sb
+ * `eps` may be NULL (DDPM does not need it). The clip of x0 comes after,
+ * and eps is computed from the unclipped x0 for v / sample, as diffusers. */
+static inline float dm_predict_x0(DmPrediction type, float sa, float sb,
+                                  float m, float x, float *eps) {
+  float x0, e;
+  switch (type) {
+    case DM_PREDICT_V:
+      x0 = sa * x - sb * m;
+      e = sa * m + sb * x;
+      break;
+    case DM_PREDICT_SAMPLE:
+      x0 = m;
+      e = eps ? (x - sa * x0) / sb : 0.0f;
+      break;
+    case DM_PREDICT_EPSILON:
+    default:
+      x0 = (x - sb * m) / sa;
+      e = m;
+      break;
+  }
+  if (eps) *eps = e;
+  return x0;
+}
+
 /* Forward process q(x_t | x_0) (Ho et al. 2020, eq. 4):
  *   out = sqrt(alpha_bar) * x0 + sqrt(1 - alpha_bar) * noise
  * out, x0, noise: (count). alpha_bar = schedule->alphas_cumprod[t]. */

@@ -17,6 +17,10 @@
 #define ADVANCED DM_OPTION_ADVANCED
 #define EXPERT (DM_OPTION_ADVANCED | DM_OPTION_EXPERT)
 
+/* DmOptionInfo.samplers: the samplers that read an option. */
+#define ONLY(sampler) (1u << (sampler))
+#define CORRECTORS (ONLY(DM_SAMPLER_PC) | ONLY(DM_SAMPLER_LANGEVIN))
+
 /* Heal's defaults (chosen by the evaluation in docs/eval/README.md): start
  * halfway from a smooth fill and match the edges. */
 #define HEAL_STRENGTH 0.5
@@ -70,15 +74,17 @@ static const DmOptionInfo options[DM_OPTION_COUNT] = {
         DM_OPTION_BOOL, GENERATE, 0, 1, 0, {0, 0}},
     [DM_OPTION_ETA] = {"eta", N_("_Eta"),
         N_("DDIM: 0 is deterministic, 1 is as noisy as DDPM"),
-        DM_OPTION_FLOAT, BOTH | ADVANCED, 0, 1, 0, {0, 0}},
+        DM_OPTION_FLOAT, BOTH | ADVANCED, 0, 1, 0, {0, 0},
+        ONLY(DM_SAMPLER_DDIM)},
     [DM_OPTION_CORRECTOR_STEPS] = {"corrector-steps",
         N_("Lange_vin corrector steps"),
         N_("pc, langevin: Langevin steps per noise level"),
-        DM_OPTION_INT, BOTH | ADVANCED, 1, 100, 0, {1, 1}},
+        DM_OPTION_INT, BOTH | ADVANCED, 1, 100, 0, {1, 1}, CORRECTORS},
     [DM_OPTION_SNR] = {"snr", N_("S_ignal-to-noise ratio"),
         N_("pc, langevin: signal-to-noise ratio r of the Langevin steps "
            "(Song et al. 2021)"),
-        DM_OPTION_FLOAT, BOTH | ADVANCED, 0.001, 10, 0, {0.16, 0.16}},
+        DM_OPTION_FLOAT, BOTH | ADVANCED, 0.001, 10, 0, {0.16, 0.16},
+        CORRECTORS},
     [DM_OPTION_JUMP_LENGTH] = {"jump-length", N_("_Jump length"),
         N_("RePaint resampling: steps to jump back (0: off)"),
         DM_OPTION_INT, BOTH | ADVANCED, 0, 1000, 0, {0, 0}},
@@ -120,6 +126,11 @@ bool dm_option_from_name(const char *name, DmOption *out) {
       return true;
     }
   return false;
+}
+
+bool dm_option_read_by(DmOption option, DmSampler sampler) {
+  const uint32_t readers = options[option].samplers;
+  return readers == 0 || (readers & ONLY(sampler)) != 0;
 }
 
 const char *dm_option_choice_name(DmOption option, int32_t index) {

@@ -20,7 +20,9 @@
 #include <string.h>
 
 #include "sampling/discrete.h"
+#include "sampling/levels.h"
 #include "sampling/sampling.h"
+#include "sampling/sigma-steps.h"
 #include "tensor/rng.h"
 
 /* Grid limits of the noise index layout above. */
@@ -47,6 +49,16 @@ static const struct {
                                   "deterministic, two evaluations a step")},
     [DM_SAMPLER_LANGEVIN] = {"langevin", N_("Annealed Langevin dynamics over "
                                             "the noise levels (Song & Ermon)")},
+    [DM_SAMPLER_EULER] = {"euler", N_("Euler: deterministic, one evaluation "
+                                      "a step, good in 20-50 steps")},
+    [DM_SAMPLER_EULER_ANCESTRAL] = {"euler-ancestral",
+        N_("Euler ancestral: fresh noise at each step, more varied, good in "
+           "20-50 steps")},
+    [DM_SAMPLER_DPMPP_2M_KARRAS] = {"dpmpp-2m-karras",
+        N_("DPM++ 2M with Karras noise levels: deterministic, good in 15-30 "
+           "steps (Lu et al. 2022)")},
+    [DM_SAMPLER_LCM] = {"lcm", N_("LCM: for latent consistency (LCM) models "
+                                  "only, 2-8 steps, at most 50")},
 };
 
 const char *dm_sampler_name(DmSampler sampler) {
@@ -86,10 +98,6 @@ static int32_t first_position(const DmSampleOptions *o) {
 static bool is_jump_point(const DmSampleOptions *o, int32_t k) {
   return o->jump_length > 0 && o->jump_repeats > 1 && k < o->steps &&
          k % o->jump_length == 0 && k - o->jump_length >= first_position(o);
-}
-
-static bool uses_corrector(DmSampler sampler) {
-  return sampler == DM_SAMPLER_PC || sampler == DM_SAMPLER_LANGEVIN;
 }
 
 /* Network evaluations of the step from grid position k to k + 1. */
@@ -136,27 +144,23 @@ static bool grid_fits(const DmSampleGrid *g) {
          (int64_t)g->origin_y + g->height <= DM_GRID_MAX_COORDINATE;
 }
 
-/* The options the run uses, against the table's ranges (options.c): eta
- * only for DDIM, snr and corrector steps only for the samplers with a
- * corrector, so that a zeroed struct with the fields a sampler reads
- * set is valid. */
+/* The options the run uses, against the table's ranges (options.c): the
+ * sampler first, then the options the table says it reads (eta only
+ * DDIM, snr and corrector steps only the samplers with a corrector), so
+ * that a zeroed struct with the fields a sampler reads set is valid. */
 static bool check_options(const DmSampleOptions *o,
                           const DmScheduleConfig *config,
                           const DmSampleGrid *grid, GError **error) {
-  static const DmOption always[] = {
+  static const DmOption sampling[] = {
       DM_OPTION_SAMPLER, DM_OPTION_STEPS, DM_OPTION_SEED,
       DM_OPTION_STRENGTH, DM_OPTION_GUIDANCE_SCALE, DM_OPTION_JUMP_LENGTH,
-      DM_OPTION_JUMP_REPEATS};
-  for (size_t i = 0; i < G_N_ELEMENTS(always); i++)
-    if (!dm_option_check(always[i], dm_option_get(always[i], o, NULL), error))
+      DM_OPTION_JUMP_REPEATS, DM_OPTION_ETA, DM_OPTION_SNR,
+      DM_OPTION_CORRECTOR_STEPS};
+  for (size_t i = 0; i < G_N_ELEMENTS(sampling); i++)
+    if (dm_option_read_by(sampling[i], o->sampler) &&
+        !dm_option_check(sampling[i], dm_option_get(sampling[i], o, NULL),
+                         error))
       return false;
-  if ((o->sampler == DM_SAMPLER_DDIM &&
-       !dm_option_check(DM_OPTION_ETA, o->eta, error)) ||
-      (uses_corrector(o->sampler) &&
-       (!dm_option_check(DM_OPTION_SNR, o->snr, error) ||
-        !dm_option_check(DM_OPTION_CORRECTOR_STEPS, o->corrector_steps,
-                         error))))
-    return false;
   if (o->steps > config->num_train_timesteps) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 "steps %d is more than the model's %d training timesteps",
@@ -185,6 +189,10 @@ typedef struct {
   void *denoise_data;
   const DmInpaint *inpaint; /* or NULL */
   const DmSampleGrid *grid;
+  DmLevel *levels;      /* (steps + 1): the grid's noise levels */
+  float *previous_x0;   /* (count), dpmpp-2m-karras: the last step's x0
+                         * estimate, made at grid position previous_k */
+  int32_t previous_k;   /* -1: none (no step yet, or a RePaint jump since) */
   float *model_output;  /* (count) */
   float *noise;         /* (count) */
   float *scratch;       /* (count) */
@@ -246,10 +254,10 @@ static void replace_known(Run *run, float *x, const DmInpaint *inpaint,
   }
 }
 
-/* alpha_bar at grid position k: timesteps[k], or 1 at the clean end. */
+/* alpha_bar at grid position k: that of timesteps[k] (dpmpp-2m-karras:
+ * of its sigma), or 1 at the clean end. */
 static float level(const Run *run, int32_t k) {
-  return k < run->options->steps ? run->schedule->alphas_cumprod[run->timesteps[k]]
-                                  : 1.0f;
+  return run->levels[k].alpha_bar;
 }
 
 /* eps (count) at grid position k from the network's output, whatever it
@@ -262,8 +270,7 @@ static float level(const Run *run, int32_t k) {
 static bool epsilon_at(Run *run, float *eps, const float *x, int32_t k,
                        GError **error) {
   if (!evaluate(run, eps, x, run->timesteps[k], error)) return false;
-  const float alpha_bar = level(run, k);
-  const float a = sqrtf(alpha_bar), b = sqrtf(1.0f - alpha_bar);
+  const float a = run->levels[k].a, b = run->levels[k].b;
   if (run->config->prediction_type == DM_PREDICT_V)
     for (size_t i = 0; i < run->count; i++) eps[i] = a * eps[i] + b * x[i];
   else if (run->config->prediction_type == DM_PREDICT_SAMPLE)
@@ -443,6 +450,51 @@ static bool langevin_step(Run *run, float *x, int32_t k, uint64_t stream,
   return true;
 }
 
+/* Euler, or with `ancestral` Euler ancestral (noise: sub 0 of `stream`),
+ * from grid position k to k + 1 (sigma-steps.h). */
+static bool euler_step(Run *run, float *x, int32_t k, uint64_t stream,
+                       bool ancestral, GError **error) {
+  const DmLevel *from = &run->levels[k];
+  if (!evaluate(run, run->model_output, x, from->timestep, error))
+    return false;
+  if (ancestral) draw_noise(run, run->noise, stream, 0);
+  dm_euler_step(x, run->config, from, from + 1, run->model_output,
+                ancestral ? run->noise : NULL, run->count);
+  return true;
+}
+
+/* DPM-Solver++(2M) from grid position k: second order when the previous
+ * step's x0 estimate came from position k - 1 and this is not the step to
+ * the clean end (diffusers' lower_order_final with final sigma 0). */
+static bool dpmpp_step(Run *run, float *x, int32_t k, GError **error) {
+  const DmLevel *from = &run->levels[k];
+  if (!evaluate(run, run->model_output, x, from->timestep, error))
+    return false;
+  const bool second = run->previous_k == k - 1 && k < run->options->steps - 1;
+  float *x0 = run->scratch;
+  dm_dpmpp_2m_step(x, x0, run->config, second ? from - 1 : NULL,
+                   second ? run->previous_x0 : NULL, from, from + 1,
+                   run->model_output, run->count);
+  run->scratch = run->previous_x0; /* keep x0 for the next step */
+  run->previous_x0 = x0;
+  run->previous_k = k;
+  return true;
+}
+
+/* LCM from grid position k (noise: sub 0 of `stream`, none on the last
+ * step). */
+static bool lcm_step(Run *run, float *x, int32_t k, uint64_t stream,
+                     GError **error) {
+  const DmLevel *from = &run->levels[k];
+  if (!evaluate(run, run->model_output, x, from->timestep, error))
+    return false;
+  const bool last = k == run->options->steps - 1;
+  if (!last) draw_noise(run, run->noise, stream, 0);
+  dm_lcm_step(x, run->config, from, from + 1, run->model_output,
+              last ? NULL : run->noise, run->count);
+  return true;
+}
+
 /* One step of the chosen sampler from grid position k; *landing = the
  * alpha_bar of x afterwards. Streams 2 * move + 2 and + 3 are its own. */
 static bool take_step(Run *run, float *x, int32_t k, uint64_t stream,
@@ -453,6 +505,11 @@ static bool take_step(Run *run, float *x, int32_t k, uint64_t stream,
   case DM_SAMPLER_PC: return pc_step(run, x, k, stream, error);
   case DM_SAMPLER_ODE: return ode_step(run, x, k, error);
   case DM_SAMPLER_LANGEVIN: return langevin_step(run, x, k, stream, error);
+  case DM_SAMPLER_EULER: return euler_step(run, x, k, stream, false, error);
+  case DM_SAMPLER_EULER_ANCESTRAL:
+    return euler_step(run, x, k, stream, true, error);
+  case DM_SAMPLER_DPMPP_2M_KARRAS: return dpmpp_step(run, x, k, error);
+  case DM_SAMPLER_LCM: return lcm_step(run, x, k, stream, error);
   default: return discrete_step(run, x, k, stream, landing, error);
   }
 }
@@ -497,10 +554,53 @@ static bool run_steps(Run *run, float *x, GError **error) {
       renoise(run, x, alpha_bar, alpha_bar_up, 2 * ++move + 2);
       alpha_bar = alpha_bar_up;
       k -= o->jump_length;
+      run->previous_k = -1; /* x0 estimates from before the jump are stale */
     }
   }
   g_free(repeats_left);
   return ok;
+}
+
+/* The run's schedule, noise levels and buffers (released by clear_run,
+ * also after a failure). */
+static bool prepare_run(Run *run, GError **error) {
+  const DmSampleOptions *o = run->options;
+  const size_t bytes = run->count * sizeof(float);
+  run->schedule = dm_schedule_new(run->config, error);
+  if (run->schedule == NULL) return false;
+  run->levels = g_new(DmLevel, o->steps + 1);
+  run->timesteps = g_new(int32_t, o->steps);
+  if (!dm_sampler_levels(run->config, run->schedule, o->sampler, o->steps,
+                         run->levels, error))
+    return false;
+  for (int32_t k = 0; k < o->steps; k++)
+    run->timesteps[k] = run->levels[k].timestep;
+  run->previous_k = -1;
+  run->model_output = malloc(bytes);
+  run->noise = malloc(bytes);
+  run->scratch = malloc(bytes);
+  const bool ve = run->config->sde == DM_SDE_VE;
+  const bool multistep = o->sampler == DM_SAMPLER_DPMPP_2M_KARRAS;
+  run->network_input = ve ? malloc(bytes) : NULL;
+  run->previous_x0 = multistep ? malloc(bytes) : NULL;
+  const bool ok = run->model_output && run->noise && run->scratch &&
+                  (!ve || run->network_input) &&
+                  (!multistep || run->previous_x0);
+  if (!ok)
+    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
+                "out of memory for %zu sample values", run->count);
+  return ok;
+}
+
+static void clear_run(Run *run) {
+  free(run->model_output);
+  free(run->noise);
+  free(run->scratch);
+  free(run->network_input);
+  free(run->previous_x0);
+  g_free(run->timesteps);
+  g_free(run->levels);
+  dm_schedule_free(run->schedule);
 }
 
 bool dm_sample(float *x, const DmSampleGrid *grid,
@@ -515,29 +615,10 @@ bool dm_sample(float *x, const DmSampleGrid *grid,
              .count = count,
              .progress = progress, .progress_data = progress_data,
              .total = dm_sample_evaluations(options)};
-  run.schedule = dm_schedule_new(config, error);
-  if (run.schedule == NULL) return false;
-  run.timesteps = g_new(int32_t, options->steps);
-  run.model_output = malloc(count * sizeof(float));
-  run.noise = malloc(count * sizeof(float));
-  run.scratch = malloc(count * sizeof(float));
-  run.network_input =
-      config->sde == DM_SDE_VE ? malloc(count * sizeof(float)) : NULL;
-  bool ok = run.model_output && run.noise && run.scratch &&
-            (config->sde != DM_SDE_VE || run.network_input);
-  if (!ok)
-    g_set_error(error, DM_ERROR, DM_ERROR_NO_MEMORY,
-                "out of memory for %zu sample values", count);
-  ok = ok && dm_schedule_timesteps(config, options->steps, run.timesteps, error) &&
-       run_steps(&run, x, error);
+  bool ok = prepare_run(&run, error) && run_steps(&run, x, error);
   /* The known pixels come back exactly, whatever the last step did. */
   for (size_t i = 0; ok && inpaint && i < count; i++)
     if (inpaint->mask[i] == 0.0f) x[i] = inpaint->known[i];
-  free(run.model_output);
-  free(run.noise);
-  free(run.scratch);
-  free(run.network_input);
-  g_free(run.timesteps);
-  dm_schedule_free(run.schedule);
+  clear_run(&run);
   return ok;
 }

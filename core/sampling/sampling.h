@@ -14,6 +14,8 @@ bool dm_sample_starts_from_image(const DmSampleOptions *options);
 /* Checks `value` against the option's range in the table (options.c):
  * DM_ERROR_INVALID_ARGUMENT naming the option, the value and the range. */
 bool dm_option_check(DmOption option, double value, GError **error);
+/* Whether `sampler` reads `option` (DmOptionInfo.samplers). */
+bool dm_option_read_by(DmOption option, DmSampler sampler);
 /* Checks the area options against the table, and tile_overlap against
  * tile_size. */
 bool dm_area_options_check(const DmAreaOptions *area, GError **error);

@@ -36,6 +36,10 @@ static inline bool dm_mul_size(size_t a, size_t b, size_t *out) {
  * conv of 640 channels at 32x32, batch 2, 5x). */
 float *dm_alloc_floats(size_t count);
 void dm_free_floats(float *data);
+/* Gives the kept blocks back to the system: for the end of a run of one
+ * network's calls (a sampling run), so that the next phase (a VAE decode)
+ * does not carry them in its peak. */
+void dm_free_floats_pool(void);
 
 /* ---- enum names ---------------------------------------------------------
  * One table of spellings per enum, indexed by the enum value. */

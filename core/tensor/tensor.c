@@ -75,6 +75,17 @@ static bool pool_give(char *base, size_t bytes) {
   return kept;
 }
 
+void dm_free_floats_pool(void) {
+  g_mutex_lock(&pool_lock);
+  for (int i = 0; i < POOL_SLOTS; i++)
+    if (pool[i].base) {
+      free(pool[i].base);
+      pool[i].base = NULL;
+    }
+  pool_total = 0;
+  g_mutex_unlock(&pool_lock);
+}
+
 float *dm_alloc_floats(size_t count) {
   size_t bytes;
   if (!dm_mul_size(count, sizeof(float), &bytes) ||

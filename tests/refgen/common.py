@@ -108,3 +108,45 @@ def write_safetensors(path, tensors, metadata=None):
         out.write(text)
         for blob in blobs:
             out.write(blob)
+
+
+def read_safetensors(path):
+    """{name: numpy array} of a safetensors file (F32, F16, BF16 read as
+    float32; other dtypes as they are), memory-mapped."""
+    import json
+    kinds = {"F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8",
+             "I32": "<i4"}
+    with open(path, "rb") as file:
+        length = struct.unpack("<Q", file.read(8))[0]
+        header = json.loads(file.read(length))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        array = data[start:end].view(kinds[entry["dtype"]])
+        if entry["dtype"] == "BF16":
+            array = (array.astype(np.uint32) << 16).view("<f4")
+        tensors[name] = array.astype(np.float32).reshape(entry["shape"])
+    return tensors
+
+
+def normal_at(indices, seed, stream):
+    """dm_rng_normal_fill's deviates at element indices INDICES (uint64
+    array), as float32: elements 2k and 2k + 1 share Philox block k and
+    take its words (0, 1) and (2, 3); Box-Muller in double,
+    sqrt(-2 ln u1) cos(2 pi u2), u = (bits + 0.5) / 2^32."""
+    index = np.asarray(indices, dtype=np.uint64).ravel()
+    block = index >> np.uint64(1)
+    counter = np.stack([block & np.uint64(MASK32), block >> np.uint64(32),
+                        np.full_like(block, stream & MASK32),
+                        np.full_like(block, stream >> 32)], axis=1)
+    words = philox4x32_10(counter, seed)
+    first = ((index & np.uint64(1)) * np.uint64(2)).astype(np.int64)
+    rows = np.arange(index.size)
+    unit = 1.0 / 4294967296.0
+    u1 = (words[rows, first].astype(np.float64) + 0.5) * unit
+    u2 = (words[rows, first + 1].astype(np.float64) + 0.5) * unit
+    radius = np.sqrt(-2.0 * np.log(u1))
+    return (radius * np.cos(2.0 * np.pi * u2)).astype(np.float32)
