@@ -24,10 +24,7 @@ static char *installed_model(const char *dir, const char *name) {
   return NULL;
 }
 
-/* The path `model` stands for: itself when it exists or names a path, else
- * the first installed model of that name; else itself, so that the
- * loader's error names what was asked for. */
-static char *model_path(const char *model) {
+char *dm_model_find(const char *model) {
   if (g_file_test(model, G_FILE_TEST_EXISTS) || strchr(model, '/'))
     return g_strdup(model);
   char *path = installed_model(g_get_user_data_dir(), model);
@@ -44,7 +41,7 @@ DmModel *dm_model_load_named(const char *model, GError **error) {
                         "folder or the name of an installed model");
     return NULL;
   }
-  char *path = model_path(model);
+  char *path = dm_model_find(model);
   DmModel *loaded = dm_model_load(path, error);
   g_free(path);
   return loaded;
