@@ -389,6 +389,11 @@ DM_API DmModel *dm_model_load_named(const char *model, GError **error);
  * dm_model_load_named finds it, a Stable Diffusion checkpoint too), else
  * itself, so that a loader's error names what was asked for. */
 DM_API char *dm_model_find(const char *model);
+/* One line on the model `name` stands for (dm_model_find), for model
+ * lists: a Stable Diffusion checkpoint's family (dm_sd_family_describe),
+ * or NULL for a pixel-space model or one that cannot be told (reads at
+ * most headers and configs). g_free() it. */
+DM_API char *dm_model_describe(const char *name);
 /* The names of the installed models (folders and .safetensors files, the
  * suffix dropped), each once, sorted; free with g_strfreev(). */
 DM_API char **dm_models_installed(void);

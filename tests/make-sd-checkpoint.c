@@ -78,7 +78,7 @@ static Options parse_options(int argc, char **argv) {
   return o;
 }
 
-/* ---- --tiny ---------------------------------------------------------------- */
+/* ---- --tiny ------------------------------------------------------------ */
 
 static const char *const TINY_TEXT_CONFIG =
     "{\"architectures\": [\"CLIPTextModel\"], \"hidden_act\": "

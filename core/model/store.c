@@ -47,6 +47,16 @@ DmModel *dm_model_load_named(const char *model, GError **error) {
   return loaded;
 }
 
+char *dm_model_describe(const char *name) {
+  char *path = dm_model_find(name);
+  DmSdFamily family;
+  char *line = dm_sd_checkpoint_probe(path) &&
+                       dm_sd_checkpoint_identify(path, NULL, &family, NULL)
+                   ? dm_sd_family_describe(&family) : NULL;
+  g_free(path);
+  return line;
+}
+
 /* The model name of `entry` in `folder`: a folder's own name, a
  * .safetensors file's name without the suffix; NULL for anything else. */
 static char *installed_name(const char *folder, const char *entry) {

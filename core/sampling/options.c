@@ -378,7 +378,11 @@ void dm_area_options_default(DmAreaOptions *options) {
   dm_options_default(DM_TASK_GENERATE, &sample, options);
 }
 
-/* ---- text options ---------------------------------------------------------- */
+/* ---- text options --------------------------------------------------- */
+
+/* Every letter of "Prompt" is taken in the dialogs (Sam_pler, S_teps,
+ * _Reset, _OK, ...): its mnemonic shares P with the sampler's; the
+ * negative prompt's V is Lange_vin's, folded away under Advanced. */
 
 static const DmTextOptionInfo text_options[DM_TEXT_OPTION_COUNT] = {
     [DM_TEXT_OPTION_PROMPT] = {"prompt", N_("_Prompt"),
@@ -386,7 +390,7 @@ static const DmTextOptionInfo text_options[DM_TEXT_OPTION_COUNT] = {
            "(up to 75 tokens, about 60 words, are read; more are cut). "
            "Other models take no prompt.")},
     [DM_TEXT_OPTION_NEGATIVE_PROMPT] = {"negative-prompt",
-        N_("Negative p_rompt"),
+        N_("Negati_ve prompt"),
         N_("Stable Diffusion checkpoints: what the image should not show "
            "(read with a guidance scale other than 1). Other models take "
            "no prompt.")},
