@@ -312,6 +312,22 @@ static void test_routes(void) {
   picture_free(&p);
 }
 
+/* Every sampler of the table runs a plain checkpoint's inpainting (with
+ * guidance: a batch of two) through dm_sample(). */
+static void test_every_sampler(void) {
+  DmSdModel *model = tiny_model(false, DM_PREDICT_EPSILON);
+  Picture p = picture_new(96, 64, (DmRect){40, 20, 16, 16});
+  Options o = default_options();
+  for (int32_t s = 0; s < DM_SAMPLER_COUNT; s++) {
+    o.sample.sampler = (DmSampler)s;
+    char *label = g_strdup_printf("sampler %s", dm_sampler_name(s));
+    check_inpaint_route(label, model, &p, &o.sd, &o.sample, &o.area);
+    g_free(label);
+  }
+  picture_free(&p);
+  dm_sd_model_free(model);
+}
+
 /* ---- reproducibility and guidance ------------------------------------ */
 
 static void test_seeds_and_threads(void) {
@@ -633,6 +649,13 @@ static void test_bad_input(void) {
   check_fails("aspect 24:1", ok, error, DM_ERROR_INVALID_ARGUMENT,
               "elongated", &p, image);
   error = NULL;
+  DmSdWork work;
+  const DmRect outside = {60, 10, 8, 8};
+  ok = dm_sd_work_area(model, &o.sd, &o.area, &outside, W, p.height, &work,
+                       &error);
+  check_fails("a hole outside the image", ok, error,
+              DM_ERROR_INVALID_ARGUMENT, "not inside", &p, image);
+  error = NULL;
   o.sd.work_size = 10;
   ok = inpaint_into(model, image, NULL, W, &p, &o, NULL, &error);
   check_fails("work size 10", ok, error, DM_ERROR_INVALID_ARGUMENT,
@@ -668,6 +691,7 @@ int main(void) {
   }
   test_resize();
   test_routes();
+  test_every_sampler();
   test_seeds_and_threads();
   test_work_area_crop();
   test_guidance();

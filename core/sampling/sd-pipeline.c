@@ -70,7 +70,8 @@ static bool check_model(const DmSdModel *model, GError **error) {
   return problem == NULL;
 }
 
-/* The work side's multiple, and the native size the area is scaled to. */
+/* The side of the square whose area a work area is scaled to: the
+ * option's, or the checkpoint's native size. */
 static bool work_size(const DmSdModel *model, const DmSdOptions *options,
                       int32_t *size, GError **error) {
   const int32_t multiple = dm_sd_size_multiple(model);
@@ -108,6 +109,14 @@ bool dm_sd_work_area(const DmSdModel *model, const DmSdOptions *sd_options,
   if (!dm_image_check_size(width, height, error) ||
       !work_size(model, sd_options, &native, error))
     return false;
+  if (hole && (hole->x < 0 || hole->y < 0 || hole->width < 1 ||
+               hole->height < 1 || (int64_t)hole->x + hole->width > width ||
+               (int64_t)hole->y + hole->height > height)) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                "the hole (%d, %d, %dx%d) is not inside the %dx%d image",
+                hole->x, hole->y, hole->width, hole->height, width, height);
+    return false;
+  }
   DmRect area = {0, 0, width, height};
   if (hole) {
     const int64_t margin = context_margin(area_options, hole);
@@ -428,12 +437,13 @@ static bool run_work(Run *run, float *out, const DmSdOptions *sd_options,
   ok = ok && dm_sample(run->x, &grid, &model->schedule, options, denoise,
                        &denoiser, run->known ? &inpaint : NULL, progress,
                        progress_data, error);
-  ok = ok && decode(&model->vae, out, run->x, run->width, run->height,
-                    error);
   free(denoiser.output);
   free(denoiser.input);
   free(text);
-  return ok;
+  /* The U-Net's kept scratch blocks would add to the decode's peak. */
+  dm_free_floats_pool();
+  return ok && decode(&model->vae, out, run->x, run->width, run->height,
+                      error);
 }
 
 /* ---- inpainting and generation ------------------------------------------ */
