@@ -20,6 +20,26 @@ static const char *keep(DmCliSampling *args, char *text) {
   return text;
 }
 
+/* A choice's name or a number, as the help shows a default (caller
+ * frees). */
+static char *default_text(DmOption option, double value) {
+  if (dm_option_info(option)->type == DM_OPTION_CHOICE)
+    return g_strdup(dm_option_choice_name(option, (int32_t)value));
+  return g_strdup_printf("%.10g", value);
+}
+
+/* What range_text() adds for an option with a Stable Diffusion default:
+ * "; Stable Diffusion checkpoints: 7.5" (caller frees); "" otherwise. */
+static char *text_default_text(DmOption option, DmTask task) {
+  const DmOptionInfo *info = dm_option_info(option);
+  if (!(info->flags & DM_OPTION_TEXT_DEFAULT)) return g_strdup("");
+  char *value = default_text(option, info->text_defaults[task]);
+  char *text = g_strdup_printf(_("; Stable Diffusion checkpoints: %s"),
+                               value);
+  g_free(value);
+  return text;
+}
+
 /* " (0 to 1; default 0.5)", " (default true)", or for a choice its names
  * (caller frees). */
 static char *range_text(DmOption option, DmTask task) {
@@ -72,13 +92,15 @@ static void add_table_option(GArray *entries, DmCliSampling *args,
   const DmOptionInfo *info = dm_option_info(option);
   const bool is_bool = info->type == DM_OPTION_BOOL;
   char *range = range_text(option, args->task);
+  char *text_default = text_default_text(option, args->task);
   const GOptionEntry entry = {
       info->name, 0, is_bool ? G_OPTION_FLAG_NO_ARG : 0,
       G_OPTION_ARG_CALLBACK, (gpointer)parse_option,
-      keep(args, g_strconcat(_(info->help), range, NULL)),
+      keep(args, g_strconcat(_(info->help), range, text_default, NULL)),
       info->type == DM_OPTION_CHOICE ? "NAME"
       : info->type == DM_OPTION_INT  ? "N"
                                      : is_bool ? NULL : "X"};
+  g_free(text_default);
   g_free(range);
   g_array_append_val(entries, entry);
   if (!is_bool) return;

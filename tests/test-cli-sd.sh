@@ -90,6 +90,18 @@ expect 0 "sample with a size" "$exe" sample -q -m "$tmp/plain" --steps 2 \
   --prompt "a lighthouse" --size 80x48 --out "$tmp/g2.ppm"
 check "sample has the size asked for" "$tmp/g2.ppm" '^80 48$'
 
+# Ctrl-C: exit 130, nothing written (a long run: 999 steps of 21
+# evaluations)
+"$exe" sample -q -m "$tmp/sd" --steps 999 --sampler pc --corrector-steps 20 \
+  --prompt "a lighthouse" --out "$tmp/i.ppm" 2>"$tmp/err" &
+interrupt $!
+if [ "$status" -eq 130 ] && [ ! -e "$tmp/i.ppm" ]; then
+  echo "ok   Ctrl-C: exit 130, nothing written"
+else
+  echo "FAIL Ctrl-C: exit $status"; cat "$tmp/err"
+  failures=$((failures + 1))
+fi
+
 # bad inputs
 cp -RP "$tmp/sd" "$tmp/no-tokenizer"
 rm -r "$tmp/no-tokenizer/tokenizer"
