@@ -172,40 +172,39 @@ static const char *given_text_option(const DmCliSampling *args) {
   return NULL;
 }
 
-/* A pixel-space model that makes images, taking no prompt. */
-static DmModel *load_pixel_model(const DmCliSampling *args,
-                                 const char *path, GError **error) {
+/* Refuses text options for a pixel-space model, which cannot read them,
+ * and warns that it ignores a guidance scale it does not read. */
+static bool check_pixel_model(const DmCliSampling *args, DmModel *model,
+                              GError **error) {
   const char *text_option = given_text_option(args);
   if (text_option != NULL) {
     g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
                 _("--%s needs a Stable Diffusion checkpoint, but '%s' is a "
                   "pixel-space model, which takes no prompt"), text_option,
-                path);
-    return NULL;
+                args->model_path);
+    return false;
   }
-  DmModel *model = dm_model_load(path, error);
-  if (model != NULL && !dm_model_check_image(model, error))
-    g_clear_pointer(&model, dm_model_free);
-  if (model && args->sample.guidance_scale != 1.0f &&
+  if (args->sample.guidance_scale != 1.0f &&
       (args->task != DM_TASK_INPAINT ||
        dm_model_conditioning(model) != DM_CONDITIONING_MASK))
     dm_cli_warn(_("--guidance-scale applies to Stable Diffusion "
                   "checkpoints and to inpainting with mask-conditioned "
                   "models; this run does neither, so it is ignored"));
-  return model;
+  return true;
 }
 
+/* Loads --model; a checkpoint's options the user did not choose move to
+ * its defaults. */
 static bool load_model(DmCliSampling *args, DmCliModel *model,
                        GError **error) {
-  char *path = dm_model_find(args->model_path);
-  if (dm_sd_checkpoint_probe(path)) {
-    model->sd = dm_sd_model_load(path, NULL, error);
+  if (!dm_model_load_any(args->model_path, &model->pixel, &model->sd,
+                         error))
+    return false;
+  if (model->sd)
     dm_options_default_text(args->task, args->chosen, &args->sample,
                             &args->area);
-  } else {
-    model->pixel = load_pixel_model(args, path, error);
-  }
-  g_free(path);
+  else if (!check_pixel_model(args, model->pixel, error))
+    g_clear_pointer(&model->pixel, dm_model_free);
   return model->sd != NULL || model->pixel != NULL;
 }
 

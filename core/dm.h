@@ -583,6 +583,14 @@ DM_API DmSdModel *dm_sd_model_load(const char *path,
                                    const DmSdLoadOptions *options,
                                    GError **error);
 DM_API void dm_sd_model_free(DmSdModel *model);
+/* What a front end's model setting names (dm_model_find: a path or an
+ * installed name), loaded: a Stable Diffusion checkpoint
+ * (dm_sd_checkpoint_probe) into *sd with default load options, else a
+ * pixel-space model that makes images (dm_model_check_image) into *pixel;
+ * the other is set to NULL. An empty setting is refused as
+ * dm_model_load_named refuses it. */
+DM_API bool dm_model_load_any(const char *model, DmModel **pixel,
+                              DmSdModel **sd, GError **error);
 /* Borrowed views, valid while the model lives. */
 DM_API const DmSdFamily *dm_sd_model_family(const DmSdModel *model);
 DM_API const DmScheduleConfig *dm_sd_model_schedule_config(

@@ -5,19 +5,7 @@
 
 gboolean dm_ui_model_load(DmUiModel *model, const gchar *name,
                           GError **error) {
-  *model = (DmUiModel){NULL, NULL};
-  if (name == NULL || *name == '\0') /* dm_model_load_named's message */
-    return dm_model_load_named(name, error) != NULL;
-  gchar *path = dm_model_find(name);
-  if (dm_sd_checkpoint_probe(path)) {
-    model->sd = dm_sd_model_load(path, NULL, error);
-  } else {
-    model->pixel = dm_model_load(path, error);
-    if (model->pixel && !dm_model_check_image(model->pixel, error))
-      g_clear_pointer(&model->pixel, dm_model_free);
-  }
-  g_free(path);
-  return model->sd != NULL || model->pixel != NULL;
+  return dm_model_load_any(name, &model->pixel, &model->sd, error);
 }
 
 void dm_ui_model_clear(DmUiModel *model) {

@@ -24,7 +24,7 @@ typedef struct {
   DmSdModel *sd;
 } DmUiModel;
 
-/* Loads the model `name` stands for (dm_model_find) into `model`. */
+/* Loads the model `name` stands for into `model` (dm_model_load_any). */
 gboolean dm_ui_model_load(DmUiModel *model, const gchar *name,
                           GError **error);
 void dm_ui_model_clear(DmUiModel *model);

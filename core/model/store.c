@@ -57,6 +57,24 @@ char *dm_model_describe(const char *name) {
   return line;
 }
 
+bool dm_model_load_any(const char *model, DmModel **pixel, DmSdModel **sd,
+                       GError **error) {
+  *pixel = NULL;
+  *sd = NULL;
+  if (model == NULL || *model == '\0')
+    return dm_model_load_named(model, error) != NULL; /* its message */
+  char *path = dm_model_find(model);
+  if (dm_sd_checkpoint_probe(path)) {
+    *sd = dm_sd_model_load(path, NULL, error);
+  } else {
+    *pixel = dm_model_load(path, error);
+    if (*pixel && !dm_model_check_image(*pixel, error))
+      g_clear_pointer(pixel, dm_model_free);
+  }
+  g_free(path);
+  return *sd != NULL || *pixel != NULL;
+}
+
 /* The model name of `entry` in `folder`: a folder's own name, a
  * .safetensors file's name without the suffix; NULL for anything else. */
 static char *installed_name(const char *folder, const char *entry) {
