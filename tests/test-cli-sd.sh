@@ -27,8 +27,11 @@ if ! "$make_sd" "$tmp/sd" --tiny inpaint >"$tmp/out" 2>"$tmp/err" ||
   exit 77
 fi
 
-# A 96x80 gradient and a mask selecting x 40..59, y 30..49.
+# A 96x80 gradient and a mask selecting x 40..59, y 30..49 (awk in the C
+# locale writes bytes, not UTF-8 characters).
 W=96 H=80
+LC_ALL=C
+export LC_ALL
 { printf 'P6\n%d %d\n255\n' $W $H
   awk -v w=$W -v h=$H 'BEGIN { for (y = 0; y < h; y++) for (x = 0; x < w; x++)
     printf "%c%c%c", 40 + 2 * x, 30 + 2 * y, 200 - x - y }'
