@@ -37,12 +37,29 @@ typedef struct {
   char *image_path, *mask_path; /* inpaint */
   gint64 max_pixels;            /* inpaint: images larger are refused */
   char *size_text;              /* sample */
+  char *prompts[DM_TEXT_OPTION_COUNT]; /* the text options; NULL: not
+                                        * given */
+  uint32_t chosen;        /* bit (1 << DmOption) of each table option
+                           * given: a Stable Diffusion checkpoint's
+                           * defaults (dm_options_default_text) leave it */
   GPtrArray *texts;       /* option names and help the entries point to */
 } DmCliSampling;
 
+/* The model a sampling command runs: a pixel-space model (dm_model_load)
+ * or a Stable Diffusion checkpoint (dm_sd_model_load); one is NULL. */
+typedef struct {
+  DmModel *pixel;
+  DmSdModel *sd;
+} DmCliModel;
+
+void dm_cli_model_clear(DmCliModel *model);
+/* The channels of the images it makes: 3 for Stable Diffusion. */
+int32_t dm_cli_model_channels(const DmCliModel *model);
+
 /* The options of a sampling command: --model and --out, `extra` (the
- * command's own entries, pointing into args), every option of core's table
- * that applies to args->task (each --NAME VALUE, a bool as --NAME and
+ * command's own entries, pointing into args), core's text options
+ * (--prompt, --negative-prompt), every option of core's table that
+ * applies to args->task (each --NAME VALUE, a bool as --NAME and
  * --no-NAME; checked against the table's range as it is parsed), --force
  * and --quiet. args->sample and args->area start at the task's
  * defaults. The group refers to args, which must outlive it. */
@@ -52,17 +69,20 @@ GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
 void dm_cli_sampling_clear(DmCliSampling *args);
 
 /* Checks --model and --out (dm_cli_output_check), loads the model into
- * *model (it must make images, dm_model_check_image) and starts GEGL (the caller ends with
- * gegl_exit()); from here on Ctrl-C cancels. Returns EXIT_OK or the exit
- * status of the error it printed. */
-int dm_cli_prepare(const DmCliSampling *args, DmModel **model);
+ * *model: a Stable Diffusion checkpoint (dm_sd_checkpoint_probe), whose
+ * table options the user did not choose move to its defaults, or a
+ * pixel-space model, which must make images (dm_model_check_image) and
+ * takes no prompt; starts GEGL (the caller ends with gegl_exit()); from
+ * here on Ctrl-C cancels. Returns EXIT_OK or the exit status of the error
+ * it printed. */
+int dm_cli_prepare(DmCliSampling *args, DmCliModel *model);
 
 /* Says what a run on a width x height area will cost when that is long
  * (network evaluations, and the time one takes on this machine, measured
  * first when the run is not obviously short), and refuses one estimated
  * over DM_CLI_MAX_HOURS unless --force. Returns EXIT_OK or the exit
  * status of the error it printed. */
-int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
+int dm_cli_check_cost(DmCliModel *model, const DmCliSampling *args,
                       int32_t width, int32_t height);
 
 /* Inpaints image (1, C, H, W) where mask (H, W) is above 0 (checking the
@@ -70,7 +90,7 @@ int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
  * sample (the caller checked the cost); a progress bar on a terminal
  * (unless --quiet); Ctrl-C cancels (EXIT_INTERRUPTED). Returns EXIT_OK or
  * the exit status of the error it printed. */
-int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
+int dm_cli_run_model(DmCliModel *model, const DmCliSampling *args,
                      DmTensor *image, const float *mask);
 
 /* A run estimated to take longer than this is refused unless --force. */

@@ -63,10 +63,10 @@ static void write_back(DmCliImage *image, const DmTensor *values,
                         mask_values);
 }
 
-static int inpaint_images(DmModel *model, DmCliImage *image,
+static int inpaint_images(DmCliModel *model, DmCliImage *image,
                           const DmCliImage *mask) {
   GError *error = NULL;
-  DmTensor *values = dm_tensor_new(1, dm_model_config(model)->out_channels,
+  DmTensor *values = dm_tensor_new(1, dm_cli_model_channels(model),
                                    image->height, image->width, &error);
   float *mask_values =
       values ? g_new(float, (size_t)image->width * image->height) : NULL;
@@ -122,15 +122,15 @@ int dm_cli_run_inpaint(int argc, char **argv) {
     return dm_cli_fail(EXIT_USAGE, _("--image and --mask are required"));
   if (args.max_pixels < 1)
     return dm_cli_fail(EXIT_USAGE, _("--max-pixels must be positive"));
-  DmModel *model = NULL;
+  DmCliModel model = {NULL, NULL};
   int status = dm_cli_prepare(&args, &model);
   if (status != EXIT_OK) return status;
   DmCliImage *image = NULL, *mask = NULL;
   if ((status = load_images(&image, &mask)) == EXIT_OK)
-    status = inpaint_images(model, image, mask);
+    status = inpaint_images(&model, image, mask);
   dm_cli_image_free(image);
   dm_cli_image_free(mask);
-  dm_model_free(model);
+  dm_cli_model_clear(&model);
   dm_cli_sampling_clear(&args);
   gegl_exit();
   return status;

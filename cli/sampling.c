@@ -20,6 +20,26 @@ static const char *keep(DmCliSampling *args, char *text) {
   return text;
 }
 
+/* A choice's name or a number, as the help shows a default (caller
+ * frees). */
+static char *default_text(DmOption option, double value) {
+  if (dm_option_info(option)->type == DM_OPTION_CHOICE)
+    return g_strdup(dm_option_choice_name(option, (int32_t)value));
+  return g_strdup_printf("%.10g", value);
+}
+
+/* What range_text() adds for an option with a Stable Diffusion default:
+ * "; Stable Diffusion checkpoints: 7.5" (caller frees); "" otherwise. */
+static char *text_default_text(DmOption option, DmTask task) {
+  const DmOptionInfo *info = dm_option_info(option);
+  if (!(info->flags & DM_OPTION_TEXT_DEFAULT)) return g_strdup("");
+  char *value = default_text(option, info->text_defaults[task]);
+  char *text = g_strdup_printf(_("; Stable Diffusion checkpoints: %s"),
+                               value);
+  g_free(value);
+  return text;
+}
+
 /* " (0 to 1; default 0.5)", " (default true)", or for a choice its names
  * (caller frees). */
 static char *range_text(DmOption option, DmTask task) {
@@ -62,6 +82,7 @@ static gboolean parse_option(const gchar *option_name, const gchar *value,
                         problem->message);
     g_error_free(problem);
   }
+  args->chosen |= 1u << option;
   return ok;
 }
 
@@ -71,13 +92,15 @@ static void add_table_option(GArray *entries, DmCliSampling *args,
   const DmOptionInfo *info = dm_option_info(option);
   const bool is_bool = info->type == DM_OPTION_BOOL;
   char *range = range_text(option, args->task);
+  char *text_default = text_default_text(option, args->task);
   const GOptionEntry entry = {
       info->name, 0, is_bool ? G_OPTION_FLAG_NO_ARG : 0,
       G_OPTION_ARG_CALLBACK, (gpointer)parse_option,
-      keep(args, g_strconcat(_(info->help), range, NULL)),
+      keep(args, g_strconcat(_(info->help), range, text_default, NULL)),
       info->type == DM_OPTION_CHOICE ? "NAME"
       : info->type == DM_OPTION_INT  ? "N"
                                      : is_bool ? NULL : "X"};
+  g_free(text_default);
   g_free(range);
   g_array_append_val(entries, entry);
   if (!is_bool) return;
@@ -106,6 +129,12 @@ GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
   g_array_append_vals(entries, common, 2);
   for (const GOptionEntry *e = extra; e && e->long_name; e++)
     g_array_append_val(entries, *e);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++) {
+    const DmTextOptionInfo *info = dm_text_option_info((DmTextOption)i);
+    const GOptionEntry entry = {info->name, 0, 0, G_OPTION_ARG_STRING,
+                                &args->prompts[i], info->help, "TEXT"};
+    g_array_append_val(entries, entry);
+  }
   const uint32_t task_flag = 1u << args->task;
   for (int i = 0; i < DM_OPTION_COUNT; i++)
     if (dm_option_info((DmOption)i)->flags & task_flag)
@@ -120,11 +149,66 @@ GOptionGroup *dm_cli_sampling_group(DmCliSampling *args,
 
 void dm_cli_sampling_clear(DmCliSampling *args) {
   g_clear_pointer(&args->texts, g_ptr_array_unref);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    g_clear_pointer(&args->prompts[i], g_free);
 }
 
 /* ---- the model ------------------------------------------------------------ */
 
-int dm_cli_prepare(const DmCliSampling *args, DmModel **model) {
+void dm_cli_model_clear(DmCliModel *model) {
+  g_clear_pointer(&model->pixel, dm_model_free);
+  g_clear_pointer(&model->sd, dm_sd_model_free);
+}
+
+int32_t dm_cli_model_channels(const DmCliModel *model) {
+  return model->sd ? 3 : dm_model_config(model->pixel)->out_channels;
+}
+
+/* The first text option given, or NULL. */
+static const char *given_text_option(const DmCliSampling *args) {
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    if (args->prompts[i] != NULL)
+      return dm_text_option_info((DmTextOption)i)->name;
+  return NULL;
+}
+
+/* Refuses text options for a pixel-space model, which cannot read them,
+ * and warns that it ignores a guidance scale it does not read. */
+static bool check_pixel_model(const DmCliSampling *args, DmModel *model,
+                              GError **error) {
+  const char *text_option = given_text_option(args);
+  if (text_option != NULL) {
+    g_set_error(error, DM_ERROR, DM_ERROR_INVALID_ARGUMENT,
+                _("--%s needs a Stable Diffusion checkpoint, but '%s' is a "
+                  "pixel-space model, which takes no prompt"), text_option,
+                args->model_path);
+    return false;
+  }
+  if (args->sample.guidance_scale != 1.0f &&
+      (args->task != DM_TASK_INPAINT ||
+       dm_model_conditioning(model) != DM_CONDITIONING_MASK))
+    dm_cli_warn(_("--guidance-scale applies to Stable Diffusion "
+                  "checkpoints and to inpainting with mask-conditioned "
+                  "models; this run does neither, so it is ignored"));
+  return true;
+}
+
+/* Loads --model; a checkpoint's options the user did not choose move to
+ * its defaults. */
+static bool load_model(DmCliSampling *args, DmCliModel *model,
+                       GError **error) {
+  if (!dm_model_load_any(args->model_path, &model->pixel, &model->sd,
+                         error))
+    return false;
+  if (model->sd)
+    dm_options_default_text(args->task, args->chosen, &args->sample,
+                            &args->area);
+  else if (!check_pixel_model(args, model->pixel, error))
+    g_clear_pointer(&model->pixel, dm_model_free);
+  return model->sd != NULL || model->pixel != NULL;
+}
+
+int dm_cli_prepare(DmCliSampling *args, DmCliModel *model) {
   if (!args->model_path || !args->out_path)
     return dm_cli_fail(EXIT_USAGE, _("--model and --out are required"));
   GError *error = NULL;
@@ -134,18 +218,11 @@ int dm_cli_prepare(const DmCliSampling *args, DmModel **model) {
     return status;
   }
   dm_cli_catch_interrupt(); /* from here on, Ctrl-C cancels cleanly */
-  *model = dm_model_load_named(args->model_path, &error);
-  if (*model != NULL && !dm_model_check_image(*model, &error))
-    g_clear_pointer(model, dm_model_free);
-  if (*model == NULL) {
+  if (!load_model(args, model, &error)) {
     int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
     g_error_free(error);
     return status;
   }
-  if (args->sample.guidance_scale != 1.0f &&
-      dm_model_conditioning(*model) != DM_CONDITIONING_MASK)
-    dm_cli_warn(_("--guidance-scale applies to mask-conditioned models "
-                  "only; this one is unconditional, so it is ignored"));
   gegl_init(NULL, NULL);
   return EXIT_OK;
 }
@@ -164,22 +241,11 @@ static char *duration_text(double seconds) {
  * timed before they start: at most a few minutes with any bundled model. */
 #define CHEAP_TILE_EVALUATIONS 200
 
-int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
-                      int32_t width, int32_t height) {
-  const int64_t evaluations =
-      (int64_t)dm_sample_evaluations(&args->sample) *
-      dm_model_evaluation_batch(model, &args->sample);
-  const int32_t tiles = dm_area_tiles(width, height, &args->area, NULL);
-  if (evaluations * tiles < CHEAP_TILE_EVALUATIONS) return EXIT_OK;
-  double seconds = 0;
-  GError *error = NULL;
-  if (!dm_model_measure_evaluation(model, width, height, &args->area,
-                                   &seconds, &error)) {
-    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
-    g_error_free(error);
-    return status;
-  }
-  const double total = seconds * (double)evaluations;
+/* Announces a run of `evaluations` network evaluations on a width x
+ * height area estimated at `total` seconds, or refuses it when that is
+ * over DM_CLI_MAX_HOURS (unless --force). */
+static int judge_cost(const DmCliSampling *args, int64_t evaluations,
+                      double total, int32_t width, int32_t height) {
   char *duration = duration_text(total);
   int status = EXIT_OK;
   if (total > DM_CLI_MAX_HOURS * 3600.0 && !args->force)
@@ -196,6 +262,68 @@ int dm_cli_check_cost(DmModel *model, const DmCliSampling *args,
             (long long)evaluations, width, height, duration);
   g_free(duration);
   return status;
+}
+
+static int check_pixel_cost(DmModel *model, const DmCliSampling *args,
+                            int32_t width, int32_t height) {
+  const int64_t evaluations =
+      (int64_t)dm_sample_evaluations(&args->sample) *
+      dm_model_evaluation_batch(model, &args->sample);
+  const int32_t tiles = dm_area_tiles(width, height, &args->area, NULL);
+  if (evaluations * tiles < CHEAP_TILE_EVALUATIONS) return EXIT_OK;
+  double seconds = 0;
+  GError *error = NULL;
+  if (!dm_model_measure_evaluation(model, width, height, &args->area,
+                                   &seconds, &error)) {
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  return judge_cost(args, evaluations, seconds * (double)evaluations, width,
+                    height);
+}
+
+/* A Stable Diffusion run's cost besides its U-Net evaluations: the text
+ * encoder and one or two VAE passes, together about two evaluations at
+ * SD 1.5's size (bench-sd-pipeline, docs/performance.md). */
+#define SD_OVERHEAD_EVALUATIONS 2
+
+/* The prompts of args as core's options; they point into args. */
+static DmSdOptions sd_options(const DmCliSampling *args) {
+  DmSdOptions sd;
+  dm_sd_options_default(&sd);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    dm_text_option_set((DmTextOption)i, args->prompts[i], &sd);
+  return sd;
+}
+
+/* The cost of filling `hole` (NULL: generating) in a width x height
+ * image with a Stable Diffusion checkpoint, always measured: one
+ * evaluation is a small part of any run. */
+static int check_sd_cost(DmSdModel *model, const DmCliSampling *args,
+                         const DmRect *hole, int32_t width, int32_t height) {
+  const DmSdOptions sd = sd_options(args);
+  DmSdWork work;
+  double seconds = 0;
+  GError *error = NULL;
+  if (!dm_sd_work_area(model, &sd, &args->area, hole, width, height, &work,
+                       &error) ||
+      !dm_sd_measure_evaluation(model, &work, &args->sample, &seconds,
+                                &error)) {
+    int status = dm_cli_fail(EXIT_USAGE, "%s", error->message);
+    g_error_free(error);
+    return status;
+  }
+  const int64_t steps = dm_sample_evaluations(&args->sample);
+  return judge_cost(args, steps * dm_sd_evaluation_batch(&args->sample),
+                    seconds * (double)(steps + SD_OVERHEAD_EVALUATIONS),
+                    work.width, work.height);
+}
+
+int dm_cli_check_cost(DmCliModel *model, const DmCliSampling *args,
+                      int32_t width, int32_t height) {
+  return model->sd ? check_sd_cost(model->sd, args, NULL, width, height)
+                   : check_pixel_cost(model->pixel, args, width, height);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -243,23 +371,50 @@ static int status_of(const GError *error) {
              ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
-int dm_cli_run_model(DmModel *model, const DmCliSampling *args,
-                     DmTensor *image, const float *mask) {
-  int status = EXIT_OK;
+static bool run_pixel_model(DmModel *model, const DmCliSampling *args,
+                            DmTensor *image, const float *mask,
+                            Progress *progress, int *status,
+                            GError **error) {
   if (mask != NULL) {
     const DmRect area = run_area(model, args, image, mask);
-    status = dm_cli_check_cost(model, args, area.width, area.height);
-    if (status != EXIT_OK) return status;
+    *status = check_pixel_cost(model, args, area.width, area.height);
+    if (*status != EXIT_OK) return true;
   }
+  return mask ? dm_model_inpaint(model, image->data, mask, image->w,
+                                 image->h, &args->sample, &args->area,
+                                 report, progress, error)
+              : dm_model_generate(model, image->data, image->w, image->h,
+                                  &args->sample, &args->area, report,
+                                  progress, error);
+}
+
+static bool run_sd_model(DmSdModel *model, const DmCliSampling *args,
+                         DmTensor *image, const float *mask,
+                         Progress *progress, int *status, GError **error) {
+  const DmSdOptions sd = sd_options(args);
+  DmRect hole;
+  if (mask != NULL && dm_mask_bounds(mask, image->w, image->h, &hole, NULL)) {
+    *status = check_sd_cost(model, args, &hole, image->w, image->h);
+    if (*status != EXIT_OK) return true;
+  }
+  return mask ? dm_sd_inpaint(model, image->data, mask, image->w, image->h,
+                              &sd, &args->sample, &args->area, report,
+                              progress, error)
+              : dm_sd_generate(model, image->data, image->w, image->h, &sd,
+                               &args->sample, &args->area, report, progress,
+                               error);
+}
+
+int dm_cli_run_model(DmCliModel *model, const DmCliSampling *args,
+                     DmTensor *image, const float *mask) {
+  int status = EXIT_OK;
   GError *error = NULL;
   Progress progress = {g_get_monotonic_time(), args->quiet};
   const bool ok =
-      mask ? dm_model_inpaint(model, image->data, mask, image->w, image->h,
-                              &args->sample, &args->area, report, &progress,
-                              &error)
-           : dm_model_generate(model, image->data, image->w, image->h,
-                               &args->sample, &args->area, report, &progress,
-                               &error);
+      model->sd ? run_sd_model(model->sd, args, image, mask, &progress,
+                               &status, &error)
+                : run_pixel_model(model->pixel, args, image, mask, &progress,
+                                  &status, &error);
   if (!ok) {
     status = status_of(error);
     dm_cli_fail(status, "%s", status == EXIT_INTERRUPTED

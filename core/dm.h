@@ -384,6 +384,16 @@ DM_API DmModel *dm_model_load(const char *path, GError **error);
  * folder, $XDG_DATA_HOME, or of a system data folder, $XDG_DATA_DIRS, where
  * the bundled models are installed), with or without ".safetensors". */
 DM_API DmModel *dm_model_load_named(const char *model, GError **error);
+/* The path `model` stands for (g_free it): itself when it exists or
+ * names a path, else the installed model of that name (as
+ * dm_model_load_named finds it, a Stable Diffusion checkpoint too), else
+ * itself, so that a loader's error names what was asked for. */
+DM_API char *dm_model_find(const char *model);
+/* One line on the model `name` stands for (dm_model_find), for model
+ * lists: a Stable Diffusion checkpoint's family (dm_sd_family_describe),
+ * or NULL for a pixel-space model or one that cannot be told (reads at
+ * most headers and configs). g_free() it. */
+DM_API char *dm_model_describe(const char *name);
 /* The names of the installed models (folders and .safetensors files, the
  * suffix dropped), each once, sorted; free with g_strfreev(). */
 DM_API char **dm_models_installed(void);
@@ -573,6 +583,14 @@ DM_API DmSdModel *dm_sd_model_load(const char *path,
                                    const DmSdLoadOptions *options,
                                    GError **error);
 DM_API void dm_sd_model_free(DmSdModel *model);
+/* What a front end's model setting names (dm_model_find: a path or an
+ * installed name), loaded: a Stable Diffusion checkpoint
+ * (dm_sd_checkpoint_probe) into *sd with default load options, else a
+ * pixel-space model that makes images (dm_model_check_image) into *pixel;
+ * the other is set to NULL. An empty setting is refused as
+ * dm_model_load_named refuses it. */
+DM_API bool dm_model_load_any(const char *model, DmModel **pixel,
+                              DmSdModel **sd, GError **error);
 /* Borrowed views, valid while the model lives. */
 DM_API const DmSdFamily *dm_sd_model_family(const DmSdModel *model);
 DM_API const DmScheduleConfig *dm_sd_model_schedule_config(
@@ -699,6 +717,8 @@ enum {
                                 * it away) */
   DM_OPTION_EXPERT = 1 << 3,   /* memory and tiling: the CLI and batch mode
                                 * take it, dialogs leave it out */
+  DM_OPTION_TEXT_DEFAULT = 1 << 4, /* text-conditioned (Stable Diffusion)
+                                    * models start from text_defaults */
 };
 
 typedef struct {
@@ -718,6 +738,9 @@ typedef struct {
    * sampler (and the area options, which no sampler reads). dm_sample()
    * checks only the options its sampler reads. */
   uint32_t samplers;
+  /* With DM_OPTION_TEXT_DEFAULT: the value a task starts from with a
+   * Stable Diffusion checkpoint (dm_options_default_text). */
+  double text_defaults[DM_TASK_COUNT];
 } DmOptionInfo;
 /* Labels and help are English; the gettext domain "gimp-diffusion" holds
  * their translations. */
@@ -733,6 +756,13 @@ DM_API const char *dm_option_choice_description(DmOption option,
 /* Fills both structs with `task`'s defaults. */
 DM_API void dm_options_default(DmTask task, DmSampleOptions *sample,
                                DmAreaOptions *area);
+/* Moves the options with DM_OPTION_TEXT_DEFAULT to their text_defaults
+ * for `task` (a Stable Diffusion checkpoint's sampler, steps, guidance
+ * and strength), leaving alone those whose bit (1 << DmOption) is in
+ * `chosen`: the ones the user set. */
+DM_API void dm_options_default_text(DmTask task, uint32_t chosen,
+                                    DmSampleOptions *sample,
+                                    DmAreaOptions *area);
 /* The option's value in the structs (a bool as 0 or 1, a choice as its
  * index). */
 DM_API double dm_option_get(DmOption option, const DmSampleOptions *sample,
@@ -905,6 +935,29 @@ typedef struct {
 
 /* No prompts, the checkpoint's size. */
 DM_API void dm_sd_options_default(DmSdOptions *options);
+
+/* The text options, for text-conditioned models (Stable Diffusion,
+ * DmSdOptions), beside the table: their name (the CLI's --NAME and the
+ * plug-in's argument), label and help, written once for every front end.
+ * Both apply to both tasks; every value is accepted (UTF-8). */
+typedef enum {
+  DM_TEXT_OPTION_PROMPT,
+  DM_TEXT_OPTION_NEGATIVE_PROMPT,
+  DM_TEXT_OPTION_COUNT
+} DmTextOption;
+
+typedef struct {
+  const char *name;  /* "negative-prompt" */
+  const char *label; /* a dialog label, with a mnemonic */
+  const char *help;  /* one or two sentences, English (gettext domain
+                      * "gimp-diffusion" translates) */
+} DmTextOptionInfo;
+
+DM_API const DmTextOptionInfo *dm_text_option_info(DmTextOption option);
+/* Points the option's field of `sd` at `text` (borrowed: it must outlive
+ * the use of `sd`). */
+DM_API void dm_text_option_set(DmTextOption option, const char *text,
+                               DmSdOptions *sd);
 
 /* What a run reads and at what size it samples. */
 typedef struct {

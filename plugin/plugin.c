@@ -28,7 +28,7 @@ G_DEFINE_TYPE(DmPlug, dm_plug, GIMP_TYPE_PLUG_IN)
 typedef struct {
   DmPlugTarget target;
   DmPlugSettings settings;
-  DmModel *model;
+  DmUiModel model;
   DmPlugArea *area;
 } DmPlugRun;
 
@@ -60,31 +60,60 @@ static bool report_progress(int32_t done, int32_t total, void *user_data) {
   return ok;
 }
 
+/* Samples into run->area (at `area`'s position in the drawable) with a
+ * pixel-space model. */
+static gboolean sample_pixels(DmPlugRun *run, const DmAreaOptions *area,
+                              GError **error) {
+  DmPlugArea *pixels = run->area;
+  const DmSampleOptions *options = &run->settings.sample;
+  if (pixels->mask == NULL)
+    return dm_model_generate(run->model.pixel, pixels->planes,
+                             pixels->rect.width, pixels->rect.height,
+                             options, area, report_progress, NULL, error);
+  return dm_model_inpaint(run->model.pixel, pixels->planes, pixels->mask,
+                          pixels->rect.width, pixels->rect.height, options,
+                          area, report_progress, NULL, error);
+}
+
+/* The same with a Stable Diffusion checkpoint and the prompts. */
+static gboolean sample_text(DmPlugRun *run, const DmAreaOptions *area,
+                            GError **error) {
+  DmPlugArea *pixels = run->area;
+  const DmSampleOptions *options = &run->settings.sample;
+  DmSdOptions sd;
+  dm_sd_options_default(&sd);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    dm_text_option_set((DmTextOption)i, run->settings.prompts[i], &sd);
+  if (pixels->mask == NULL)
+    return dm_sd_generate(run->model.sd, pixels->planes, pixels->rect.width,
+                          pixels->rect.height, &sd, options, area,
+                          report_progress, NULL, error);
+  return dm_sd_inpaint(run->model.sd, pixels->planes, pixels->mask,
+                       pixels->rect.width, pixels->rect.height, &sd, options,
+                       area, report_progress, NULL, error);
+}
+
 /* Loads the model, reads the pixels of its work area and samples into
  * run->area; the area's position in the drawable places the noise, so the
- * CLI on the whole image gives the same pixels. */
+ * CLI on the whole image gives the same pixels. A pixel-space model
+ * leaves the prompts alone (the dialog hides them for it). */
 static gboolean sample(DmPlugRun *run, GError **error) {
   const DmPlugTarget *target = &run->target;
   const gboolean inpaint = target->work.task == DM_TASK_INPAINT;
-  run->model = dm_model_load_named(run->settings.model, error);
-  if (run->model == NULL || !dm_model_check_image(run->model, error))
+  GeglRectangle rect;
+  if (!dm_ui_model_load(&run->model, run->settings.model, error) ||
+      !dm_ui_work_area(&target->work, &run->settings.area, &run->model,
+                       &rect, NULL, error))
     return FALSE;
-  const GeglRectangle rect =
-      dm_ui_work_area(&target->work, &run->settings.area, run->model);
   DmAreaOptions area = run->settings.area;
   area.image_x = rect.x;
   area.image_y = rect.y;
-  const int32_t channels = dm_model_config(run->model)->out_channels;
-  const DmSampleOptions *options = &run->settings.sample;
+  const int32_t channels =
+      run->model.sd ? 3 : dm_model_config(run->model.pixel)->out_channels;
   gimp_progress_init(inpaint ? _("Healing the selection") : _("Generating"));
   run->area = dm_plug_area_read(target->drawable, &rect, channels, inpaint);
-  if (!inpaint)
-    return dm_model_generate(run->model, run->area->planes, rect.width,
-                             rect.height, options, &area, report_progress,
-                             NULL, error);
-  return dm_model_inpaint(run->model, run->area->planes, run->area->mask,
-                          rect.width, rect.height, options, &area,
-                          report_progress, NULL, error);
+  return run->model.sd ? sample_text(run, &area, error)
+                       : sample_pixels(run, &area, error);
 }
 
 /* The name the result layer gets for `model`: its file name without
@@ -182,7 +211,7 @@ static GimpValueArray *dm_plug_run(GimpProcedure *procedure,
           ? run_procedure(&run, &error)
           : GIMP_PDB_CALLING_ERROR;
   dm_plug_area_free(run.area);
-  dm_model_free(run.model);
+  dm_ui_model_clear(&run.model);
   dm_plug_settings_clear(&run.settings);
   if (status == GIMP_PDB_SUCCESS && run_mode != GIMP_RUN_NONINTERACTIVE)
     gimp_displays_flush();
@@ -213,8 +242,9 @@ static GimpProcedure *dm_plug_create_procedure(GimpPlugIn *plug_in,
                   "samples new pixels that fit the pixels around them. A "
                   "feathered selection blends softly.")
               : _("Fills the selection, or the whole layer when nothing is "
-                  "selected, with an unconditional sample of a diffusion "
-                  "model."),
+                  "selected, with a sample of a diffusion model: "
+                  "unconditional, or for a Stable Diffusion checkpoint what "
+                  "the prompt describes."),
       name);
   gimp_procedure_set_attribution(procedure, "the gimp-diffusion authors",
                                  "the gimp-diffusion authors", "2026");

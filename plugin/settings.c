@@ -53,6 +53,11 @@ void dm_plug_add_arguments(GimpProcedure *procedure, DmTask task) {
       _("A model file or diffusers folder, or the name of a model installed "
         "in gimp-diffusion/models of the user's or the system's data folder"),
       "", G_PARAM_READWRITE);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++) {
+    const DmTextOptionInfo *info = dm_text_option_info((DmTextOption)i);
+    gimp_procedure_add_string_argument(procedure, info->name, _(info->label),
+                                       _(info->help), "", G_PARAM_READWRITE);
+  }
   for (int i = 0; i < DM_OPTION_COUNT; i++)
     if (dm_option_info((DmOption)i)->flags & (1u << task))
       add_option(procedure, (DmOption)i, task);
@@ -105,10 +110,15 @@ gboolean dm_plug_read_options(GimpProcedureConfig *config, DmTask task,
 gboolean dm_plug_settings_read(GimpProcedureConfig *config, DmTask task,
                                DmPlugSettings *settings, GError **error) {
   g_object_get(config, "new-layer", &settings->new_layer, NULL);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    g_object_get(config, dm_text_option_info((DmTextOption)i)->name,
+                 &settings->prompts[i], NULL);
   return dm_plug_read_options(config, task, &settings->model,
                               &settings->sample, &settings->area, error);
 }
 
 void dm_plug_settings_clear(DmPlugSettings *settings) {
   g_clear_pointer(&settings->model, g_free);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    g_clear_pointer(&settings->prompts[i], g_free);
 }

@@ -15,14 +15,17 @@
 /* A procedure's settings, read from its GimpProcedureConfig. */
 typedef struct {
   gchar *model; /* as given: a path, or the name of an installed model */
+  gchar *prompts[DM_TEXT_OPTION_COUNT]; /* core's text options */
   DmSampleOptions sample;
   DmAreaOptions area;
   gboolean new_layer;
 } DmPlugSettings;
 
-/* Adds the procedure's arguments: model, every option of core's table
- * that applies to `task` (name, label, help, range and the task's default
- * from the table), new-layer. */
+/* Adds the procedure's arguments: model, core's text options (prompt,
+ * negative-prompt), every option of core's table that applies to `task`
+ * (name, label, help, range and the task's default from the table; the
+ * pixel-space models' defaults, which batch callers of a Stable Diffusion
+ * checkpoint set themselves), new-layer. */
 void dm_plug_add_arguments(GimpProcedure *procedure, DmTask task);
 /* The model setting (caller frees) and core's options from `config` of a
  * procedure for `task`, each value checked against the table (a

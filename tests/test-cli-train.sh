@@ -148,8 +148,10 @@ expect 0 "guidance with an unconditional model" "$exe" inpaint -q \
   --model "$tmp/m1.safetensors" --image "$tmp/data/sub/image1.ppm" \
   --mask "$tmp/mask.pgm" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
 check "it is said to be ignored" "$tmp/err" "warning: --guidance-scale .* ignored"
-expect 2 "sample takes no guidance" "$exe" sample -q \
-  --model "$tmp/m1.safetensors" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
+expect 0 "sample with guidance (for Stable Diffusion)" "$exe" sample -q \
+  --model "$tmp/mc.safetensors" --steps 2 --guidance-scale 3 --out "$tmp/su.png"
+check "a pixel model's sample ignores it" "$tmp/err" \
+  "warning: --guidance-scale .* ignored"
 expect 2 "guidance out of range" "$exe" inpaint -q -m "$tmp/mc.safetensors" \
   --image "$tmp/data/sub/image1.ppm" --mask "$tmp/mask.pgm" \
   --guidance-scale 25 --out "$tmp/x.png"

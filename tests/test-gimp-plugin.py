@@ -2,8 +2,10 @@
 # python-fu-eval): pixels outside the selection stay bit-exact, pixels
 # inside change, the result layer, errors, precisions, undo, a run
 # stopped mid-sampling, a mask-conditioned model (DM_TEST_MASK_MODEL, made
-# by make-mask-model.sh) with its guidance scale, and the dialog showing
-# the guidance scale for such a model only.
+# by make-mask-model.sh) with its guidance scale, the dialog showing
+# the guidance scale for such a model only, and a tiny random-weight Stable
+# Diffusion pipeline folder (DM_TEST_MAKE_SD --tiny) healing and generating
+# with prompts.
 # Copyright (C) 2026 the gimp-diffusion authors. GPL-3.0-or-later.
 import os
 import re
@@ -22,6 +24,7 @@ DATA = os.environ['DM_TEST_DATA']
 MODEL = os.path.join(DATA, 'tiny_attn')
 MASK_MODEL = os.environ.get('DM_TEST_MASK_MODEL')
 CLI = os.environ.get('DM_TEST_CLI')
+MAKE_SD = os.environ.get('DM_TEST_MAKE_SD')
 FAST = {'steps': 3, 'seed': 7}
 failures = []
 
@@ -377,19 +380,26 @@ def press_undo(image):
                     'ctrl+z'], check=True)
 
 
+def shown_ellipse_image():
+    """An 8-bit RGB image shown in a window (for press_undo) with an
+    elliptic selection: image, layer, display, the selection's values and
+    the layer's pixels."""
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    display = Gimp.Display.new(image)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    return (image, layer, display, selection_values(image, layer),
+            pixels(layer, "R'G'B' u8"))
+
+
 def test_undo():
     """One undo restores the image bit for bit, in place and with a new
     layer: the run is one undo step (the selection, the step before it,
     stays)."""
     for new_layer in (False, True):
         name = 'undo, new layer %s' % new_layer
-        image, layer = new_image(Gimp.ImageBaseType.RGB,
-                                 Gimp.Precision.U8_NON_LINEAR,
-                                 Gimp.ImageType.RGB_IMAGE)
-        display = Gimp.Display.new(image)
-        image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
-        selection = selection_values(image, layer)
-        before = pixels(layer, "R'G'B' u8")
+        image, layer, display, selection, before = shown_ellipse_image()
         status, message = run('plug-in-diffusion-inpaint', image, layer,
                               model=MODEL, new_layer=new_layer, **FAST)
         check(name + ': inpaint succeeds',
@@ -497,19 +507,28 @@ def find_window(title, seconds=120):
     return None
 
 
-def operate_dialog(model, scale):
-    """In the inpainting dialog, types `model` into the model box, waits
-    for it to be loaded and measured, then tries the guidance scale's
-    mnemonic (Alt+F) and types `scale` there (where the focus stays on a
-    button when the scale is hidden), and presses OK (Alt+O)."""
+def type_model(model):
+    """In the inpainting dialog, types `model` into the model box, moves
+    on (Tab, to Browse…) and waits for it to be loaded and measured; False
+    when the dialog does not show."""
     window = find_window('^Heal Selection .Diffusion.$')
     if window is None:
-        return
+        return False
     subprocess.run(['xdotool', 'windowfocus', '--sync', window, 'key',
                     'alt+m', 'ctrl+a', 'BackSpace'], check=True)
     subprocess.run(['xdotool', 'type', '--delay', '10', model], check=True)
     subprocess.run(['xdotool', 'key', 'Tab'], check=True)
     time.sleep(8)
+    return True
+
+
+def operate_dialog(model, scale):
+    """In the inpainting dialog, types `model` (type_model), then tries the
+    guidance scale's mnemonic (Alt+F) and types `scale` there (where the
+    focus stays on a button when the scale is hidden), and presses OK
+    (Alt+O)."""
+    if not type_model(model):
+        return
     subprocess.run(['xdotool', 'key', 'alt+f', 'ctrl+a'], check=True)
     subprocess.run(['xdotool', 'type', scale], check=True)
     subprocess.run(['xdotool', 'key', 'Tab', 'alt+o'], check=True)
@@ -622,6 +641,121 @@ def test_stopped_while_sampling():
           pixels(layer, "R'G'B' u8") == before)
 
 
+def make_sd_checkpoint():
+    """A tiny SD 1.x-layout inpainting pipeline folder, installed as the
+    model 'sd-tiny' in the profile's data folder: its path, or None when
+    there is no CLIP vocabulary to make it with."""
+    models = os.path.join(os.environ['XDG_DATA_HOME'], 'gimp-diffusion',
+                          'models')
+    os.makedirs(models, exist_ok=True)
+    folder = os.path.join(models, 'sd-tiny')
+    made = subprocess.run([MAKE_SD, folder, '--tiny', 'inpaint'],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        print('skip Stable Diffusion: ' + made.stderr.strip())
+        return None
+    return folder
+
+
+SD_FAST = {'steps': 3, 'seed': 7, 'guidance_scale': 7.5,
+           'sampler': 'dpmpp-2m-karras'}
+
+
+def test_sd_checkpoint():
+    """Heal and generate with a Stable Diffusion checkpoint and prompts:
+    pixels outside the selection bit-exact, one undo step; the installed
+    checkpoint found by name; the prompt read; a checkpoint without its
+    tokenizer refused naming it; a pixel-space model ignores a prompt."""
+    folder = make_sd_checkpoint()
+    if folder is None:
+        return
+    image, layer, display, selection, before = shown_ellipse_image()
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model='sd-tiny', prompt='a red brick wall',
+                          negative_prompt='blurry', new_layer=False,
+                          **SD_FAST)
+    check('SD heal by installed name succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    healed = pixels(layer, "R'G'B' u8")
+    compare('SD heal', before, healed, selection)
+    press_undo(image)
+    check('SD heal: one undo restores the pixels',
+          wait_for(lambda: pixels(layer, "R'G'B' u8") == before))
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          model=folder, prompt='a green meadow',
+                          negative_prompt='blurry', **SD_FAST)
+    check('SD heal with another prompt succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    other = pixels(image.get_layers()[0], "R'G'B' u8")
+    check('SD heal: the prompt changes the fill', other != healed)
+    image.remove_layer(image.get_layers()[0])
+
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 8, 8, 32, 24)
+    status, message = run('plug-in-diffusion-generate', image, layer,
+                          model=folder, prompt='a lighthouse',
+                          new_layer=False, **SD_FAST)
+    check('SD generate succeeds', status == Gimp.PDBStatusType.SUCCESS,
+          message)
+    compare('SD generate into the selection', before,
+            pixels(layer, "R'G'B' u8"), selection_values(image, layer))
+    press_undo(image)
+    check('SD generate: one undo restores the pixels',
+          wait_for(lambda: pixels(layer, "R'G'B' u8") == before))
+    display.delete()
+
+    broken = os.path.join(os.environ['DM_TEST_TMP'], 'sd-no-tokenizer')
+    subprocess.run(['cp', '-RP', folder, broken], check=True)
+    subprocess.run(['rm', '-r', os.path.join(broken, 'tokenizer')],
+                   check=True)
+    image2, layer2 = new_image(Gimp.ImageBaseType.RGB,
+                               Gimp.Precision.U8_NON_LINEAR,
+                               Gimp.ImageType.RGB_IMAGE)
+    image2.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    expect_error('SD checkpoint without its tokenizer', image2, layer2,
+                 'plug-in-diffusion-inpaint', 'tokenizer', model=broken,
+                 prompt='a wall', **SD_FAST)
+    status, message = run('plug-in-diffusion-inpaint', image2, layer2,
+                          model=MODEL, prompt='a wall', **FAST)
+    check('a pixel-space model ignores the prompt',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+
+
+def operate_sd_dialog(model):
+    """In the inpainting dialog, types `model` (type_model: loading it
+    moves the defaults to the checkpoint's) and presses OK."""
+    if type_model(model):
+        subprocess.run(['xdotool', 'key', 'alt+o'], check=True)
+
+
+def test_dialog_sd():
+    """With a Stable Diffusion checkpoint typed in, the sampler, steps and
+    guidance still at the pixel models' defaults move to the checkpoint's:
+    the run's layer is named after DPM++ 2M Karras in 20 steps."""
+    if not os.path.isdir(os.path.join(os.environ['XDG_DATA_HOME'],
+                                      'gimp-diffusion', 'models',
+                                      'sd-tiny')):
+        return  # made by test_sd_checkpoint, skipped there
+    image, layer = new_image(Gimp.ImageBaseType.RGB,
+                             Gimp.Precision.U8_NON_LINEAR,
+                             Gimp.ImageType.RGB_IMAGE)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 12, 28, 20)
+    operator = threading.Thread(target=operate_sd_dialog, args=('sd-tiny',))
+    operator.start()
+    status, message = run('plug-in-diffusion-inpaint', image, layer,
+                          run_mode=Gimp.RunMode.INTERACTIVE)
+    operator.join()
+    check('dialog, SD checkpoint: the run succeeds',
+          status == Gimp.PDBStatusType.SUCCESS, message)
+    name = image.get_layers()[0].get_name()
+    check('dialog, SD checkpoint: the checkpoint\'s sampler and steps',
+          name.startswith('sd-tiny dpmpp-2m-karras 20 '), name)
+    # test_dialog_guidance leaves 7 in the last values: a value the user
+    # chose stays; else the pixel models' 1 moves to 7.5
+    scale = 7.0 if MASK_MODEL else 7.5
+    check('dialog, SD checkpoint: guidance %g' % scale,
+          last_values() == ('sd-tiny', scale), str(last_values()))
+
+
 # The stopped run last: GIMP reports the crash in a message window.
 tests = (test_inpaint_new_layer, test_inpaint_in_place_soft,
          test_rgba16_offsets, test_grey_float, test_generate, test_errors,
@@ -630,10 +764,16 @@ if CLI:
     tests += (test_same_as_cli,)
 else:
     print('skip the comparison with the CLI: no DM_TEST_CLI')
+if MAKE_SD:
+    tests += (test_sd_checkpoint,)
+else:
+    print('skip Stable Diffusion: no DM_TEST_MAKE_SD')
 if MASK_MODEL:
     tests += (test_mask_model, test_dialog_guidance)
 else:
     print('skip the mask-conditioned model: no DM_TEST_MASK_MODEL')
+if MAKE_SD:
+    tests += (test_dialog_sd,)  # after test_dialog_guidance's last values
 for test in tests + (test_stopped_while_sampling,):
     try:
         test()

@@ -86,6 +86,30 @@ static const gchar *default_model(gchar **names, const gchar *preferred) {
   return names[0];
 }
 
+/* An editable combo box of the installed models: each name, and beside
+ * it in the list a Stable Diffusion checkpoint's family
+ * (dm_model_describe); the entry holds the name. */
+static GtkWidget *model_combo(void) {
+  GtkListStore *store = gtk_list_store_new(2, G_TYPE_STRING, G_TYPE_STRING);
+  gchar **names = dm_models_installed();
+  for (gchar **name = names; *name; name++) {
+    gchar *family = dm_model_describe(*name);
+    gtk_list_store_insert_with_values(store, NULL, -1, 0, *name, 1,
+                                      family ? family : "", -1);
+    g_free(family);
+  }
+  g_strfreev(names);
+  GtkWidget *combo =
+      gtk_combo_box_new_with_model_and_entry(GTK_TREE_MODEL(store));
+  g_object_unref(store);
+  gtk_combo_box_set_entry_text_column(GTK_COMBO_BOX(combo), 0);
+  GtkCellRenderer *family = gtk_cell_renderer_text_new();
+  g_object_set(family, "style", PANGO_STYLE_ITALIC, NULL);
+  gtk_cell_layout_pack_start(GTK_CELL_LAYOUT(combo), family, FALSE);
+  gtk_cell_layout_add_attribute(GTK_CELL_LAYOUT(combo), family, "text", 1);
+  return combo;
+}
+
 /* The model: an editable combo box offering the installed models by name
  * (`preferred`, else the first one, chosen when the setting is empty), and
  * a "Browse…" button for any other file or folder. */
@@ -99,10 +123,8 @@ static void add_model_box(GimpProcedureDialog *dialog,
   gtk_label_set_xalign(GTK_LABEL(label), 0.0f);
   line_up_label(dialog, label);
 
-  GtkWidget *combo = gtk_combo_box_text_new_with_entry();
+  GtkWidget *combo = model_combo();
   gchar **names = dm_models_installed();
-  for (gchar **name = names; *name; name++)
-    gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(combo), *name);
   gchar *model = NULL;
   g_object_get(config, "model", &model, NULL);
   if ((model == NULL || *model == '\0') && names[0] != NULL)
@@ -191,10 +213,15 @@ static void add_advanced(GimpProcedureDialog *dialog, DmTask task) {
                                       FALSE, "advanced-box");
 }
 
-/* The dialog's rows: the model, the task's options that are not advanced
- * (the seed with its button), new-layer, the advanced ones, the estimate. */
+/* The dialog's rows: the model, the prompts, the task's options that are
+ * not advanced (the seed with its button), new-layer, the advanced ones,
+ * the estimate. */
 static void fill_rows(GimpProcedureDialog *dialog, DmTask task) {
-  GList *rows = g_list_prepend(option_names(task, FALSE), "model-box");
+  GList *rows = option_names(task, FALSE);
+  for (int i = DM_TEXT_OPTION_COUNT - 1; i >= 0; i--)
+    rows = g_list_prepend(rows,
+                          (gpointer)dm_text_option_info((DmTextOption)i)->name);
+  rows = g_list_prepend(rows, "model-box");
   rows = g_list_append(rows, "new-layer");
   rows = g_list_append(rows, "advanced");
   rows = g_list_append(rows, "estimate");
@@ -202,10 +229,82 @@ static void fill_rows(GimpProcedureDialog *dialog, DmTask task) {
   g_list_free(rows);
 }
 
-/* DmUiModelFunc: the guidance scale only for mask-conditioned models,
- * the ones that read it. */
-static void show_guidance(DmConditioning conditioning, gpointer guidance) {
-  gtk_widget_set_visible(guidance, conditioning == DM_CONDITIONING_MASK);
+/* The widgets that depend on the model, and the kind of model last
+ * shown. */
+typedef struct {
+  GimpProcedureConfig *config;
+  DmTask task;
+  DmUiReadFunc read;
+  GtkWidget *guidance;
+  GtkWidget *prompts[DM_TEXT_OPTION_COUNT];
+  int text_model; /* -1: none seen yet, 0: pixel-space, 1: Stable
+                   * Diffusion */
+} ModelWidgets;
+
+/* Sets the argument of `option` in `config` to `value` as the table
+ * counts it. */
+static void set_argument(GimpProcedureConfig *config, DmOption option,
+                         double value) {
+  const DmOptionInfo *info = dm_option_info(option);
+  switch (info->type) {
+  case DM_OPTION_INT:
+    g_object_set(config, info->name, (gint)value, NULL);
+    break;
+  case DM_OPTION_FLOAT:
+    g_object_set(config, info->name, (gdouble)value, NULL);
+    break;
+  case DM_OPTION_BOOL:
+    g_object_set(config, info->name, (gboolean)(value != 0), NULL);
+    break;
+  case DM_OPTION_CHOICE:
+    g_object_set(config, info->name,
+                 dm_option_choice_name(option, (int32_t)value), NULL);
+    break;
+  }
+}
+
+/* When the model changes kind, the options with a Stable Diffusion
+ * default (DM_OPTION_TEXT_DEFAULT) still at the other kind's default
+ * move to this kind's: 20 DPM++ steps with guidance 7.5 for a checkpoint,
+ * the table's defaults for pixel-space models; values the user changed
+ * stay. */
+static void switch_defaults(ModelWidgets *widgets, gboolean text_model) {
+  DmSampleOptions sample;
+  DmAreaOptions area;
+  gchar *model = NULL;
+  const gboolean read = widgets->read(widgets->config, widgets->task, &model,
+                                      &sample, &area, NULL);
+  g_free(model);
+  if (!read) return;
+  for (int i = 0; i < DM_OPTION_COUNT; i++) {
+    const DmOptionInfo *info = dm_option_info((DmOption)i);
+    if (!(info->flags & DM_OPTION_TEXT_DEFAULT) ||
+        !(info->flags & (1u << widgets->task)))
+      continue;
+    const double pixel = info->defaults[widgets->task];
+    const double text = info->text_defaults[widgets->task];
+    const double from = text_model ? pixel : text, to = text_model ? text
+                                                                   : pixel;
+    if ((float)dm_option_get((DmOption)i, &sample, &area) == (float)from)
+      set_argument(widgets->config, (DmOption)i, to);
+  }
+}
+
+/* DmUiModelFunc: the guidance scale only for the models that read it, the
+ * prompts only for Stable Diffusion checkpoints; their defaults with the
+ * kind of model. */
+static void show_for_model(const DmUiModel *model, gpointer data) {
+  ModelWidgets *widgets = data;
+  const gboolean text_model = model != NULL && model->sd != NULL;
+  if (widgets->guidance)
+    gtk_widget_set_visible(widgets->guidance,
+                           model && dm_ui_model_guided(model, widgets->task));
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    gtk_widget_set_visible(widgets->prompts[i], text_model);
+  if (model == NULL || widgets->text_model == text_model) return;
+  const gboolean changed = widgets->text_model >= 0 || text_model;
+  widgets->text_model = text_model;
+  if (changed) switch_defaults(widgets, text_model);
 }
 
 gboolean dm_ui_dialog_run(GimpProcedure *procedure,
@@ -225,14 +324,19 @@ gboolean dm_ui_dialog_run(GimpProcedure *procedure,
   GtkWidget *label = gimp_procedure_dialog_get_label(
       procedure_dialog, "estimate", "", FALSE, FALSE);
   fill_rows(procedure_dialog, work->task);
-  GtkWidget *guidance =
-      inpaint ? gimp_procedure_dialog_get_widget(
-                    procedure_dialog, "guidance-scale", G_TYPE_NONE)
-              : NULL;
-  if (guidance) gtk_widget_hide(guidance); /* until the model is known */
+  ModelWidgets widgets = {config, work->task, read, NULL, {NULL}, -1};
+  widgets.guidance = gimp_procedure_dialog_get_widget(
+      procedure_dialog, "guidance-scale", G_TYPE_NONE);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    widgets.prompts[i] = gimp_procedure_dialog_get_widget(
+        procedure_dialog, dm_text_option_info((DmTextOption)i)->name,
+        G_TYPE_NONE);
+  /* until the model is known */
+  gtk_widget_hide(widgets.guidance);
+  for (int i = 0; i < DM_TEXT_OPTION_COUNT; i++)
+    gtk_widget_hide(widgets.prompts[i]);
   DmUiEstimate *estimate = dm_ui_estimate_new(
-      config, work, read, GTK_LABEL(label), guidance ? show_guidance : NULL,
-      guidance);
+      config, work, read, GTK_LABEL(label), show_for_model, &widgets);
   const gboolean run = gimp_procedure_dialog_run(procedure_dialog);
   gtk_widget_hide(dialog); /* while a measurement under way ends */
   dm_ui_estimate_free(estimate);

@@ -10,11 +10,11 @@
  * thread, which alone touches it until it is done. */
 typedef struct {
   gchar *model_name;       /* the model setting it was made for */
-  DmModel *model;          /* loaded for model_name, or NULL */
+  DmUiModel model;         /* loaded for model_name, or both NULL */
   DmUiWork work;           /* plain numbers, read in the thread */
   DmAreaOptions area;      /* the settings' */
   GeglRectangle work_area; /* measured on, when the model loaded */
-  double seconds;          /* of one network evaluation */
+  double seconds;          /* of one network evaluation of one image */
   GError *error;           /* why the model did not load or run */
 } Measurement;
 
@@ -41,9 +41,33 @@ struct DmUiEstimate {
 static void measurement_free(Measurement *measurement) {
   if (measurement == NULL) return;
   g_free(measurement->model_name);
-  dm_model_free(measurement->model);
+  dm_ui_model_clear(&measurement->model);
   g_clear_error(&measurement->error);
   g_free(measurement);
+}
+
+static gboolean loaded(const DmUiModel *model) {
+  return model->pixel != NULL || model->sd != NULL;
+}
+
+/* Times one evaluation of one image on the work area (a Stable Diffusion
+ * checkpoint's without guidance: a batch of two takes about twice). */
+static void time_model(Measurement *m) {
+  DmSdWork sd_work;
+  if (!dm_ui_work_area(&m->work, &m->area, &m->model, &m->work_area,
+                       &sd_work, &m->error))
+    return;
+  if (m->model.pixel) {
+    dm_model_measure_evaluation(m->model.pixel, m->work_area.width,
+                                m->work_area.height, &m->area, &m->seconds,
+                                &m->error);
+    return;
+  }
+  DmSampleOptions unguided;
+  dm_sample_options_default(&unguided);
+  unguided.guidance_scale = 1;
+  dm_sd_measure_evaluation(m->model.sd, &sd_work, &unguided, &m->seconds,
+                           &m->error);
 }
 
 /* GTaskThreadFunc: loads the model unless given, then times it. */
@@ -51,14 +75,9 @@ static void measure(GTask *task, gpointer source, gpointer task_data,
                     GCancellable *cancellable) {
   (void)source, (void)cancellable;
   Measurement *m = task_data;
-  if (m->model == NULL)
-    m->model = dm_model_load_named(m->model_name, &m->error);
-  if (m->model != NULL) {
-    m->work_area = dm_ui_work_area(&m->work, &m->area, m->model);
-    dm_model_measure_evaluation(m->model, m->work_area.width,
-                                m->work_area.height, &m->area, &m->seconds,
-                                &m->error);
-  }
+  if (!loaded(&m->model))
+    dm_ui_model_load(&m->model, m->model_name, &m->error);
+  if (loaded(&m->model)) time_model(m);
   g_task_return_boolean(task, TRUE);
 }
 
@@ -68,9 +87,10 @@ static gboolean is_current(const Measurement *m, const DmUiWork *work,
                            const Settings *settings) {
   if (m == NULL || g_strcmp0(m->model_name, settings->model) != 0)
     return FALSE;
-  if (m->model == NULL) return TRUE;
-  const GeglRectangle area =
-      dm_ui_work_area(work, &settings->area, m->model);
+  if (!loaded(&m->model)) return TRUE;
+  GeglRectangle area;
+  if (!dm_ui_work_area(work, &settings->area, &m->model, &area, NULL, NULL))
+    return m->error != NULL;
   return area.width == m->work_area.width &&
          area.height == m->work_area.height;
 }
@@ -95,8 +115,10 @@ static void start(DmUiEstimate *estimate, Settings *settings) {
   m->work = *estimate->work;
   m->area = settings->area;
   if (estimate->last &&
-      g_strcmp0(estimate->last->model_name, m->model_name) == 0)
-    m->model = g_steal_pointer(&estimate->last->model);
+      g_strcmp0(estimate->last->model_name, m->model_name) == 0) {
+    m->model = estimate->last->model;
+    estimate->last->model = (DmUiModel){NULL, NULL};
+  }
   g_clear_pointer(&estimate->last, measurement_free);
   estimate->busy = TRUE;
   GTask *task = g_task_new(NULL, NULL, measured, estimate);
@@ -113,17 +135,24 @@ static gchar *format_duration(double seconds) {
   return g_strdup_printf(_("%.1f h"), seconds / 3600);
 }
 
+/* A Stable Diffusion run's cost besides its U-Net evaluations: the text
+ * encoder and one or two VAE passes, about two evaluations of one image
+ * at SD 1.5's size (bench-sd-pipeline, docs/performance.md). */
+#define SD_OVERHEAD_EVALUATIONS 2
+
 /* The label's text for `evaluations` network evaluations of `batch`
- * images each, timed by `m` (NULL while not measured). */
+ * images each (plus `overhead` of one image), timed by `m` (NULL while
+ * not measured). */
 static gchar *estimate_text(int32_t evaluations, int32_t batch,
-                            const Measurement *m) {
+                            int32_t overhead, const Measurement *m) {
   if (m != NULL && m->error != NULL)
     return g_strdup_printf(
         g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation\n%s",
                     "≈ %d network evaluations\n%s", evaluations),
         evaluations, m->error->message);
   gchar *duration = m != NULL
-                        ? format_duration(evaluations * batch * m->seconds)
+                        ? format_duration((evaluations * batch + overhead) *
+                                          m->seconds)
                         : g_strdup("…");
   gchar *text = g_strdup_printf(
       g_dngettext(GETTEXT_PACKAGE, "≈ %d network evaluation, ≈ %s",
@@ -148,16 +177,18 @@ static void update(DmUiEstimate *estimate) {
   const Measurement *m =
       is_current(estimate->last, estimate->work, &settings) ? estimate->last
                                                             : NULL;
+  const DmUiModel *model = m && loaded(&m->model) ? &m->model : NULL;
   const int32_t batch =
-      m && m->model ? dm_model_evaluation_batch(m->model, &settings.sample)
-                    : 1;
-  gchar *text = estimate_text(evaluations, batch, m);
+      model && model->sd ? dm_sd_evaluation_batch(&settings.sample)
+      : model ? dm_model_evaluation_batch(model->pixel, &settings.sample)
+              : 1;
+  gchar *text = estimate_text(evaluations, batch,
+                              model && model->sd ? SD_OVERHEAD_EVALUATIONS
+                                                 : 0, m);
   gtk_label_set_text(estimate->label, text);
   g_free(text);
   if (m && estimate->model_func)
-    estimate->model_func(m->model ? dm_model_conditioning(m->model)
-                                  : DM_CONDITIONING_COUNT,
-                         estimate->model_data);
+    estimate->model_func(model, estimate->model_data);
   if (m == NULL && !estimate->busy) start(estimate, &settings);
   g_free(settings.model);
 }

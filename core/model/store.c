@@ -24,10 +24,7 @@ static char *installed_model(const char *dir, const char *name) {
   return NULL;
 }
 
-/* The path `model` stands for: itself when it exists or names a path, else
- * the first installed model of that name; else itself, so that the
- * loader's error names what was asked for. */
-static char *model_path(const char *model) {
+char *dm_model_find(const char *model) {
   if (g_file_test(model, G_FILE_TEST_EXISTS) || strchr(model, '/'))
     return g_strdup(model);
   char *path = installed_model(g_get_user_data_dir(), model);
@@ -44,10 +41,38 @@ DmModel *dm_model_load_named(const char *model, GError **error) {
                         "folder or the name of an installed model");
     return NULL;
   }
-  char *path = model_path(model);
+  char *path = dm_model_find(model);
   DmModel *loaded = dm_model_load(path, error);
   g_free(path);
   return loaded;
+}
+
+char *dm_model_describe(const char *name) {
+  char *path = dm_model_find(name);
+  DmSdFamily family;
+  char *line = dm_sd_checkpoint_probe(path) &&
+                       dm_sd_checkpoint_identify(path, NULL, &family, NULL)
+                   ? dm_sd_family_describe(&family) : NULL;
+  g_free(path);
+  return line;
+}
+
+bool dm_model_load_any(const char *model, DmModel **pixel, DmSdModel **sd,
+                       GError **error) {
+  *pixel = NULL;
+  *sd = NULL;
+  if (model == NULL || *model == '\0')
+    return dm_model_load_named(model, error) != NULL; /* its message */
+  char *path = dm_model_find(model);
+  if (dm_sd_checkpoint_probe(path)) {
+    *sd = dm_sd_model_load(path, NULL, error);
+  } else {
+    *pixel = dm_model_load(path, error);
+    if (*pixel && !dm_model_check_image(*pixel, error))
+      g_clear_pointer(pixel, dm_model_free);
+  }
+  g_free(path);
+  return *sd != NULL || *pixel != NULL;
 }
 
 /* The model name of `entry` in `folder`: a folder's own name, a

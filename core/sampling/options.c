@@ -16,6 +16,7 @@
 #define GENERATE DM_OPTION_FOR_GENERATE
 #define ADVANCED DM_OPTION_ADVANCED
 #define EXPERT (DM_OPTION_ADVANCED | DM_OPTION_EXPERT)
+#define TEXT DM_OPTION_TEXT_DEFAULT
 
 /* DmOptionInfo.samplers: the samplers that read an option. */
 #define ONLY(sampler) (1u << (sampler))
@@ -25,17 +26,26 @@
  * halfway from a smooth fill and match the edges. */
 #define HEAL_STRENGTH 0.5
 
+/* Stable Diffusion checkpoints' defaults (docs/stable-diffusion.md): DPM++
+ * 2M with Karras sigmas in 20 steps, as most SD front ends start; guidance
+ * 7.5, diffusers' pipelines' default; inpainting from pure noise
+ * (strength 1), as diffusers' inpainting pipeline. */
+#define SD_STEPS 20
+#define SD_GUIDANCE 7.5
+
 static const DmOptionInfo options[DM_OPTION_COUNT] = {
     [DM_OPTION_SAMPLER] = {"sampler", N_("Sam_pler"),
         N_("How the model is stepped from noise to image"),
-        DM_OPTION_CHOICE, BOTH, 0, DM_SAMPLER_COUNT - 1, DM_SAMPLER_COUNT,
-        {DM_SAMPLER_DDIM, DM_SAMPLER_DDIM}},
+        DM_OPTION_CHOICE, BOTH | TEXT, 0, DM_SAMPLER_COUNT - 1,
+        DM_SAMPLER_COUNT, {DM_SAMPLER_DDIM, DM_SAMPLER_DDIM}, 0,
+        {DM_SAMPLER_DPMPP_2M_KARRAS, DM_SAMPLER_DPMPP_2M_KARRAS}},
     /* Up to the longest schedule a model may have (scheduler_config.json);
      * dm_sample() refuses more steps than the model's own. */
     [DM_OPTION_STEPS] = {"steps", N_("S_teps"),
         N_("Sampling steps: more is slower and usually better; at most the "
            "model's training timesteps (1000 for most)"),
-        DM_OPTION_INT, BOTH, 1, 100000, 0, {50, 50}},
+        DM_OPTION_INT, BOTH | TEXT, 1, 100000, 0, {50, 50}, 0,
+        {SD_STEPS, SD_STEPS}},
     /* GIMP's integer arguments are 32-bit: one range for both front ends. */
     [DM_OPTION_SEED] = {"seed", N_("See_d"),
         N_("Random seed: the same seed and settings give the same result"),
@@ -46,7 +56,8 @@ static const DmOptionInfo options[DM_OPTION_COUNT] = {
            "noised this far, which keeps the fill's tones closer to its "
            "surroundings and runs only that fraction of the steps; 0 counts "
            "as 1"),
-        DM_OPTION_FLOAT, INPAINT, 0, 1, 0, {HEAL_STRENGTH, 1}},
+        DM_OPTION_FLOAT, INPAINT | TEXT, 0, 1, 0, {HEAL_STRENGTH, 1}, 0,
+        {1, 1}},
     [DM_OPTION_FROM_PIXELS] = {"from-pixels", N_("Start from the la_yer's "
                                                  "pixels"),
         N_("With a strength below 1, start from what the hole holds instead "
@@ -56,12 +67,15 @@ static const DmOptionInfo options[DM_OPTION_COUNT] = {
         DM_OPTION_BOOL, INPAINT, 0, 1, 0, {0, 0}},
     [DM_OPTION_GUIDANCE_SCALE] = {"guidance-scale", N_("Guidance scale "
                                                        "(C_FG)"),
-        N_("Mask-conditioned models: how strongly the fill follows the pixels "
-           "around it (classifier-free guidance; 1: as trained, 0: not at "
-           "all, above 1: more). Values other than 1 take two network passes "
-           "per evaluation, about twice the time. Unconditional models "
-           "ignore it."),
-        DM_OPTION_FLOAT, INPAINT, 0, 20, 0, {1, 1}},
+        N_("Classifier-free guidance: Stable Diffusion checkpoints, how "
+           "closely the image follows the prompt (7.5 is usual); "
+           "mask-conditioned models, how strongly the fill follows the "
+           "pixels around it (1: as trained, 0: not at all, above 1: "
+           "more). Values other than 1 take two network passes per "
+           "evaluation, about twice the time. Unconditional models ignore "
+           "it."),
+        DM_OPTION_FLOAT, BOTH | TEXT, 0, 20, 0, {1, 1}, 0,
+        {SD_GUIDANCE, SD_GUIDANCE}},
     [DM_OPTION_MATCH_EDGES] = {"match-edges", N_("Matc_h the edges"),
         N_("Shift the fill so that it meets the pixels around it without a "
            "step in tone, keeping its texture"),
@@ -345,6 +359,15 @@ void dm_options_default(DmTask task, DmSampleOptions *sample,
     store((DmOption)i, options[i].defaults[task], sample, area);
 }
 
+void dm_options_default_text(DmTask task, uint32_t chosen,
+                             DmSampleOptions *sample, DmAreaOptions *area) {
+  g_return_if_fail(task >= 0 && task < DM_TASK_COUNT);
+  for (int i = 0; i < DM_OPTION_COUNT; i++)
+    if ((options[i].flags & DM_OPTION_TEXT_DEFAULT) &&
+        !(chosen & (1u << i)))
+      store((DmOption)i, options[i].text_defaults[task], sample, area);
+}
+
 void dm_sample_options_default(DmSampleOptions *options) {
   DmAreaOptions area;
   dm_options_default(DM_TASK_GENERATE, options, &area);
@@ -353,4 +376,36 @@ void dm_sample_options_default(DmSampleOptions *options) {
 void dm_area_options_default(DmAreaOptions *options) {
   DmSampleOptions sample;
   dm_options_default(DM_TASK_GENERATE, &sample, options);
+}
+
+/* ---- text options --------------------------------------------------- */
+
+/* Every letter of "Prompt" is taken in the dialogs (Sam_pler, S_teps,
+ * _Reset, _OK, ...): its mnemonic shares P with the sampler's; the
+ * negative prompt's V is Lange_vin's, folded away under Advanced. */
+
+static const DmTextOptionInfo text_options[DM_TEXT_OPTION_COUNT] = {
+    [DM_TEXT_OPTION_PROMPT] = {"prompt", N_("_Prompt"),
+        N_("Stable Diffusion checkpoints: what the image shows, in words "
+           "(up to 75 tokens, about 60 words, are read; more are cut). "
+           "Other models take no prompt.")},
+    [DM_TEXT_OPTION_NEGATIVE_PROMPT] = {"negative-prompt",
+        N_("Negati_ve prompt"),
+        N_("Stable Diffusion checkpoints: what the image should not show "
+           "(read with a guidance scale other than 1). Other models take "
+           "no prompt.")},
+};
+
+const DmTextOptionInfo *dm_text_option_info(DmTextOption option) {
+  return option >= 0 && option < DM_TEXT_OPTION_COUNT ? &text_options[option]
+                                                      : NULL;
+}
+
+void dm_text_option_set(DmTextOption option, const char *text,
+                        DmSdOptions *sd) {
+  g_return_if_fail(option >= 0 && option < DM_TEXT_OPTION_COUNT);
+  if (option == DM_TEXT_OPTION_PROMPT)
+    sd->prompt = text;
+  else
+    sd->negative_prompt = text;
 }
